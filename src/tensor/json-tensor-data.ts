@@ -1,0 +1,109 @@
+/**
+ * Tensor contents in KServe v2 JSON: `data` is a row-major array, flat or nested, of
+ * booleans (BOOL), numbers (integers and floats) or strings (BYTES, UTF-8).
+ */
+import { InvalidArgumentError } from '../errors';
+import { DataType, NumericTypedArray, TensorData, allocateTypedArray, dataTypeInfo } from './datatypes';
+import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBFloat16Bits, float32ToFloat16Bits } from './half-float';
+
+const INTEGER_RANGES: Partial<Record<DataType, [number, number]>> = {
+  UINT8: [0, 0xff],
+  UINT16: [0, 0xffff],
+  UINT32: [0, 0xffffffff],
+  UINT64: [0, Number.MAX_SAFE_INTEGER],
+  INT8: [-0x80, 0x7f],
+  INT16: [-0x8000, 0x7fff],
+  INT32: [-0x80000000, 0x7fffffff],
+  INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+};
+
+/** Flattens nested arrays into `out`; anything that is not an array is an element. */
+function flatten(value: unknown, out: unknown[]): void {
+  if (Array.isArray(value)) {
+    for (const v of value) flatten(v, out);
+  } else {
+    out.push(value);
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v === 'string' ? `string "${v.length > 20 ? v.slice(0, 20) + '…' : v}"` : `${typeof v} ${String(v)}`;
+}
+
+/**
+ * Decodes JSON `data` into typed contents, checking that there are exactly `count`
+ * elements and that each fits the datatype. `what` names the tensor in messages.
+ */
+export function tensorDataFromJson(datatype: DataType, count: number, data: unknown, what: string): TensorData {
+  if (!Array.isArray(data)) {
+    throw new InvalidArgumentError(`${what}: 'data' must be an array, got ${describe(data)}`);
+  }
+  const flat: unknown[] = [];
+  flatten(data, flat);
+  if (flat.length !== count) {
+    throw new InvalidArgumentError(`${what}: 'data' holds ${flat.length} elements but the shape needs ${count}`);
+  }
+  const bad = (i: number, expected: string): never => {
+    throw new InvalidArgumentError(`${what}: element ${i} of 'data' must be ${expected} for ${datatype}, got ${describe(flat[i])}`);
+  };
+  if (datatype === 'BYTES') {
+    return flat.map((v, i) => (typeof v === 'string' ? Buffer.from(v, 'utf8') : bad(i, 'a string')));
+  }
+  const out = allocateTypedArray(datatype, count);
+  if (datatype === 'BOOL') {
+    for (let i = 0; i < count; i++) {
+      const v = flat[i];
+      out[i] = typeof v === 'boolean' ? (v ? 1 : 0) : bad(i, 'true or false');
+    }
+    return out;
+  }
+  const info = dataTypeInfo(datatype);
+  if (info.isFloat) {
+    const toBits = datatype === 'FP16' ? float32ToFloat16Bits : datatype === 'BF16' ? float32ToBFloat16Bits : undefined;
+    for (let i = 0; i < count; i++) {
+      const v = flat[i];
+      if (typeof v !== 'number') bad(i, 'a number');
+      out[i] = toBits ? toBits(v as number) : (v as number);
+    }
+    return out;
+  }
+  const [min, max] = INTEGER_RANGES[datatype]!;
+  for (let i = 0; i < count; i++) {
+    const v = flat[i];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(i, `an integer in [${min}, ${max}]`);
+    out[i] = info.isBigInt ? BigInt(v as number) : (v as number);
+  }
+  return out;
+}
+
+/**
+ * The JSON text of a flat `data` array. Built as text rather than through JSON.stringify
+ * so 64-bit integers print exactly and half floats print as numbers.
+ */
+export function tensorDataJsonText(datatype: DataType, data: TensorData): string {
+  if (datatype === 'BYTES') {
+    return JSON.stringify((data as Uint8Array[]).map((e) => Buffer.from(e.buffer, e.byteOffset, e.byteLength).toString('utf8')));
+  }
+  const arr = data as NumericTypedArray;
+  if (datatype === 'BOOL') {
+    const parts = new Array<string>(arr.length);
+    for (let i = 0; i < arr.length; i++) parts[i] = arr[i] ? 'true' : 'false';
+    return `[${parts.join(',')}]`;
+  }
+  if (datatype === 'FP16' || datatype === 'BF16') {
+    const toFloat = datatype === 'FP16' ? float16BitsToFloat32 : bfloat16BitsToFloat32;
+    return JSON.stringify(Array.from(arr as Uint16Array, toFloat));
+  }
+  if (arr instanceof BigInt64Array || arr instanceof BigUint64Array) {
+    return `[${Array.from(arr, (v) => v.toString()).join(',')}]`;
+  }
+  // JSON.stringify writes NaN/Infinity as null, which is what JSON can carry.
+  return JSON.stringify(Array.from(arr as Float32Array));
+}
+
+/** Parsed JSON elements of a tensor (for callers that want values, not text). */
+export function tensorDataToJsonValues(datatype: DataType, data: TensorData): unknown[] {
+  return JSON.parse(tensorDataJsonText(datatype, data)) as unknown[];
+}
