@@ -1,0 +1,267 @@
+/**
+ * Batch forming for one model: the pure state behind the dynamic batcher. No timers, no
+ * promises; time is a number of microseconds the caller passes in, so every rule is a
+ * table test. The loop (dynamic-batch-scheduler.ts) owns one and calls:
+ *
+ *   enqueue(request, nowUs)       queue it, or throw QueueFullError / InvalidArgumentError
+ *   poll(nowUs, idleInstances)    → { timedOut, batch?, waitUs? }; call again after each batch
+ *   removeAll()                   everything queued, in order (close)
+ *
+ * Rules (Triton's dynamic batcher and ModelQueuePolicy):
+ * - Queue order: priority level 1 first; within a level, requests whose DELAY timeout has
+ *   not expired (FIFO), then the expired ones (FIFO). A batch is a prefix of that order:
+ *   a request never overtakes one ahead of it.
+ * - A batch grows while the next request has the batch's shapeKey and its rows fit in
+ *   max_batch_size. When the next one doesn't (or rows reach max), the batch can't grow:
+ *   it goes now, since waiting can't make it bigger.
+ * - Preferred sizes: if the prefix's rows hit a preferred size, the largest one hit goes
+ *   now. If the next request would carry rows past the largest preferred size, the batch
+ *   so far counts as preferred (it can never land on one by growing).
+ * - Otherwise it waits until the oldest request in it has been queued
+ *   max_queue_delay_microseconds, then everything that fits goes (even past a preferred
+ *   size). Delay 0 (the default): whatever is there goes as soon as an instance is idle.
+ * - Timeouts run from enqueue. REJECT: the request leaves the queue (the caller fails it
+ *   with QueueTimeoutError). DELAY: it stays, behind every unexpired request of its level.
+ *   A request's own timeout counts only with allow_timeout_override, and only to shorten
+ *   the default (or to set one where the default, 0, means none).
+ * - max_queue_size (per level, delayed requests included): a request over it is refused
+ *   at enqueue and never queued.
+ * - Without dynamic_batching, or with max_batch_size 0, each request is a batch of its own
+ *   (FIFO; the queue policies still apply when dynamic_batching is configured).
+ */
+import { InvalidArgumentError, ModelConfigError, QueueFullError } from '../../errors';
+import { Fifo } from './fifo';
+import type { QueuePolicy, SchedulerOptions, TimeoutAction } from './scheduler-types';
+
+/** What the former queues: the caller's item plus what batching needs to know about it. */
+export interface FormerRequest<T> {
+  item: T;
+  batchSize: number;
+  shapeKey: string;
+  priority?: number;
+  timeoutMicroseconds?: number;
+}
+
+export interface BatchDecision<T> {
+  /** Left the queue on a REJECT timeout: fail them. */
+  timedOut: T[];
+  /** Run this batch now on an idle instance (only when idleInstances > 0). */
+  batch?: T[];
+  /** No batch now: poll again after this long unless an enqueue or a free instance comes first. */
+  waitUs?: number;
+}
+
+interface Entry<T> {
+  readonly item: T;
+  readonly rows: number;
+  readonly shapeKey: string;
+  readonly enqueuedAtUs: number;
+  /** Infinity: no timeout (or already delayed). */
+  deadlineUs: number;
+}
+
+interface Level<T> {
+  readonly timeoutAction: TimeoutAction;
+  readonly defaultTimeoutUs: number;
+  readonly allowTimeoutOverride: boolean;
+  readonly maxQueueSize: number;
+  readonly waiting: Fifo<Entry<T>>;
+  /** Timed out under DELAY: served after every request in `waiting`. */
+  readonly delayed: Fifo<Entry<T>>;
+}
+
+export class BatchFormer<T> {
+  private readonly modelName: string;
+  private readonly maxBatchSize: number;
+  /** false: one request per batch. */
+  private readonly batching: boolean;
+  private readonly preferred: ReadonlySet<number>;
+  private readonly maxPreferred: number;
+  private readonly delayUs: number;
+  private readonly levels: Level<T>[];
+  /** The queues in service order: L1 waiting, L1 delayed, L2 waiting, ... */
+  private readonly order: Fifo<Entry<T>>[];
+  private readonly defaultLevel: number;
+  private count = 0;
+  /** A lower bound on the earliest deadline in any `waiting` queue (exact after expire()). */
+  private earliestDeadlineUs = Infinity;
+
+  constructor(options: Pick<SchedulerOptions, 'modelName' | 'maxBatchSize' | 'dynamicBatching'>) {
+    const { modelName, maxBatchSize } = options;
+    const db = options.dynamicBatching;
+    const invalid = (field: string, rule: string, got: unknown) =>
+      new ModelConfigError(`model '${modelName}': ${field} must be ${rule}, got ${String(got)}`);
+    if (!Number.isInteger(maxBatchSize) || maxBatchSize < 0) {
+      throw invalid('max_batch_size', 'a non-negative integer', maxBatchSize);
+    }
+    this.modelName = modelName;
+    this.maxBatchSize = maxBatchSize;
+    this.batching = db !== undefined && maxBatchSize > 0;
+
+    const preferred = this.batching ? (db?.preferred_batch_size ?? []) : [];
+    for (const size of preferred) {
+      if (!Number.isInteger(size) || size < 1 || size > maxBatchSize) {
+        throw invalid('dynamic_batching.preferred_batch_size', `between 1 and max_batch_size (${maxBatchSize})`, size);
+      }
+    }
+    this.preferred = new Set(preferred);
+    this.maxPreferred = preferred.length > 0 ? Math.max(...preferred) : 0;
+
+    this.delayUs = db?.max_queue_delay_microseconds ?? 0;
+    if (!Number.isFinite(this.delayUs) || this.delayUs < 0) {
+      throw invalid('dynamic_batching.max_queue_delay_microseconds', 'a non-negative number', this.delayUs);
+    }
+
+    const levelCount = db?.priority_levels ?? 0;
+    if (!Number.isInteger(levelCount) || levelCount < 0) {
+      throw invalid('dynamic_batching.priority_levels', 'a non-negative integer', levelCount);
+    }
+    const defaultLevel = levelCount > 0 ? (db?.default_priority_level ?? 0) : 1;
+    if (!Number.isInteger(defaultLevel) || defaultLevel < 1 || defaultLevel > Math.max(1, levelCount)) {
+      throw invalid('dynamic_batching.default_priority_level', `between 1 and priority_levels (${levelCount})`, defaultLevel);
+    }
+    this.defaultLevel = defaultLevel - 1;
+    this.levels = Array.from({ length: Math.max(1, levelCount) }, (_, i) =>
+      makeLevel<T>((levelCount > 0 ? db?.priority_queue_policy?.[i + 1] : undefined) ?? db?.default_queue_policy),
+    );
+    this.order = this.levels.flatMap((level) => [level.waiting, level.delayed]);
+  }
+
+  /** Requests queued (delayed ones included). */
+  get size(): number {
+    return this.count;
+  }
+
+  enqueue(request: FormerRequest<T>, nowUs: number): void {
+    const rows = request.batchSize;
+    if (!Number.isInteger(rows) || rows < 1) {
+      throw new InvalidArgumentError(`inference request batch-size must be >= 1 for '${this.modelName}'`);
+    }
+    const maxRows = Math.max(1, this.maxBatchSize);
+    if (rows > maxRows) {
+      throw new InvalidArgumentError(`inference request batch-size must be <= ${maxRows} for '${this.modelName}'`);
+    }
+    const level = this.levels[this.levelIndex(request.priority)]!;
+    if (level.maxQueueSize > 0 && level.waiting.length + level.delayed.length >= level.maxQueueSize) {
+      throw new QueueFullError();
+    }
+    let timeoutUs = level.defaultTimeoutUs;
+    const own = request.timeoutMicroseconds;
+    if (level.allowTimeoutOverride && own !== undefined && own > 0 && (timeoutUs === 0 || own < timeoutUs)) {
+      timeoutUs = own;
+    }
+    const deadlineUs = timeoutUs > 0 ? nowUs + timeoutUs : Infinity;
+    level.waiting.push({ item: request.item, rows, shapeKey: request.shapeKey, enqueuedAtUs: nowUs, deadlineUs });
+    this.count++;
+    if (deadlineUs < this.earliestDeadlineUs) this.earliestDeadlineUs = deadlineUs;
+  }
+
+  poll(nowUs: number, idleInstances: number): BatchDecision<T> {
+    const timedOut = this.expire(nowUs);
+    if (this.count === 0) return { timedOut };
+    const untilTimeout = this.earliestDeadlineUs === Infinity ? undefined : this.earliestDeadlineUs - nowUs;
+    if (idleInstances < 1) return { timedOut, waitUs: untilTimeout };
+    const plan = this.plan(nowUs);
+    if (plan.waitUs === undefined) return { timedOut, batch: this.take(plan.count) };
+    return { timedOut, waitUs: untilTimeout === undefined ? plan.waitUs : Math.min(plan.waitUs, untilTimeout) };
+  }
+
+  /** Empties the queue; returns every item in service order. */
+  removeAll(): T[] {
+    const all = this.order.flatMap((queue) => queue.clear().map((entry) => entry.item));
+    this.count = 0;
+    this.earliestDeadlineUs = Infinity;
+    return all;
+  }
+
+  private levelIndex(priority: number | undefined): number {
+    const p = priority ?? 0;
+    // Triton: 0 and out-of-range priorities mean the default level.
+    return Number.isInteger(p) && p >= 1 && p <= this.levels.length ? p - 1 : this.defaultLevel;
+  }
+
+  /** Applies timeouts: REJECT entries are removed and returned, DELAY entries move back. */
+  private expire(nowUs: number): T[] {
+    if (nowUs < this.earliestDeadlineUs) return [];
+    const rejected: T[] = [];
+    let earliest = Infinity;
+    for (const level of this.levels) {
+      const expired = level.waiting.removeWhere((entry) => {
+        if (entry.deadlineUs <= nowUs) return true;
+        if (entry.deadlineUs < earliest) earliest = entry.deadlineUs;
+        return false;
+      });
+      for (const entry of expired) {
+        if (level.timeoutAction === 'DELAY') {
+          entry.deadlineUs = Infinity;
+          level.delayed.push(entry);
+        } else {
+          rejected.push(entry.item);
+          this.count--;
+        }
+      }
+    }
+    this.earliestDeadlineUs = earliest;
+    return rejected;
+  }
+
+  /** How many requests from the head form the next batch, and whether it must wait. */
+  private plan(nowUs: number): { count: number; waitUs?: number } {
+    if (!this.batching) return { count: 1 };
+    let rows = 0;
+    let count = 0;
+    let oldestUs = Infinity;
+    let shapeKey = '';
+    let preferredCount = 0;
+    let full = false;
+    walk: for (const queue of this.order) {
+      for (let i = 0; i < queue.length; i++) {
+        const entry = queue.at(i);
+        if (count > 0) {
+          if (entry.shapeKey !== shapeKey || rows + entry.rows > this.maxBatchSize) {
+            full = true;
+            break walk;
+          }
+          if (preferredCount === 0 && this.maxPreferred > 0 && rows + entry.rows > this.maxPreferred) {
+            preferredCount = count;
+          }
+        }
+        rows += entry.rows;
+        count++;
+        shapeKey = entry.shapeKey;
+        if (entry.enqueuedAtUs < oldestUs) oldestUs = entry.enqueuedAtUs;
+        if (this.preferred.has(rows)) preferredCount = count;
+        if (rows === this.maxBatchSize) {
+          full = true;
+          break walk;
+        }
+      }
+    }
+    const delayExpired = this.delayUs > 0 && nowUs - oldestUs >= this.delayUs;
+    if (preferredCount > 0 && !delayExpired) return { count: preferredCount };
+    if (full || delayExpired || this.delayUs === 0) return { count };
+    return { count, waitUs: oldestUs + this.delayUs - nowUs };
+  }
+
+  private take(count: number): T[] {
+    const batch: T[] = [];
+    for (const queue of this.order) {
+      while (batch.length < count && queue.length > 0) batch.push(queue.shift()!.item);
+      if (batch.length === count) break;
+    }
+    this.count -= batch.length;
+    if (this.count === 0) this.earliestDeadlineUs = Infinity;
+    return batch;
+  }
+}
+
+function makeLevel<T>(policy: QueuePolicy | undefined): Level<T> {
+  return {
+    timeoutAction: policy?.timeout_action ?? 'REJECT',
+    defaultTimeoutUs: policy?.default_timeout_microseconds ?? 0,
+    allowTimeoutOverride: policy?.allow_timeout_override ?? false,
+    maxQueueSize: policy?.max_queue_size ?? 0,
+    waiting: new Fifo<Entry<T>>(),
+    delayed: new Fifo<Entry<T>>(),
+  };
+}

@@ -1,0 +1,4 @@
+export * from './scheduler-types';
+export { createScheduler } from './create-scheduler';
+export { systemClock, type Clock } from './clock';
+export { BatchFormer, type BatchDecision, type FormerRequest } from './batch-former';
