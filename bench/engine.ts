@@ -1,0 +1,158 @@
+/**
+ * `npm run bench:engine`: what dynamic batching buys, measured in one run so the ratios hold
+ * on a noisy shared machine.
+ *
+ *   raw          onnxruntime-node in this process, batch 64, one intra-op thread: the limit
+ *   engine       `scoreline engine` (child process), one instance, one intra-op thread,
+ *                dynamic batching, max_batch_size 64, driven with binary /infer requests of
+ *                batch 1 at concurrency 64
+ *   no batching  the same engine and model with dynamic_batching removed
+ *
+ * Model: the MLP 512→2048→2048→512→10 of DESIGN.md, symbolic batch dim. Prints samples/s
+ * and the ratios engine/raw (target ≥ 0.85) and engine/no-batching (target ≥ 4).
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as ort from 'onnxruntime-node';
+import { Pool } from 'undici';
+import { mlp } from '../src/onnx/model-zoo';
+import { configText, writeRepositoryModel } from '../src/onnx/repository-writer';
+import { spawnEngine } from './spawn-engine';
+
+const LAYERS = [512, 2048, 2048, 512, 10];
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const WARMUP_SECONDS = 2;
+
+function progress(message: string): void {
+  process.stderr.write(`[bench:engine] ${message}\n`);
+}
+
+async function measureRaw(modelPath: string): Promise<number> {
+  const session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: 1, interOpNumThreads: 1, executionProviders: ['cpu'] });
+  const batch = 64;
+  const input = new ort.Tensor('float32', new Float32Array(batch * LAYERS[0]!).fill(0.1), [batch, LAYERS[0]!]);
+  const feeds = { INPUT0: input };
+  const until = (s: number) => performance.now() + s * 1000;
+  for (const end = until(WARMUP_SECONDS); performance.now() < end; ) await session.run(feeds);
+  let samples = 0;
+  const start = performance.now();
+  for (const end = until(SECONDS); performance.now() < end; ) {
+    await session.run(feeds);
+    samples += batch;
+  }
+  const rate = samples / ((performance.now() - start) / 1000);
+  await session.release();
+  return rate;
+}
+
+/** Closed loop: CONCURRENCY callers, each sending its next request when the last one answers. */
+async function measureEngine(url: string, model: string): Promise<{ rate: number; p50: number; p99: number; errors: number }> {
+  const pool = new Pool(url, { connections: CONCURRENCY, pipelining: 1 });
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, LAYERS[0]], parameters: { binary_data_size: LAYERS[0]! * 4 } }],
+      outputs: [{ name: 'OUTPUT0', parameters: { binary_data: true } }],
+    }),
+  );
+  const body = Buffer.concat([header, Buffer.from(new Float32Array(LAYERS[0]!).fill(0.1).buffer)]);
+  const headers = { 'inference-header-content-length': String(header.length), 'content-type': 'application/octet-stream' };
+  let phase: 'warmup' | 'measure' | 'done' = 'warmup';
+  let completed = 0;
+  let errors = 0;
+  const latencies: number[] = [];
+  const worker = async (): Promise<void> => {
+    while (phase !== 'done') {
+      const t0 = performance.now();
+      const res = await pool.request({ path: `/v2/models/${model}/infer`, method: 'POST', body, headers });
+      await res.body.arrayBuffer();
+      if (phase !== 'measure') continue;
+      if (res.statusCode === 200) {
+        completed += 1;
+        latencies.push(performance.now() - t0);
+      } else errors += 1;
+    }
+  };
+  const workers = Array.from({ length: CONCURRENCY }, worker);
+  await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
+  phase = 'measure';
+  const start = performance.now();
+  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  const elapsed = (performance.now() - start) / 1000;
+  const rate = completed / elapsed;
+  phase = 'done';
+  await Promise.all(workers);
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  return { rate, p50: pct(0.5), p99: pct(0.99), errors };
+}
+
+async function main(): Promise<void> {
+  const repo = await fs.mkdtemp(path.join(os.tmpdir(), 'scoreline-bench-'));
+  try {
+    progress(`writing the ${LAYERS.join('→')} MLP to ${repo}`);
+    const model = mlp({ layers: LAYERS, batchDim: 'batch', seed: 42 });
+    const io = {
+      maxBatchSize: 64,
+      inputs: [{ name: 'INPUT0', datatype: 'FP32' as const, dims: [LAYERS[0]!] }],
+      outputs: [{ name: 'OUTPUT0', datatype: 'FP32' as const, dims: [LAYERS[LAYERS.length - 1]!] }],
+    };
+    const oneThread = ['parameters { key: "intra_op_thread_count" value: { string_value: "1" } }', 'instance_group [{ count: 1, kind: KIND_CPU }]'];
+    await writeRepositoryModel(repo, {
+      name: 'mlp_batched',
+      versions: { 1: model.bytes },
+      config: configText({ name: 'mlp_batched', ...io, extra: ['dynamic_batching { }', ...oneThread] }),
+    });
+    await writeRepositoryModel(repo, {
+      name: 'mlp_unbatched',
+      versions: { 1: model.bytes },
+      config: configText({ name: 'mlp_unbatched', ...io, extra: oneThread }),
+    });
+
+    progress(`raw onnxruntime, batch 64, 1 thread: ${WARMUP_SECONDS}s warm-up + ${SECONDS}s`);
+    const raw = await measureRaw(path.join(repo, 'mlp_batched', '1', 'model.onnx'));
+    progress(`raw: ${raw.toFixed(0)} samples/s`);
+
+    const engine = await spawnEngine(repo);
+    try {
+      progress(`engine with dynamic batching, concurrency ${CONCURRENCY}`);
+      const batched = await measureEngine(engine.url, 'mlp_batched');
+      progress(`engine: ${batched.rate.toFixed(0)} samples/s`);
+      progress(`engine without dynamic batching, concurrency ${CONCURRENCY}`);
+      const unbatched = await measureEngine(engine.url, 'mlp_unbatched');
+      progress(`no batching: ${unbatched.rate.toFixed(0)} samples/s`);
+
+      const rows = [
+        ['raw onnxruntime-node, batch 64, 1 thread (limit)', raw.toFixed(0), '', '', '1.00'],
+        ['engine, dynamic batching, batch-1 requests', batched.rate.toFixed(0), batched.p50.toFixed(1), batched.p99.toFixed(1), (batched.rate / raw).toFixed(2)],
+        ['engine, no dynamic batching, batch-1 requests', unbatched.rate.toFixed(0), unbatched.p50.toFixed(1), unbatched.p99.toFixed(1), (unbatched.rate / raw).toFixed(2)],
+      ];
+      const table = [
+        `MLP ${LAYERS.join('→')}, concurrency ${CONCURRENCY}, ${SECONDS}s per measurement, ${os.cpus().length} cores`,
+        '',
+        '| configuration | samples/s | p50 ms | p99 ms | × raw |',
+        '|---|---:|---:|---:|---:|',
+        ...rows.map((r) => `| ${r.join(' | ')} |`),
+        '',
+        `engine / raw = ${(batched.rate / raw).toFixed(2)} (target ≥ 0.85)`,
+        `engine / no batching = ${(batched.rate / unbatched.rate).toFixed(2)} (target ≥ 4)`,
+        `errors: batched ${batched.errors}, unbatched ${unbatched.errors}`,
+      ].join('\n');
+      process.stdout.write(`${table}\n`);
+      await fs.mkdir(path.join(__dirname, '..', '..', 'bench', 'results'), { recursive: true });
+      await fs.writeFile(path.join(__dirname, '..', '..', 'bench', 'results', 'engine.md'), `${table}\n`);
+    } finally {
+      await engine.stop();
+    }
+  } finally {
+    await fs.rm(repo, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

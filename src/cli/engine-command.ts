@@ -1,0 +1,132 @@
+/**
+ * `scoreline engine`: the inference engine on its own, with tritonserver's flag names.
+ * Runs until SIGTERM/SIGINT, then drains in-flight requests and exits 0.
+ */
+import { parseArgs } from 'node:util';
+import { InvalidOptionError } from '../errors';
+import { createLogger } from '../logger';
+import { startEngine } from '../engine/engine';
+import type { EngineOptionsInput } from '../engine/engine-options';
+
+const HELP = `Usage: scoreline engine --model-repository DIR [options]
+
+  --model-repository DIR            Triton model repository (required)
+  --host HOST                       address to bind (default 127.0.0.1)
+  --http-port N                     KServe v2 HTTP port (default 8000; 0 picks a free port)
+  --metrics-port N                  Prometheus metrics port (default 8002)
+  --disable-auto-complete-config    require complete config.pbtxt files
+  --model-control-mode MODE         none | explicit | poll (default none)
+  --load-model NAME                 with explicit mode: load NAME at start-up (repeatable; '*' = all)
+  --repository-poll-secs N          with poll mode: seconds between repository scans (default 15)
+  --backend-config onnxruntime,default-max-batch-size=N
+                                    max_batch_size that auto-complete gives batchable models (default 4)
+  --http-max-input-size BYTES       largest request body (default 67108864)
+  --exit-timeout-secs N             drain time on shutdown (default 30)
+  --log-verbose                     log every request
+`;
+
+function integer(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^-?\d+$/.test(value)) throw new InvalidOptionError(`--${name} must be an integer, got '${value}'`);
+  return Number(value);
+}
+
+function number(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidOptionError(`--${name} must be a number, got '${value}'`);
+  return n;
+}
+
+/** Parses tritonserver-style flags into engine options (exported for tests). */
+export function parseEngineArgs(args: string[]): EngineOptionsInput | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'model-repository': { type: 'string' },
+        host: { type: 'string' },
+        'http-port': { type: 'string' },
+        'metrics-port': { type: 'string' },
+        'disable-auto-complete-config': { type: 'boolean' },
+        'model-control-mode': { type: 'string' },
+        'load-model': { type: 'string', multiple: true },
+        'repository-poll-secs': { type: 'string' },
+        'backend-config': { type: 'string', multiple: true },
+        'http-max-input-size': { type: 'string' },
+        'exit-timeout-secs': { type: 'string' },
+        'log-verbose': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new InvalidOptionError(`scoreline engine: ${(err as Error).message}`);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  if (!v['model-repository']) throw new InvalidOptionError('scoreline engine: --model-repository is required');
+  let defaultMaxBatchSize: number | undefined;
+  for (const entry of v['backend-config'] ?? []) {
+    const m = /^onnxruntime,default-max-batch-size=(\d+)$/.exec(entry);
+    if (!m) {
+      throw new InvalidOptionError(
+        `--backend-config '${entry}' is not supported (supported: onnxruntime,default-max-batch-size=N)`,
+      );
+    }
+    defaultMaxBatchSize = Number(m[1]);
+  }
+  const mode = v['model-control-mode'];
+  if (mode !== undefined && !['none', 'explicit', 'poll'].includes(mode)) {
+    throw new InvalidOptionError(`--model-control-mode must be none, explicit or poll, got '${mode}'`);
+  }
+  const options: EngineOptionsInput = {
+    modelRepository: v['model-repository'],
+    host: v.host,
+    httpPort: integer('http-port', v['http-port']),
+    metricsPort: integer('metrics-port', v['metrics-port']),
+    autoCompleteConfig: v['disable-auto-complete-config'] ? false : undefined,
+    modelControlMode: mode as EngineOptionsInput['modelControlMode'],
+    loadModels: v['load-model'],
+    repositoryPollSecs: number('repository-poll-secs', v['repository-poll-secs']),
+    defaultMaxBatchSize,
+    httpMaxInputSize: integer('http-max-input-size', v['http-max-input-size']),
+    exitTimeoutSecs: number('exit-timeout-secs', v['exit-timeout-secs']),
+    logLevel: v['log-verbose'] ? 'verbose' : undefined,
+  };
+  // Leave absent flags out so the schema's defaults apply.
+  for (const k of Object.keys(options) as Array<keyof EngineOptionsInput>) if (options[k] === undefined) delete options[k];
+  return options;
+}
+
+export async function engineCommand(args: string[]): Promise<number> {
+  const parsed = parseEngineArgs(args);
+  if (parsed === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const logger = createLogger({ level: parsed.logLevel ?? 'info' });
+  const engine = await startEngine(parsed, logger);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      logger.info(`received ${signal}: draining in-flight requests`);
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      resolve();
+    };
+    const onTerm = (): void => stop('SIGTERM');
+    const onInt = (): void => stop('SIGINT');
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+  });
+  const timer = setTimeout(() => {
+    logger.error(`shutdown took longer than ${engine.options.exitTimeoutSecs} s; exiting with requests in flight`);
+    process.exit(1);
+  }, engine.options.exitTimeoutSecs * 1000);
+  timer.unref();
+  await engine.close();
+  logger.info('engine stopped');
+  return 0;
+}

@@ -1,0 +1,77 @@
+/**
+ * One model instance: an onnxruntime session in a worker thread of its own (a one-thread
+ * piscina pool). The I/O thread only posts tasks and receives results; tensor buffers are
+ * moved, not copied, both ways.
+ */
+import path from 'node:path';
+import Piscina from 'piscina';
+import type { SessionMetadata, SessionSpec, WorkerReply, WorkerTask, WorkerTensor, RunTimings } from './session-messages';
+import { movable } from './transfer';
+
+const WORKER_FILE = path.join(__dirname, `onnx-session-worker${path.extname(__filename)}`);
+
+/**
+ * When the engine runs from TypeScript sources (tests, `tsx`), the worker must load a .ts
+ * file too; tsx's register hook makes that possible without a build step.
+ */
+function workerExecArgv(): string[] | undefined {
+  if (!WORKER_FILE.endsWith('.ts')) return undefined;
+  return ['--require', require.resolve('tsx/cjs')];
+}
+
+export interface InstanceRunResult {
+  outputs: WorkerTensor[];
+  timings: RunTimings;
+}
+
+export class OnnxInstance {
+  private constructor(
+    private readonly pool: Piscina,
+    readonly metadata: SessionMetadata,
+  ) {}
+
+  /** Starts the thread and creates the session; rejects with onnxruntime's reason if it cannot. */
+  static async create(spec: SessionSpec): Promise<OnnxInstance> {
+    const pool = new Piscina({
+      filename: WORKER_FILE,
+      minThreads: 1,
+      maxThreads: 1,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      execArgv: workerExecArgv(),
+    });
+    try {
+      const reply = (await pool.run({ kind: 'load', spec } satisfies WorkerTask)) as WorkerReply;
+      if (reply.kind !== 'loaded') throw new Error(`unexpected reply '${reply.kind}' to load`);
+      return new OnnxInstance(pool, reply.metadata);
+    } catch (err) {
+      await pool.destroy();
+      throw err;
+    }
+  }
+
+  /**
+   * Runs one batch. The input buffers are transferred to the worker: the caller must not
+   * use them afterwards (they are detached here).
+   */
+  async run(inputs: WorkerTensor[], outputNames: string[]): Promise<InstanceRunResult> {
+    const buffers: ArrayBuffer[] = [];
+    for (const t of inputs) {
+      if (!Array.isArray(t.data)) {
+        const view = t.data as ArrayBufferView;
+        // Only whole, unshared buffers may move; a view into a larger buffer is sent as a copy.
+        if (view.buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === view.buffer.byteLength) {
+          buffers.push(view.buffer);
+        }
+      }
+    }
+    const task: WorkerTask = { kind: 'run', inputs, outputNames };
+    const reply = (await this.pool.run(movable(task, buffers))) as WorkerReply;
+    if (reply.kind !== 'ran') throw new Error(`unexpected reply '${reply.kind}' to run`);
+    return { outputs: reply.outputs, timings: reply.timings };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}

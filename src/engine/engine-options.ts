@@ -1,0 +1,47 @@
+/**
+ * The engine's options, validated once, with every default in this one schema. The CLI
+ * maps tritonserver-style flags onto these fields; library users pass them directly.
+ */
+import { z } from 'zod';
+import { InvalidOptionError } from '../errors';
+
+const port = z.number().int().min(0).max(65535);
+
+export const engineOptionsSchema = z
+  .object({
+    modelRepository: z.string().min(1),
+    host: z.string().min(1).default('127.0.0.1'),
+    httpPort: port.default(8000),
+    /** Prometheus metrics port; -1 disables the metrics server. */
+    metricsPort: port.or(z.literal(-1)).default(8002),
+    autoCompleteConfig: z.boolean().default(true),
+    modelControlMode: z.enum(['none', 'explicit', 'poll']).default('none'),
+    /** Models to load at start-up in explicit mode ('*' loads all). */
+    loadModels: z.array(z.string().min(1)).default([]),
+    repositoryPollSecs: z.number().positive().default(15),
+    /** Auto-complete's max_batch_size for models that can batch (Triton's default-max-batch-size). */
+    defaultMaxBatchSize: z.number().int().min(0).default(4),
+    /** Largest request body accepted (Triton's --http-max-input-size), in bytes. */
+    httpMaxInputSize: z.number().int().positive().default(64 * 1024 * 1024),
+    logLevel: z.enum(['error', 'warn', 'info', 'verbose']).default('info'),
+    /** Seconds to let in-flight requests finish on shutdown. */
+    exitTimeoutSecs: z.number().min(0).default(30),
+  })
+  .strict();
+
+export type EngineOptionsInput = z.input<typeof engineOptionsSchema>;
+export type EngineOptions = z.output<typeof engineOptionsSchema>;
+
+/** Validates options; the error names each offending option. */
+export function resolveEngineOptions(input: EngineOptionsInput): EngineOptions {
+  const result = engineOptionsSchema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) =>
+      i.code === 'unrecognized_keys'
+        ? `unknown option(s) ${i.keys.map((k) => `'${k}'`).join(', ')}`
+        : `option '${i.path.join('.')}': ${i.message}`,
+    );
+    throw new InvalidOptionError(`invalid engine options: ${problems.join('; ')}`);
+  }
+  return result.data;
+}

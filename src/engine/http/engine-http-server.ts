@@ -1,0 +1,99 @@
+/**
+ * The engine's HTTP server: plain node:http and a table of routes. No framework on this
+ * path: /infer is the hot path (DESIGN.md measured express at under half of node:http).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../../logger';
+import { errorReply } from './error-status';
+import { Reply, RouteContext, matchRoute } from './engine-routes';
+
+export interface EngineHttpServer {
+  readonly port: number;
+  readonly host: string;
+  /** Stops accepting, waits for requests in progress, closes idle keep-alive sockets. */
+  close(): Promise<void>;
+}
+
+function send(res: http.ServerResponse, reply: Reply): void {
+  const headers: Record<string, string | number> = { ...reply.headers };
+  if (reply.parts) {
+    headers['content-length'] = reply.byteLength ?? reply.parts.reduce((n, p) => n + p.length, 0);
+    res.writeHead(reply.status, headers);
+    for (const p of reply.parts) res.write(p);
+    res.end();
+    return;
+  }
+  if (reply.json !== undefined) {
+    const body = Buffer.from(JSON.stringify(reply.json), 'utf8');
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = body.length;
+    res.writeHead(reply.status, headers);
+    res.end(body);
+    return;
+  }
+  headers['content-length'] = 0;
+  res.writeHead(reply.status, headers);
+  res.end();
+}
+
+export async function startEngineHttpServer(
+  ctx: RouteContext,
+  options: { host: string; port: number; logger: Logger },
+): Promise<EngineHttpServer> {
+  const { logger } = options;
+  const server = http.createServer(async (req, res) => {
+    const started = process.hrtime.bigint();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const pathname = q === -1 ? url : url.slice(0, q);
+    let status = 500;
+    try {
+      const { handler, params } = matchRoute(req.method ?? 'GET', pathname);
+      const reply = await handler(ctx, req, params);
+      status = reply.status;
+      send(res, reply);
+    } catch (err) {
+      const { status: s, body } = errorReply(err);
+      status = s;
+      if (s >= 500 && !(err as { code?: string }).code?.startsWith('SCORELINE_')) {
+        logger.error(`${req.method} ${pathname}: ${(err as Error).stack ?? String(err)}`);
+      }
+      if (!res.headersSent) send(res, { status: s, json: body });
+      else res.destroy();
+      // A body we stopped reading (413, early errors) must not be parsed as the next request.
+      if (!req.complete) res.once('finish', () => req.socket.destroy());
+    }
+    logger.verbose(
+      `${req.method} ${pathname} ${status} ${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(2)} ms`,
+    );
+  });
+  // Slow or stalled clients must not hold sockets forever (headers and whole request).
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 300_000;
+  server.keepAliveTimeout = 65_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    port: address.port,
+    host: options.host,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          clearInterval(reaper);
+          resolve();
+        });
+        // Keep-alive sockets that go idle after their last response would otherwise hold
+        // close() open until keepAliveTimeout; reap them as they go idle.
+        server.closeIdleConnections();
+        const reaper = setInterval(() => server.closeIdleConnections(), 50);
+      }),
+  };
+}

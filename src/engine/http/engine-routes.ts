@@ -1,0 +1,180 @@
+/**
+ * The KServe v2 HTTP routes (with Triton's repository and statistics extensions). Each
+ * handler gets the parsed path parameters and answers with a `Reply`; the server writes
+ * it. Handlers never pick an error status themselves: they throw, and error-status.ts does.
+ */
+import type { IncomingMessage } from 'node:http';
+import { InvalidArgumentError, NotFoundError } from '../../errors';
+import { dataTypeFromConfigType } from '../../tensor/datatypes';
+import { INFERENCE_HEADER_CONTENT_LENGTH } from '../../tensor/inference-wire';
+import { modelConfigToJson } from '../config/model-config';
+import type { ModelManager } from '../models/model-manager';
+import { decodeInferRequest } from './infer-request-codec';
+import { encodeInferResponse } from './infer-response-codec';
+import { readBody } from './read-body';
+
+export interface Reply {
+  status: number;
+  headers?: Record<string, string>;
+  /** JSON value, or pre-encoded parts. */
+  json?: unknown;
+  parts?: Buffer[];
+  byteLength?: number;
+}
+
+export interface RouteContext {
+  models: ModelManager;
+  serverName: string;
+  serverVersion: string;
+  extensions: readonly string[];
+  maxInputBytes: number;
+  /** Server liveness/readiness as the engine sees them (false while starting or stopping). */
+  isLive(): boolean;
+  isReady(): boolean;
+}
+
+type Handler = (ctx: RouteContext, req: IncomingMessage, params: Record<string, string>) => Promise<Reply> | Reply;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  keys: string[];
+  handler: Handler;
+}
+
+const routes: Route[] = [];
+
+/** Registers `METHOD /path/:param/...`; params match one path segment. */
+function route(method: string, path: string, handler: Handler): void {
+  const keys: string[] = [];
+  const source = path.replace(/:([a-z]+)/g, (_, k: string) => {
+    keys.push(k);
+    return '([^/]+)';
+  });
+  routes.push({ method, pattern: new RegExp(`^${source}$`), keys, handler });
+}
+
+/** Finds the handler for a request; 404 for an unknown path, 405 semantics folded into 404 as Triton does. */
+export function matchRoute(method: string, pathname: string): { handler: Handler; params: Record<string, string> } {
+  for (const r of routes) {
+    if (r.method !== method) continue;
+    const m = r.pattern.exec(pathname);
+    if (!m) continue;
+    const params: Record<string, string> = {};
+    r.keys.forEach((k, i) => {
+      try {
+        params[k] = decodeURIComponent(m[i + 1]!);
+      } catch {
+        throw new InvalidArgumentError(`malformed path segment '${m[i + 1]}'`);
+      }
+    });
+    return { handler: r.handler, params };
+  }
+  throw new NotFoundError(`Not Found: ${method} ${pathname}`);
+}
+
+const ok = (json?: unknown): Reply => ({ status: 200, json });
+
+async function jsonBody(ctx: RouteContext, req: IncomingMessage): Promise<Record<string, unknown>> {
+  const body = await readBody(req, ctx.maxInputBytes);
+  if (body.length === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new InvalidArgumentError(`failed to parse the request JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidArgumentError('the request body must be a JSON object');
+  }
+  return value as Record<string, unknown>;
+}
+
+// ---- server ---------------------------------------------------------------------
+
+route('GET', '/v2', (ctx) => ok({ name: ctx.serverName, version: ctx.serverVersion, extensions: ctx.extensions }));
+route('GET', '/v2/health/live', (ctx) => ({ status: ctx.isLive() ? 200 : 503 }));
+route('GET', '/v2/health/ready', (ctx) => ({ status: ctx.isReady() ? 200 : 503 }));
+
+// ---- models ---------------------------------------------------------------------
+
+function modelMetadata(ctx: RouteContext, p: Record<string, string>): Reply {
+  const v = ctx.models.getVersion(p.model!, p.version);
+  const batch = v.config.max_batch_size > 0 ? [-1] : [];
+  const io = (t: { name: string; data_type: string; dims: number[] }) => ({
+    name: t.name,
+    datatype: dataTypeFromConfigType(t.data_type),
+    shape: [...batch, ...t.dims],
+  });
+  return ok({
+    name: p.model,
+    versions: p.version ? [p.version] : ctx.models.readyVersions(p.model!),
+    platform: v.config.platform ?? 'onnxruntime_onnx',
+    inputs: v.config.input.map(io),
+    outputs: v.config.output.map(io),
+  });
+}
+
+function modelReady(ctx: RouteContext, p: Record<string, string>): Reply {
+  // Triton answers 400 for a model that is not ready; clients only look at 200.
+  return { status: ctx.models.isModelReady(p.model!, p.version) ? 200 : 400 };
+}
+
+function modelConfig(ctx: RouteContext, p: Record<string, string>): Reply {
+  return ok(modelConfigToJson(ctx.models.getConfig(p.model!, p.version)));
+}
+
+function modelStats(ctx: RouteContext, p: Record<string, string>): Reply {
+  return ok({ model_stats: ctx.models.statistics(p.model, p.version) });
+}
+
+async function infer(ctx: RouteContext, req: IncomingMessage, p: Record<string, string>): Promise<Reply> {
+  const version = ctx.models.getVersion(p.model!, p.version);
+  const body = await readBody(req, ctx.maxInputBytes);
+  const header = req.headers[INFERENCE_HEADER_CONTENT_LENGTH];
+  const decoded = decodeInferRequest(body, Array.isArray(header) ? header[0] : header);
+  const response = await version.infer(decoded.request);
+  const encoded = encodeInferResponse(response, decoded.request.outputs, decoded.binaryDataOutput);
+  return { status: 200, headers: encoded.headers, parts: encoded.parts, byteLength: encoded.byteLength };
+}
+
+route('GET', '/v2/models/stats', (ctx) => ok({ model_stats: ctx.models.statistics() }));
+for (const prefix of ['/v2/models/:model', '/v2/models/:model/versions/:version']) {
+  route('GET', prefix, (ctx, _req, p) => modelMetadata(ctx, p));
+  route('GET', `${prefix}/ready`, (ctx, _req, p) => modelReady(ctx, p));
+  route('GET', `${prefix}/config`, (ctx, _req, p) => modelConfig(ctx, p));
+  route('GET', `${prefix}/stats`, (ctx, _req, p) => modelStats(ctx, p));
+  route('POST', `${prefix}/infer`, infer);
+}
+
+// ---- repository (Triton's model repository extension) -------------------------------
+
+route('POST', '/v2/repository/index', async (ctx, req) => {
+  const body = await jsonBody(ctx, req);
+  if (body.ready !== undefined && typeof body.ready !== 'boolean') {
+    throw new InvalidArgumentError("'ready' must be a boolean");
+  }
+  return ok(await ctx.models.repositoryIndex(body.ready === true));
+});
+
+route('POST', '/v2/repository/models/:model/load', async (ctx, req, p) => {
+  const body = await jsonBody(ctx, req);
+  const params = body.parameters as Record<string, unknown> | undefined;
+  let override: unknown;
+  if (params?.config !== undefined) {
+    if (typeof params.config !== 'string') throw new InvalidArgumentError("parameter 'config' must be a JSON string");
+    try {
+      override = JSON.parse(params.config);
+    } catch (err) {
+      throw new InvalidArgumentError(`parameter 'config' is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  await ctx.models.load(p.model!, override);
+  return { status: 200 };
+});
+
+route('POST', '/v2/repository/models/:model/unload', async (ctx, req, p) => {
+  await jsonBody(ctx, req);
+  await ctx.models.unload(p.model!);
+  return { status: 200 };
+});

@@ -1,0 +1,17 @@
+/**
+ * The one place the engine's HTTP server turns an error into a status and a body.
+ * Errors from the registry carry their status (Triton's mapping: INVALID_ARG and unknown
+ * models 400, NOT_FOUND 404, UNAVAILABLE 503, UNSUPPORTED 501, INTERNAL 500). Anything
+ * else is an internal error whose details stay in the log, not in the response.
+ */
+import { ScorelineError } from '../../errors';
+
+export interface ErrorReply {
+  status: number;
+  body: { error: string };
+}
+
+export function errorReply(err: unknown): ErrorReply {
+  if (err instanceof ScorelineError) return { status: err.status, body: { error: err.message } };
+  return { status: 500, body: { error: 'internal error' } };
+}

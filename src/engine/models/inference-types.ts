@@ -1,0 +1,38 @@
+/**
+ * The engine's protocol-neutral view of an inference: what the HTTP (and later gRPC)
+ * front doors decode requests into and encode responses from.
+ */
+import type { DataType, TensorData } from '../../tensor/datatypes';
+
+export interface Tensor {
+  name: string;
+  datatype: DataType;
+  shape: number[];
+  data: TensorData;
+}
+
+export interface RequestedOutput {
+  name: string;
+  /** Send this output as binary data (HTTP binary extension). */
+  binaryData?: boolean;
+  /** Classification extension: return the top N classes as BYTES instead of the tensor. */
+  classification?: number;
+}
+
+export interface InferenceRequest {
+  id?: string;
+  inputs: Tensor[];
+  /** Undefined: every output of the model, as the protocol says. */
+  outputs?: RequestedOutput[];
+  /** 1 is the highest; undefined uses the model's default priority level. */
+  priority?: number;
+  /** Queue timeout override in microseconds (honoured when the queue policy allows it). */
+  timeoutMicroseconds?: number;
+}
+
+export interface InferenceResponse {
+  modelName: string;
+  modelVersion: string;
+  id?: string;
+  outputs: Tensor[];
+}

@@ -1,0 +1,169 @@
+/**
+ * Turns one model directory into loaded ModelVersions: reads and validates the config,
+ * picks versions by the version policy, starts the instances (one onnxruntime session per
+ * worker thread, on CUDA or CPU as instance_group says), auto-completes the config from the
+ * session's metadata, and reads label files. On any failure every instance it started is
+ * closed again, so a failed load leaks no thread.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ModelLoadError, UnsupportedError } from '../../errors';
+import type { Logger } from '../../logger';
+import { cudaProviderStatus } from '../backend/execution-provider';
+import { OnnxInstance } from '../backend/onnx-instance';
+import type { SessionMetadata, SessionSpec } from '../backend/session-messages';
+import { autoCompleteConfig, requireCompleteConfig } from '../config/auto-complete';
+import { ModelConfig, ParsedModelConfig, parseModelConfig, validateModelConfig } from '../config/model-config';
+import { readLabels, scanModelDirectory, selectVersions } from '../repository/scan-repository';
+import { ModelVersion } from './model-version';
+
+export interface LoaderOptions {
+  /** Fill in missing config from the model (Triton's default; off with --disable-auto-complete-config). */
+  autoCompleteConfig: boolean;
+  /** max_batch_size that auto-complete picks for a model that can batch. */
+  defaultMaxBatchSize: number;
+  logger: Logger;
+}
+
+export interface LoadedModel {
+  config: ModelConfig;
+  versions: Map<number, ModelVersion>;
+}
+
+interface InstancePlan {
+  executionProvider: 'cuda' | 'cpu';
+  deviceId: number;
+}
+
+function threadParameter(config: ParsedModelConfig, key: string): number {
+  const raw = config.parameters?.[key]?.string_value;
+  if (raw === undefined) return 0;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new ModelLoadError(`model '${config.name ?? ''}': parameter '${key}' must be a non-negative integer, got '${raw}'`);
+  }
+  return n;
+}
+
+/** One entry per instance to start, from instance_group (default: one instance, KIND_AUTO). */
+function planInstances(modelName: string, config: ParsedModelConfig | undefined, logger: Logger): InstancePlan[] {
+  const groups: Array<{ kind?: string; count?: number; gpus?: number[] }> = config?.instance_group?.length
+    ? config.instance_group
+    : [{ kind: 'KIND_AUTO', count: 1 }];
+  const cuda = cudaProviderStatus();
+  const plans: InstancePlan[] = [];
+  for (const g of groups) {
+    const kind = g.kind ?? 'KIND_AUTO';
+    const count = g.count ?? 1;
+    const gpus = g.gpus && g.gpus.length > 0 ? g.gpus : [0];
+    let provider: 'cuda' | 'cpu' = 'cpu';
+    if (kind === 'KIND_GPU') {
+      if (!cuda.available) {
+        throw new ModelLoadError(`model '${modelName}': instance group asks for KIND_GPU but ${cuda.reason}`);
+      }
+      provider = 'cuda';
+    } else if (kind === 'KIND_AUTO') {
+      if (cuda.available) provider = 'cuda';
+      else logger.info(`model '${modelName}': KIND_AUTO runs on CPU (${cuda.reason})`);
+    } else if (kind === 'KIND_MODEL') {
+      throw new UnsupportedError(`model '${modelName}': instance group kind KIND_MODEL is not supported by the onnxruntime backend`);
+    }
+    // Triton places `count` instances on each listed GPU.
+    const devices = provider === 'cuda' ? gpus : [0];
+    for (const deviceId of devices) for (let i = 0; i < count; i++) plans.push({ executionProvider: provider, deviceId });
+  }
+  return plans;
+}
+
+export async function loadModel(
+  root: string,
+  modelName: string,
+  configOverride: unknown | undefined,
+  options: LoaderOptions,
+): Promise<LoadedModel> {
+  const dir = await scanModelDirectory(root, modelName);
+  let config: ParsedModelConfig | undefined;
+  if (configOverride !== undefined) config = validateModelConfig(configOverride, modelName);
+  else if (dir.configText !== undefined) config = parseModelConfig(dir.configText, modelName);
+  if (config?.sequence_batching) {
+    throw new UnsupportedError(`model '${modelName}': sequence_batching is not supported by scoreline`);
+  }
+  if (config?.ensemble_scheduling || config?.platform === 'ensemble') {
+    throw new UnsupportedError(`model '${modelName}': ensemble models are not supported yet`);
+  }
+  if (config?.platform && config.platform !== 'onnxruntime_onnx') {
+    throw new UnsupportedError(`model '${modelName}': platform '${config.platform}' is not supported (only onnxruntime_onnx)`);
+  }
+  if (config?.backend && config.backend !== 'onnxruntime') {
+    throw new UnsupportedError(`model '${modelName}': backend '${config.backend}' is not supported (only onnxruntime)`);
+  }
+  const fileName = config?.default_model_filename || 'model.onnx';
+  const available = dir.versions.filter((v) => v.files.includes(fileName)).map((v) => v.version);
+  const versions = selectVersions(available, config?.version_policy, modelName);
+  if (versions.length === 0) {
+    throw new ModelLoadError(
+      `model '${modelName}': at least one version must be available under the version policy (no version directory holds ${fileName})`,
+    );
+  }
+
+  const plans = planInstances(modelName, config, options.logger);
+  const started: OnnxInstance[] = [];
+  try {
+    const intra = config ? threadParameter(config, 'intra_op_thread_count') : 0;
+    const inter = config ? threadParameter(config, 'inter_op_thread_count') : 0;
+    const spawn = async (version: number, plan: InstancePlan): Promise<OnnxInstance> => {
+      const spec: SessionSpec = {
+        modelPath: path.join(dir.path, String(version), fileName),
+        executionProvider: plan.executionProvider,
+        deviceId: plan.deviceId,
+        intraOpNumThreads: intra,
+        interOpNumThreads: inter,
+      };
+      try {
+        const instance = await OnnxInstance.create(spec);
+        started.push(instance);
+        return instance;
+      } catch (err) {
+        throw new ModelLoadError(
+          `model '${modelName}' version ${version}: onnxruntime could not create a session: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+    };
+
+    // The highest version's first instance tells auto-complete what the model looks like.
+    const sorted = [...versions].sort((a, b) => b - a);
+    const firstInstances = new Map<number, OnnxInstance[]>();
+    const probe = await spawn(sorted[0]!, plans[0]!);
+    firstInstances.set(sorted[0]!, [probe]);
+    const metadata: SessionMetadata = probe.metadata;
+    const complete = options.autoCompleteConfig
+      ? autoCompleteConfig(config, metadata, { modelName, defaultMaxBatchSize: options.defaultMaxBatchSize })
+      : requireCompleteConfig(config, metadata, modelName);
+
+    const labels = new Map<string, string[]>();
+    for (const out of complete.output) {
+      if (out.label_filename) labels.set(out.name, await readLabels(path.join(dir.path, out.label_filename), modelName));
+    }
+
+    const loaded = new Map<number, ModelVersion>();
+    for (const version of sorted) {
+      const instances = firstInstances.get(version) ?? [];
+      for (const plan of plans.slice(instances.length)) instances.push(await spawn(version, plan));
+      loaded.set(version, new ModelVersion(modelName, version, complete, instances, labels));
+    }
+    return { config: complete, versions: loaded };
+  } catch (err) {
+    await Promise.allSettled(started.map((i) => i.close()));
+    throw err;
+  }
+}
+
+/** Whether a directory exists (used to tell "no such model" from "failed to load"). */
+export async function isDirectory(p: string): Promise<boolean> {
+  try {
+    return (await fs.stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Per model-version counters with the shape of Triton's statistics extension
+ * (model_stats[].inference_stats / batch_stats). Durations are cumulative nanoseconds.
+ * Updated on the I/O thread only, so plain numbers suffice.
+ */
+
+export interface StatDuration {
+  count: number;
+  ns: number;
+}
+
+export interface InferenceStats {
+  success: StatDuration;
+  fail: StatDuration;
+  queue: StatDuration;
+  compute_input: StatDuration;
+  compute_infer: StatDuration;
+  compute_output: StatDuration;
+  cache_hit: StatDuration;
+  cache_miss: StatDuration;
+}
+
+export interface BatchStat {
+  batch_size: number;
+  compute_input: StatDuration;
+  compute_infer: StatDuration;
+  compute_output: StatDuration;
+}
+
+export interface ModelStatsJson {
+  name: string;
+  version: string;
+  last_inference: number;
+  inference_count: number;
+  execution_count: number;
+  inference_stats: InferenceStats;
+  batch_stats: BatchStat[];
+}
+
+const zero = (): StatDuration => ({ count: 0, ns: 0 });
+
+export interface BatchTimings {
+  batchSize: number;
+  computeInputNs: number;
+  computeInferNs: number;
+  computeOutputNs: number;
+}
+
+export class ModelStatistics {
+  private lastInferenceMs = 0;
+  private inferenceCount = 0;
+  private executionCount = 0;
+  private readonly stats: InferenceStats = {
+    success: zero(),
+    fail: zero(),
+    queue: zero(),
+    compute_input: zero(),
+    compute_infer: zero(),
+    compute_output: zero(),
+    cache_hit: zero(),
+    cache_miss: zero(),
+  };
+  private readonly batches = new Map<number, BatchStat>();
+
+  constructor(
+    readonly modelName: string,
+    readonly version: string,
+  ) {}
+
+  /** A request finished successfully: `totalNs` from arrival to response, `queueNs` waiting. */
+  recordSuccess(totalNs: number, queueNs: number, timings: BatchTimings): void {
+    add(this.stats.success, totalNs);
+    add(this.stats.queue, queueNs);
+    // Triton attributes a batch's compute time to each request in it.
+    add(this.stats.compute_input, timings.computeInputNs);
+    add(this.stats.compute_infer, timings.computeInferNs);
+    add(this.stats.compute_output, timings.computeOutputNs);
+    this.lastInferenceMs = Date.now();
+  }
+
+  recordFailure(totalNs: number): void {
+    add(this.stats.fail, totalNs);
+    this.lastInferenceMs = Date.now();
+  }
+
+  /** One model execution of `timings.batchSize` rows (inference_count counts rows, as Triton). */
+  recordExecution(timings: BatchTimings): void {
+    this.executionCount += 1;
+    this.inferenceCount += timings.batchSize;
+    let b = this.batches.get(timings.batchSize);
+    if (!b) {
+      b = { batch_size: timings.batchSize, compute_input: zero(), compute_infer: zero(), compute_output: zero() };
+      this.batches.set(timings.batchSize, b);
+    }
+    add(b.compute_input, timings.computeInputNs);
+    add(b.compute_infer, timings.computeInferNs);
+    add(b.compute_output, timings.computeOutputNs);
+  }
+
+  toJSON(): ModelStatsJson {
+    const copy = (d: StatDuration): StatDuration => ({ count: d.count, ns: d.ns });
+    const s = this.stats;
+    return {
+      name: this.modelName,
+      version: this.version,
+      last_inference: this.lastInferenceMs,
+      inference_count: this.inferenceCount,
+      execution_count: this.executionCount,
+      inference_stats: {
+        success: copy(s.success),
+        fail: copy(s.fail),
+        queue: copy(s.queue),
+        compute_input: copy(s.compute_input),
+        compute_infer: copy(s.compute_infer),
+        compute_output: copy(s.compute_output),
+        cache_hit: copy(s.cache_hit),
+        cache_miss: copy(s.cache_miss),
+      },
+      batch_stats: [...this.batches.values()]
+        .sort((a, b) => a.batch_size - b.batch_size)
+        .map((b) => ({
+          batch_size: b.batch_size,
+          compute_input: copy(b.compute_input),
+          compute_infer: copy(b.compute_infer),
+          compute_output: copy(b.compute_output),
+        })),
+    };
+  }
+}
+
+function add(d: StatDuration, ns: number): void {
+  d.count += 1;
+  d.ns += Math.max(0, Math.round(ns));
+}

@@ -1,0 +1,197 @@
+/**
+ * One loaded version of a model: its config, its instances (each an onnxruntime session
+ * in its own thread), its scheduler and its statistics. Requests come in validated;
+ * batches go out to instances; outputs come back split per request.
+ *
+ * Ownership: the scheduler decides which instance runs a batch and never runs two batches
+ * on one instance at a time, so an instance's buffers are only touched by one batch.
+ */
+import { InferenceError, UnavailableError } from '../../errors';
+import { DataType, TensorData, dataTypeFromOnnxType, dataTypeInfo } from '../../tensor/datatypes';
+import type { OnnxInstance } from '../backend/onnx-instance';
+import type { WorkerTensor } from '../backend/session-messages';
+import type { ModelConfig } from '../config/model-config';
+import { createScheduler } from '../scheduler/create-scheduler';
+import type { BatchItem, Scheduler } from '../scheduler/scheduler-types';
+import { concatRows, splitRows } from './batch-assembly';
+import { classify } from './classification';
+import type { InferenceRequest, InferenceResponse, Tensor } from './inference-types';
+import { BatchTimings, ModelStatistics } from './model-statistics';
+import { ValidatedRequest, validateRequest } from './request-validation';
+
+interface Pending {
+  request: InferenceRequest;
+  validated: ValidatedRequest;
+  arrivedAtNs: bigint;
+}
+
+interface Delivered {
+  outputs: Tensor[];
+  timings: BatchTimings;
+  queueNs: number;
+}
+
+const nowNs = (): bigint => process.hrtime.bigint();
+
+/**
+ * A typed array that owns its whole buffer, so it can be moved to the worker. A view into a
+ * larger buffer (a slice of a request body) is copied: moving it would detach the body, and
+ * cloning it would copy the whole body.
+ */
+function wholeBuffer(view: ArrayBufferView & { slice(): ArrayBufferView }): ArrayBufferView {
+  const whole = view.buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === view.buffer.byteLength;
+  return whole ? view : view.slice();
+}
+
+function toWorkerTensor(t: { name: string; datatype: DataType; data: TensorData }, dims: number[]): WorkerTensor {
+  const onnxType = dataTypeInfo(t.datatype).onnxType;
+  if (!onnxType) throw new InferenceError(`datatype ${t.datatype} of '${t.name}' is not supported by onnxruntime`);
+  const data =
+    t.datatype === 'BYTES'
+      ? (t.data as Uint8Array[]).map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'))
+      : wholeBuffer(t.data as ArrayBufferView & { slice(): ArrayBufferView });
+  return { name: t.name, type: onnxType, dims, data };
+}
+
+function fromWorkerTensor(t: WorkerTensor): Tensor {
+  const datatype = dataTypeFromOnnxType(t.type);
+  if (!datatype) throw new InferenceError(`output '${t.name}' has onnxruntime type '${t.type}', which KServe cannot carry`);
+  const data: TensorData =
+    datatype === 'BYTES' ? (t.data as string[]).map((s) => Buffer.from(s, 'utf8')) : (t.data as TensorData);
+  return { name: t.name, datatype, shape: t.dims, data };
+}
+
+export class ModelVersion {
+  readonly stats: ModelStatistics;
+  private readonly scheduler: Scheduler<Pending, Delivered>;
+  private readonly batching: boolean;
+  private readonly outputNames: string[];
+
+  constructor(
+    readonly modelName: string,
+    readonly version: number,
+    readonly config: ModelConfig,
+    private readonly instances: OnnxInstance[],
+    /** Labels per output name, from each output's label_filename. */
+    private readonly labels: ReadonlyMap<string, readonly string[]>,
+  ) {
+    this.stats = new ModelStatistics(modelName, String(version));
+    this.batching = config.max_batch_size > 0;
+    this.outputNames = config.output.map((o) => o.name);
+    this.scheduler = createScheduler<Pending, Delivered>(
+      {
+        modelName,
+        instanceCount: instances.length,
+        maxBatchSize: config.max_batch_size,
+        dynamicBatching: config.dynamic_batching,
+      },
+      (instance, items) => this.runBatch(instance, items),
+    );
+  }
+
+  get pendingCount(): number {
+    return this.scheduler.queuedCount + this.scheduler.inFlightCount;
+  }
+
+  async infer(request: InferenceRequest): Promise<InferenceResponse> {
+    const arrivedAtNs = nowNs();
+    let validated: ValidatedRequest;
+    try {
+      validated = validateRequest(this.modelName, this.config, request);
+    } catch (err) {
+      this.stats.recordFailure(Number(nowNs() - arrivedAtNs));
+      throw err;
+    }
+    try {
+      const delivered = await this.scheduler.enqueue({
+        payload: { request, validated, arrivedAtNs },
+        batchSize: validated.batchSize,
+        shapeKey: validated.shapeKey,
+        priority: request.priority,
+        timeoutMicroseconds: request.timeoutMicroseconds,
+      });
+      this.stats.recordSuccess(Number(nowNs() - arrivedAtNs), delivered.queueNs, delivered.timings);
+      return {
+        modelName: this.modelName,
+        modelVersion: String(this.version),
+        id: request.id,
+        outputs: delivered.outputs,
+      };
+    } catch (err) {
+      this.stats.recordFailure(Number(nowNs() - arrivedAtNs));
+      throw err;
+    }
+  }
+
+  /** Stops taking requests, lets queued and running ones finish, then ends the instances. */
+  async unload(): Promise<void> {
+    await this.scheduler.drain();
+    await this.scheduler.close(new UnavailableError(`model '${this.modelName}' version ${this.version} is unloading`));
+    await Promise.all(this.instances.map((i) => i.close()));
+  }
+
+  /** Ends the instances now; queued requests fail with `error`. */
+  async close(error: Error): Promise<void> {
+    await this.scheduler.close(error);
+    await Promise.all(this.instances.map((i) => i.close()));
+  }
+
+  private async runBatch(instanceIndex: number, items: BatchItem<Pending>[]): Promise<Array<Delivered | Error>> {
+    const startNs = nowNs();
+    const rows = items.map((i) => i.payload.validated.batchSize);
+    const totalRows = rows.reduce((a, b) => a + b, 0);
+    const first = items[0]!.payload.validated;
+    const feeds: WorkerTensor[] = first.inputs.map((input, k) => {
+      const spec = this.config.input.find((c) => c.name === input.name)!;
+      const restDims = spec.reshape ? spec.reshape.shape : this.batching ? input.shape.slice(1) : input.shape;
+      const dims = this.batching ? [totalRows, ...restDims] : [...restDims];
+      const data =
+        items.length === 1 ? input.data : concatRows(input.datatype, items.map((i) => i.payload.validated.inputs[k]!.data));
+      return toWorkerTensor({ name: input.name, datatype: input.datatype, data }, dims);
+    });
+    const inferStartNs = nowNs();
+    const result = await this.instances[instanceIndex]!.run(feeds, this.outputNames);
+    const outputStartNs = nowNs();
+    const outputs = result.outputs.map(fromWorkerTensor);
+    const perItem: Array<Delivered | Error> = items.map(() => ({ outputs: [], timings: undefined!, queueNs: 0 }));
+    for (const out of outputs) {
+      const pieces = this.batching ? splitRows(out.datatype, out.data, out.shape, rows) : [{ shape: out.shape, data: out.data }];
+      pieces.forEach((piece, idx) => {
+        const d = perItem[idx] as Delivered;
+        d.outputs.push({ name: out.name, datatype: out.datatype, shape: piece.shape, data: piece.data });
+      });
+    }
+    const delivered = items.map((item, idx) => {
+      try {
+        return this.selectOutputs(item.payload.request, (perItem[idx] as Delivered).outputs);
+      } catch (err) {
+        return err as Error;
+      }
+    });
+    const timings: BatchTimings = {
+      batchSize: this.batching ? totalRows : 1,
+      computeInputNs: Number(inferStartNs - startNs),
+      computeInferNs: Number(outputStartNs - inferStartNs),
+      computeOutputNs: Number(nowNs() - outputStartNs),
+    };
+    this.stats.recordExecution(timings);
+    return delivered.map((outputsOrError, idx) =>
+      outputsOrError instanceof Error
+        ? outputsOrError
+        : { outputs: outputsOrError, timings, queueNs: Number(items[idx]!.dequeuedAtNs - items[idx]!.enqueuedAtNs) },
+    );
+  }
+
+  /** Keeps the outputs the request asked for (all when it named none), classifying where asked. */
+  private selectOutputs(request: InferenceRequest, outputs: Tensor[]): Tensor[] {
+    if (!request.outputs || request.outputs.length === 0) return outputs;
+    return request.outputs.map((wanted) => {
+      const t = outputs.find((o) => o.name === wanted.name);
+      if (!t) throw new InferenceError(`model '${this.modelName}' produced no output '${wanted.name}'`);
+      if (wanted.classification && wanted.classification > 0) {
+        return classify(t, wanted.classification, this.batching, this.labels.get(t.name));
+      }
+      return t;
+    });
+  }
+}
