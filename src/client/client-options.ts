@@ -1,0 +1,102 @@
+/**
+ * The options of `new InferenceServerClient(...)`, validated once when the client is built.
+ * Defaults live in the schema; unknown keys are rejected; every message names the option,
+ * because plain-JavaScript callers get no compile-time check.
+ */
+import { z } from 'zod';
+import { InvalidOptionError } from '../errors';
+
+/** Options of `new InferenceServerClient(...)`; only `url` is required. */
+export interface InferenceServerClientOptions {
+  /** 'host:port[/base-path]' as tritonclient takes it, or 'http(s)://host:port[/base-path]'. */
+  url: string;
+  /** Milliseconds to establish a connection (default 60 000, tritonclient's connection_timeout). */
+  connectionTimeout?: number;
+  /**
+   * Milliseconds to wait for the response headers and then between body chunks (default
+   * 60 000, tritonclient's network_timeout). undici checks it about twice a second, so a
+   * timeout fires up to a second late.
+   */
+  networkTimeout?: number;
+  /**
+   * Keep-alive connections in the pool (default 16). Each carries one request at a time;
+   * calls beyond this many wait for the first connection that frees up.
+   */
+  concurrency?: number;
+  /** Headers sent with every request (an API key, a tracing header); per-call headers win. */
+  headers?: Record<string, string>;
+}
+
+const positiveMs = z.number().finite().positive();
+
+// The one place defaults live. A slow request holds only its own connection (no pipelining),
+// so the pool size bounds parallelism without letting one call delay another.
+const optionsSchema = z.strictObject({
+  url: z.string().min(1),
+  connectionTimeout: positiveMs.default(60_000),
+  networkTimeout: positiveMs.default(60_000),
+  concurrency: z.number().int().min(1).max(1024).default(16),
+  headers: z.record(z.string(), z.string()).default({}),
+}) satisfies z.ZodType<Required<InferenceServerClientOptions>, InferenceServerClientOptions>;
+
+export interface ResolvedClientOptions {
+  /** Scheme, host and port, e.g. `http://127.0.0.1:8000`. */
+  origin: string;
+  /** Path prefix without a trailing slash ('' for none), e.g. `/triton`. */
+  basePath: string;
+  connectionTimeout: number;
+  networkTimeout: number;
+  concurrency: number;
+  headers: Record<string, string>;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const where = issue.path.length > 0 ? issue.path.map(String).join('.') : '(options)';
+  if (issue.code === 'unrecognized_keys') {
+    return `unknown option(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+  }
+  return `option '${where}': ${issue.message}`;
+}
+
+/**
+ * 'localhost:8000', 'localhost:8000/base' or 'http://localhost:8000' → origin and base path.
+ * A URL with credentials, a query or a fragment is rejected: none of them would be sent the
+ * way the caller expects.
+ */
+export function parseServerUrl(url: string): { origin: string; basePath: string } {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `http://${url}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(withScheme);
+  } catch (err) {
+    throw new InvalidOptionError(`InferenceServerClient option 'url': '${url}' is not a valid 'host:port' or 'http://host:port'`, {
+      cause: err,
+    });
+  }
+  const bad = (why: string): never => {
+    throw new InvalidOptionError(`InferenceServerClient option 'url': '${url}' ${why}`);
+  };
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') bad(`has scheme '${parsed.protocol}'; use http or https`);
+  if (parsed.hostname === '') bad('has no host');
+  if (parsed.username !== '' || parsed.password !== '') bad('must not carry credentials; pass an Authorization header instead');
+  if (parsed.search !== '' || parsed.hash !== '') bad('must not have a query or fragment');
+  return { origin: parsed.origin, basePath: parsed.pathname.replace(/\/+$/, '') };
+}
+
+export function resolveClientOptions(options: unknown): ResolvedClientOptions {
+  if (typeof options === 'string') {
+    // `new InferenceServerClient('localhost:8000')` reads naturally in JavaScript; accept it.
+    options = { url: options };
+  }
+  const result = optionsSchema.safeParse(options);
+  if (!result.success) {
+    throw new InvalidOptionError(`invalid InferenceServerClient ${result.error.issues.map(describeIssue).join('; ')}`);
+  }
+  const { url, ...rest } = result.data;
+  for (const name of Object.keys(rest.headers)) {
+    if (name.toLowerCase() === 'transfer-encoding') {
+      throw new InvalidOptionError("InferenceServerClient option 'headers': 'Transfer-Encoding' is set by the client and cannot be given");
+    }
+  }
+  return { ...parseServerUrl(url), ...rest };
+}
