@@ -13,8 +13,8 @@ import { cudaProviderStatus } from '../backend/execution-provider';
 import { OnnxInstance } from '../backend/onnx-instance';
 import type { SessionMetadata, SessionSpec } from '../backend/session-messages';
 import { autoCompleteConfig, requireCompleteConfig } from '../config/auto-complete';
-import { ModelConfig, ParsedModelConfig, parseModelConfig, validateModelConfig } from '../config/model-config';
-import { readLabels, scanModelDirectory, selectVersions } from '../repository/scan-repository';
+import { ModelConfig, ParsedModelConfig, assertSupportedConfig, parseModelConfig, validateModelConfig } from '../config/model-config';
+import { readLabels, scanModelDirectory, selectVersions, versionsWithModelFile } from '../repository/scan-repository';
 import { ModelVersion } from './model-version';
 
 export interface LoaderOptions {
@@ -35,12 +35,12 @@ interface InstancePlan {
   deviceId: number;
 }
 
-function threadParameter(config: ParsedModelConfig, key: string): number {
+function threadParameter(modelName: string, config: ParsedModelConfig, key: string): number {
   const raw = config.parameters?.[key]?.string_value;
   if (raw === undefined) return 0;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) {
-    throw new ModelLoadError(`model '${config.name ?? ''}': parameter '${key}' must be a non-negative integer, got '${raw}'`);
+    throw new ModelLoadError(`model '${modelName}': parameter '${key}' must be a non-negative integer, got '${raw}'`);
   }
   return n;
 }
@@ -85,9 +85,7 @@ export async function loadModel(
   let config: ParsedModelConfig | undefined;
   if (configOverride !== undefined) config = validateModelConfig(configOverride, modelName);
   else if (dir.configText !== undefined) config = parseModelConfig(dir.configText, modelName);
-  if (config?.sequence_batching) {
-    throw new UnsupportedError(`model '${modelName}': sequence_batching is not supported by scoreline`);
-  }
+  if (config) assertSupportedConfig(config, modelName);
   if (config?.ensemble_scheduling || config?.platform === 'ensemble') {
     throw new UnsupportedError(`model '${modelName}': ensemble models are not supported yet`);
   }
@@ -97,8 +95,9 @@ export async function loadModel(
   if (config?.backend && config.backend !== 'onnxruntime') {
     throw new UnsupportedError(`model '${modelName}': backend '${config.backend}' is not supported (only onnxruntime)`);
   }
-  const fileName = config?.default_model_filename || 'model.onnx';
-  const available = dir.versions.filter((v) => v.files.includes(fileName)).map((v) => v.version);
+  // An override may name another model file than the config.pbtxt on disk did.
+  const fileName = config?.default_model_filename || dir.modelFileName;
+  const available = versionsWithModelFile(dir.versions, fileName);
   const versions = selectVersions(available, config?.version_policy, modelName);
   if (versions.length === 0) {
     throw new ModelLoadError(
@@ -109,8 +108,8 @@ export async function loadModel(
   const plans = planInstances(modelName, config, options.logger);
   const started: OnnxInstance[] = [];
   try {
-    const intra = config ? threadParameter(config, 'intra_op_thread_count') : 0;
-    const inter = config ? threadParameter(config, 'inter_op_thread_count') : 0;
+    const intra = config ? threadParameter(modelName, config, 'intra_op_thread_count') : 0;
+    const inter = config ? threadParameter(modelName, config, 'inter_op_thread_count') : 0;
     const spawn = async (version: number, plan: InstancePlan): Promise<OnnxInstance> => {
       const spec: SessionSpec = {
         modelPath: path.join(dir.path, String(version), fileName),

@@ -1,0 +1,168 @@
+/**
+ * Model configuration: config.pbtxt text or a JSON override → one validated object with
+ * Triton's field names, and back to the JSON that GET /v2/models/M/config returns.
+ *
+ * Both inputs go through the same zod schema (`model-config-schema.ts`, where the
+ * defaults live) and the same cross-field rules (`config-semantics.ts`), and every error is
+ * a ModelConfigError that names the model and the field:
+ *   model 'add_sub': config field 'input[1].data_type': unknown value TYPE_FLOAT32
+ */
+
+import type { z } from 'zod';
+import { ModelConfigError, UnsupportedError } from '../../errors';
+import { semanticIssues } from './config-semantics';
+import {
+  type ModelConfig,
+  type ModelDynamicBatching,
+  type ModelQueuePolicy,
+  type ParsedModelConfig,
+  modelConfigObjectSchema,
+  modelConfigShape,
+  modelQueuePolicySchema,
+} from './model-config-schema';
+import { parsePbtxt } from './parse-pbtxt';
+import { type ConfigPath, pbtxtToJson } from './pbtxt-to-json';
+import { formatFieldPath, schemaKindAt } from './schema-introspection';
+
+export * from './model-config-schema';
+
+const modelConfigSchema = modelConfigObjectSchema.superRefine((config, ctx) => {
+  for (const issue of semanticIssues(config)) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+});
+
+/** Parses config.pbtxt text and validates it. `max_batch_size` stays absent if unspecified. */
+export function parseModelConfig(text: string, modelName: string): ParsedModelConfig {
+  let tree;
+  try {
+    tree = parsePbtxt(text);
+  } catch (err) {
+    if (err instanceof ModelConfigError) {
+      throw new ModelConfigError(`model '${modelName}': config.pbtxt ${err.message}`, { cause: err });
+    }
+    throw err;
+  }
+  const json = pbtxtToJson(tree, modelConfigObjectSchema, (path, detail) => {
+    throw new ModelConfigError(`model '${modelName}': ${fieldProblem(path, detail)}`);
+  });
+  return validateModelConfig(json, modelName);
+}
+
+/**
+ * Validates a config given as JSON (Triton's JSON form: maps as objects, 64-bit integers as
+ * numbers or digit strings) — e.g. the `config` parameter of POST .../load.
+ */
+export function validateModelConfig(value: unknown, modelName: string): ParsedModelConfig {
+  const result = modelConfigSchema.safeParse(value, { reportInput: true });
+  if (!result.success) {
+    const problems = result.error.issues.flatMap(issueProblems);
+    throw new ModelConfigError(`model '${modelName}': ${problems.join('; ')}`);
+  }
+  const config = result.data;
+  if (config.name === '') config.name = modelName;
+  else if (config.name !== modelName) {
+    const problem = fieldProblem(['name'], `'${config.name}' does not match the model name '${modelName}'`);
+    throw new ModelConfigError(`model '${modelName}': ${problem}`);
+  }
+  return config;
+}
+
+/**
+ * The JSON Triton returns for GET /v2/models/M/config: field names as in the proto, every
+ * scalar printed even when default, unset messages left out, maps as objects. Triton turns
+ * protobuf's string-encoded 64-bit integers back into numbers for dims, reshape, versions,
+ * queue delays/timeouts, priority levels, step versions and warmup dims, which are all the
+ * 64-bit fields scoreline models, so every integer here is a JSON number. Map keys of
+ * priority_queue_policy stay strings (JSON keys).
+ */
+export function modelConfigToJson(config: ParsedModelConfig | ModelConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(modelConfigShape) as Array<keyof ParsedModelConfig>) {
+    if (key === 'max_batch_size') out[key] = config.max_batch_size ?? 0;
+    else if (config[key] !== undefined) out[key] = structuredClone(config[key]);
+  }
+  return out;
+}
+
+/**
+ * Config features that parse but that scoreline does not implement. The engine refuses
+ * to load a model that uses one (assertSupportedConfig) instead of silently ignoring it.
+ */
+export function unsupportedFeatures(config: ParsedModelConfig): string[] {
+  const found: string[] = [];
+  if (config.sequence_batching !== undefined) found.push('sequence_batching');
+  if (config.batch_input.length > 0) found.push('batch_input');
+  if (config.batch_output.length > 0) found.push('batch_output');
+  if (config.model_transaction_policy?.decoupled) found.push('model_transaction_policy.decoupled');
+  return found;
+}
+
+export function assertSupportedConfig(config: ParsedModelConfig, modelName: string): void {
+  const found = unsupportedFeatures(config);
+  if (found.length === 0) return;
+  const fields = found.map((f) => `'${f}'`).join(', ');
+  throw new UnsupportedError(
+    `model '${modelName}': config field${found.length > 1 ? 's' : ''} ${fields} ${found.length > 1 ? 'are' : 'is'} not supported by scoreline`,
+  );
+}
+
+const DEFAULT_QUEUE_POLICY: ModelQueuePolicy = modelQueuePolicySchema.parse({});
+
+/**
+ * The queue policy that applies to requests at `priorityLevel`: the level's own policy,
+ * else `default_queue_policy`, else the proto defaults (REJECT, no timeout, no limit).
+ */
+export function queuePolicyFor(batching: ModelDynamicBatching, priorityLevel?: number): ModelQueuePolicy {
+  const own = priorityLevel === undefined ? undefined : batching.priority_queue_policy[String(priorityLevel)];
+  return { ...(own ?? batching.default_queue_policy ?? DEFAULT_QUEUE_POLICY) };
+}
+
+// ---- messages ---------------------------------------------------------------------
+
+function fieldProblem(path: ConfigPath | ReadonlyArray<PropertyKey>, detail: string): string {
+  if (path.length === 0) return `config: ${detail}`;
+  return `config field '${formatFieldPath(modelConfigObjectSchema, path)}': ${detail}`;
+}
+
+const EXPECTED: Record<string, string> = {
+  int: 'an integer',
+  number: 'a number',
+  string: 'a string',
+  boolean: 'true or false',
+  object: 'an object',
+  record: 'an object',
+  array: 'a list',
+};
+
+function issueProblems(issue: z.core.$ZodIssue): string[] {
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((key) => fieldProblem([...issue.path, key], 'unknown field'));
+    case 'invalid_value':
+      if (issue.input === undefined) return [fieldProblem(issue.path, 'is required')];
+      return [fieldProblem(issue.path, `unknown value ${displayName(issue.input)}`)];
+    case 'invalid_type': {
+      if (issue.input === undefined) return [fieldProblem(issue.path, 'is required')];
+      // An integer field fed a non-numeric string reports "number"; say what the field wants.
+      const integer = issue.expected === 'number' && schemaKindAt(modelConfigObjectSchema, issue.path)?.kind === 'integer';
+      const expected = integer ? EXPECTED.int : (EXPECTED[issue.expected] ?? issue.expected);
+      return [fieldProblem(issue.path, `expected ${expected}, found ${displayValue(issue.input)}`)];
+    }
+    case 'invalid_key':
+      return [fieldProblem(issue.path, issue.issues[0]?.message ?? issue.message)];
+    default:
+      return [fieldProblem(issue.path, issue.message)];
+  }
+}
+
+/** Enum values read best bare, as written in config.pbtxt: unknown value TYPE_FLOAT32. */
+function displayName(value: unknown): string {
+  return typeof value === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(value) ? value : displayValue(value);
+}
+
+function displayValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
