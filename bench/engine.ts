@@ -23,11 +23,30 @@ import { spawnEngine } from './spawn-engine';
 
 const LAYERS = [512, 2048, 2048, 512, 10];
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-const WARMUP_SECONDS = 2;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WARMUP_SECONDS = 1;
 
 function progress(message: string): void {
   process.stderr.write(`[bench:engine] ${message}\n`);
+}
+
+interface Measured {
+  rate: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** The run with the median rate (its latencies belong to it). */
+function medianRun(runs: Measured[]): Measured {
+  const sorted = [...runs].sort((a, b) => a.rate - b.rate);
+  return { ...sorted[Math.floor(sorted.length / 2)]!, errors: runs.reduce((n, r) => n + r.errors, 0) };
 }
 
 async function measureRaw(modelPath: string): Promise<number> {
@@ -49,7 +68,7 @@ async function measureRaw(modelPath: string): Promise<number> {
 }
 
 /** Closed loop: CONCURRENCY callers, each sending its next request when the last one answers. */
-async function measureEngine(url: string, model: string): Promise<{ rate: number; p50: number; p99: number; errors: number }> {
+async function measureEngine(url: string, model: string): Promise<Measured> {
   const pool = new Pool(url, { connections: CONCURRENCY, pipelining: 1 });
   const header = Buffer.from(
     JSON.stringify({
@@ -112,18 +131,28 @@ async function main(): Promise<void> {
       config: configText({ name: 'mlp_unbatched', ...io, extra: oneThread }),
     });
 
-    progress(`raw onnxruntime, batch 64, 1 thread: ${WARMUP_SECONDS}s warm-up + ${SECONDS}s`);
-    const raw = await measureRaw(path.join(repo, 'mlp_batched', '1', 'model.onnx'));
-    progress(`raw: ${raw.toFixed(0)} samples/s`);
-
+    // Rounds alternate the three measurements so that a burst of load from elsewhere on a
+    // shared machine hits all of them alike; the medians are compared.
     const engine = await spawnEngine(repo);
     try {
-      progress(`engine with dynamic batching, concurrency ${CONCURRENCY}`);
-      const batched = await measureEngine(engine.url, 'mlp_batched');
-      progress(`engine: ${batched.rate.toFixed(0)} samples/s`);
-      progress(`engine without dynamic batching, concurrency ${CONCURRENCY}`);
-      const unbatched = await measureEngine(engine.url, 'mlp_unbatched');
-      progress(`no batching: ${unbatched.rate.toFixed(0)} samples/s`);
+      const raws: number[] = [];
+      const batchedRuns: Measured[] = [];
+      const unbatchedRuns: Measured[] = [];
+      for (let round = 1; round <= ROUNDS; round++) {
+        progress(`round ${round}/${ROUNDS}: raw onnxruntime, batch 64, 1 thread`);
+        raws.push(await measureRaw(path.join(repo, 'mlp_batched', '1', 'model.onnx')));
+        progress(`round ${round}/${ROUNDS}: engine, dynamic batching, concurrency ${CONCURRENCY}`);
+        batchedRuns.push(await measureEngine(engine.url, 'mlp_batched'));
+        progress(`round ${round}/${ROUNDS}: engine, no dynamic batching, concurrency ${CONCURRENCY}`);
+        unbatchedRuns.push(await measureEngine(engine.url, 'mlp_unbatched'));
+        progress(
+          `round ${round}: raw ${raws[round - 1]!.toFixed(0)}, batched ${batchedRuns[round - 1]!.rate.toFixed(0)}, ` +
+            `unbatched ${unbatchedRuns[round - 1]!.rate.toFixed(0)} samples/s`,
+        );
+      }
+      const raw = median(raws);
+      const batched = medianRun(batchedRuns);
+      const unbatched = medianRun(unbatchedRuns);
 
       const rows = [
         ['raw onnxruntime-node, batch 64, 1 thread (limit)', raw.toFixed(0), '', '', '1.00'],
@@ -131,7 +160,7 @@ async function main(): Promise<void> {
         ['engine, no dynamic batching, batch-1 requests', unbatched.rate.toFixed(0), unbatched.p50.toFixed(1), unbatched.p99.toFixed(1), (unbatched.rate / raw).toFixed(2)],
       ];
       const table = [
-        `MLP ${LAYERS.join('→')}, concurrency ${CONCURRENCY}, ${SECONDS}s per measurement, ${os.cpus().length} cores`,
+        `MLP ${LAYERS.join('→')}, concurrency ${CONCURRENCY}, medians of ${ROUNDS} alternating rounds of ${SECONDS}s, ${os.cpus().length} cores`,
         '',
         '| configuration | samples/s | p50 ms | p99 ms | × raw |',
         '|---|---:|---:|---:|---:|',
