@@ -1,6 +1,8 @@
 /**
  * Starts `scoreline engine` as a user would: the built CLI in a child process, on a free
- * port (--http-port 0; the port is read back from the "HTTP service listening" line).
+ * port (--http-port 0; the port is read back from the "HTTP service listening" line; the
+ * metrics port likewise from "Metrics service listening", which the engine prints first;
+ * --grpc-port=0 and "GRPC service listening" the same way).
  * Requires `npm run build` (npm test runs it first).
  */
 import { ChildProcess, spawn } from 'node:child_process';
@@ -13,6 +15,11 @@ export interface RunningEngine {
   /** http://127.0.0.1:PORT */
   url: string;
   port: number;
+  /** http://127.0.0.1:PORT/metrics; undefined when metrics are off (--metrics-port=-1). */
+  metricsUrl: string | undefined;
+  /** 127.0.0.1:PORT, the address a gRPC client dials; undefined when gRPC is off (--grpc-port=-1). */
+  grpcUrl: string | undefined;
+  grpcPort: number | undefined;
   child: ChildProcess;
   /** Everything the engine printed so far (stdout and stderr interleaved). */
   output(): string;
@@ -21,7 +28,7 @@ export interface RunningEngine {
 }
 
 export function startEngine(opts: { modelRepository: string; args?: string[]; timeoutMs?: number }): Promise<RunningEngine> {
-  const args = [CLI, 'engine', '--model-repository', opts.modelRepository, '--http-port', '0', '--metrics-port=0', ...(opts.args ?? [])];
+  const args = [CLI, 'engine', '--model-repository', opts.modelRepository, '--http-port', '0', '--metrics-port=0', '--grpc-port=0', ...(opts.args ?? [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: PACKAGE_ROOT });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -44,7 +51,12 @@ export function startEngine(opts: { modelRepository: string; args?: string[]; ti
       if (m) {
         clearTimeout(timer);
         const port = Number(m[2]);
-        resolve({ url: `http://127.0.0.1:${port}`, port, child, output: () => output, stop });
+        const metrics = /Metrics service listening on \S+:(\d+)/.exec(output);
+        const metricsUrl = metrics ? `http://127.0.0.1:${metrics[1]}/metrics` : undefined;
+        const grpc = /GRPC service listening on \S+:(\d+)/.exec(output);
+        const grpcPort = grpc ? Number(grpc[1]) : undefined;
+        const grpcUrl = grpc ? `127.0.0.1:${grpcPort}` : undefined;
+        resolve({ url: `http://127.0.0.1:${port}`, port, metricsUrl, grpcUrl, grpcPort, child, output: () => output, stop });
       }
     };
     child.stdout!.on('data', onData);

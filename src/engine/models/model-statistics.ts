@@ -2,7 +2,36 @@
  * Per model-version counters with the shape of Triton's statistics extension
  * (model_stats[].inference_stats / batch_stats). Durations are cumulative nanoseconds.
  * Updated on the I/O thread only, so plain numbers suffice.
+ * The Prometheus metrics (engine/metrics) read these too, plus two things the statistics
+ * extension does not carry: failures by reason and the load duration.
  */
+import { isScorelineError } from '../../errors';
+
+/** Triton's `reason` label of nv_inference_request_failure. */
+export const FAILURE_REASONS = ['REJECTED', 'CANCELED', 'BACKEND', 'OTHER'] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+/**
+ * Triton's categories: REJECTED = turned away by the scheduler (queue timeout, queue full),
+ * CANCELED = cancelled, BACKEND = the model's execution failed, OTHER = the rest (invalid
+ * requests, unloading). Errors that are not the project's own come from the backend (an
+ * onnxruntime or worker-thread failure), since every other layer throws registry errors.
+ */
+export function failureReasonOf(error: unknown): FailureReason {
+  if (error === undefined || error === null) return 'OTHER';
+  const name = (error as { name?: unknown }).name;
+  if (name === 'AbortError') return 'CANCELED';
+  if (!isScorelineError(error)) return 'BACKEND';
+  switch (error.code) {
+    case 'SCORELINE_QUEUE_FULL':
+    case 'SCORELINE_QUEUE_TIMEOUT':
+      return 'REJECTED';
+    case 'SCORELINE_INFERENCE_FAILED':
+      return 'BACKEND';
+    default:
+      return 'OTHER';
+  }
+}
 
 export interface StatDuration {
   count: number;
@@ -61,6 +90,8 @@ export class ModelStatistics {
     cache_miss: zero(),
   };
   private readonly batches = new Map<number, BatchStat>();
+  private readonly failures: Record<FailureReason, number> = { REJECTED: 0, CANCELED: 0, BACKEND: 0, OTHER: 0 };
+  private loadSecs = 0;
 
   constructor(
     readonly modelName: string,
@@ -78,8 +109,10 @@ export class ModelStatistics {
     this.lastInferenceMs = Date.now();
   }
 
-  recordFailure(totalNs: number): void {
+  /** A request failed; `error` picks the metrics' failure reason (none given: OTHER). */
+  recordFailure(totalNs: number, error?: unknown): void {
     add(this.stats.fail, totalNs);
+    this.failures[failureReasonOf(error)] += 1;
     this.lastInferenceMs = Date.now();
   }
 
@@ -95,6 +128,20 @@ export class ModelStatistics {
     add(b.compute_input, timings.computeInputNs);
     add(b.compute_infer, timings.computeInferNs);
     add(b.compute_output, timings.computeOutputNs);
+  }
+
+  /** Failed requests by Triton's failure reason (they add up to inference_stats.fail.count). */
+  failureCounts(): Record<FailureReason, number> {
+    return { ...this.failures };
+  }
+
+  /** Seconds it took to load this version (set once by the model manager). */
+  recordLoadDuration(secs: number): void {
+    this.loadSecs = secs;
+  }
+
+  get loadDurationSecs(): number {
+    return this.loadSecs;
   }
 
   toJSON(): ModelStatsJson {

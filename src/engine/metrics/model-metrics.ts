@@ -1,0 +1,103 @@
+/**
+ * Triton's per-model inference metrics, read at scrape time from each loaded version's
+ * statistics: nothing is counted twice, and a scrape sees exactly what /stats reports.
+ * Names, HELP texts, types and label names copy Triton's; latencies are cumulative
+ * microsecond counters (Triton's default `counter_latencies`), over successful requests.
+ */
+import { FAILURE_REASONS, FailureReason, ModelStatsJson } from '../models/model-statistics';
+import type { MetricFamily, MetricSample } from './prometheus-text';
+
+/** What the metrics read from a loaded version (ModelVersion satisfies it). */
+export interface MetricsModelVersion {
+  readonly modelName: string;
+  readonly version: number;
+  /** Requests accepted by the version and not yet answered. */
+  readonly pendingCount: number;
+  readonly stats: {
+    toJSON(): ModelStatsJson;
+    failureCounts(): Record<FailureReason, number>;
+    readonly loadDurationSecs: number;
+  };
+}
+
+interface Snapshot {
+  labels: { model: string; version: string };
+  json: ModelStatsJson;
+  failures: Record<FailureReason, number>;
+  pending: number;
+  loadSecs: number;
+}
+
+type Spec = [name: string, help: string, read: (s: Snapshot) => number];
+
+const us = (ns: number): number => Math.round(ns / 1000);
+
+const COUNTERS_AFTER_FAILURE: Spec[] = [
+  ['nv_inference_count', 'Number of inferences performed (does not include cached requests)', (s) => s.json.inference_count],
+  ['nv_inference_exec_count', 'Number of model executions performed (does not include cached requests)', (s) => s.json.execution_count],
+  [
+    'nv_inference_request_duration_us',
+    'Cumulative inference request duration in microseconds (includes cached requests)',
+    (s) => us(s.json.inference_stats.success.ns),
+  ],
+  [
+    'nv_inference_queue_duration_us',
+    'Cumulative inference queuing duration in microseconds (includes cached requests)',
+    (s) => us(s.json.inference_stats.queue.ns),
+  ],
+  [
+    'nv_inference_compute_input_duration_us',
+    'Cumulative compute input duration in microseconds (does not include cached requests)',
+    (s) => us(s.json.inference_stats.compute_input.ns),
+  ],
+  [
+    'nv_inference_compute_infer_duration_us',
+    'Cumulative compute inference duration in microseconds (does not include cached requests)',
+    (s) => us(s.json.inference_stats.compute_infer.ns),
+  ],
+  [
+    'nv_inference_compute_output_duration_us',
+    'Cumulative inference compute output duration in microseconds (does not include cached requests)',
+    (s) => us(s.json.inference_stats.compute_output.ns),
+  ],
+];
+
+/** The families in Triton's order, one sample per loaded version (sorted by model, version). */
+export function collectModelMetrics(versions: Iterable<MetricsModelVersion>): MetricFamily[] {
+  const snapshots: Snapshot[] = [...versions]
+    .sort((a, b) => (a.modelName === b.modelName ? a.version - b.version : a.modelName < b.modelName ? -1 : 1))
+    .map((v) => ({
+      labels: { model: v.modelName, version: String(v.version) },
+      json: v.stats.toJSON(),
+      failures: v.stats.failureCounts(),
+      pending: v.pendingCount,
+      loadSecs: v.stats.loadDurationSecs,
+    }));
+  const family = (type: MetricFamily['type'], [name, help, read]: Spec): MetricFamily => ({
+    name,
+    help,
+    type,
+    samples: snapshots.map((s) => ({ labels: s.labels, value: read(s) })),
+  });
+  const failureSamples: MetricSample[] = snapshots.flatMap((s) =>
+    FAILURE_REASONS.map((reason) => ({
+      labels: { model: s.labels.model, reason, version: s.labels.version },
+      value: s.failures[reason],
+    })),
+  );
+  return [
+    family('counter', [
+      'nv_inference_request_success',
+      'Number of successful inference requests, all batch sizes',
+      (s) => s.json.inference_stats.success.count,
+    ]),
+    { name: 'nv_inference_request_failure', help: 'Number of failed inference requests, all batch sizes', type: 'counter', samples: failureSamples },
+    ...COUNTERS_AFTER_FAILURE.map((spec) => family('counter', spec)),
+    family('gauge', [
+      'nv_inference_pending_request_count',
+      'Instantaneous number of pending requests awaiting execution per-model.',
+      (s) => s.pending,
+    ]),
+    family('gauge', ['nv_model_load_duration_secs', 'Model load time in seconds', (s) => s.loadSecs]),
+  ];
+}
