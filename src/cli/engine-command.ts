@@ -14,6 +14,8 @@ const HELP = `Usage: scoreline engine --model-repository DIR [options]
   --host HOST                       address to bind (default 127.0.0.1)
   --http-port N                     KServe v2 HTTP port (default 8000; 0 picks a free port)
   --metrics-port N                  Prometheus metrics port (default 8002)
+  --grpc-port N                     KServe v2 gRPC port (default 8001; 0 picks a free port;
+                                    --grpc-port=-1 disables gRPC)
   --disable-auto-complete-config    require complete config.pbtxt files
   --model-control-mode MODE         none | explicit | poll (default none)
   --load-model NAME                 with explicit mode: load NAME at start-up (repeatable; '*' = all)
@@ -51,6 +53,7 @@ export function parseEngineArgs(args: string[]): EngineOptionsInput | 'help' {
         host: { type: 'string' },
         'http-port': { type: 'string' },
         'metrics-port': { type: 'string' },
+        'grpc-port': { type: 'string' },
         'disable-auto-complete-config': { type: 'boolean' },
         'model-control-mode': { type: 'string' },
         'load-model': { type: 'string', multiple: true },
@@ -87,6 +90,7 @@ export function parseEngineArgs(args: string[]): EngineOptionsInput | 'help' {
     host: v.host,
     httpPort: integer('http-port', v['http-port']),
     metricsPort: integer('metrics-port', v['metrics-port']),
+    grpcPort: integer('grpc-port', v['grpc-port']),
     autoCompleteConfig: v['disable-auto-complete-config'] ? false : undefined,
     modelControlMode: mode as EngineOptionsInput['modelControlMode'],
     loadModels: v['load-model'],
@@ -108,19 +112,22 @@ export async function engineCommand(args: string[]): Promise<number> {
     return 0;
   }
   const logger = createLogger({ level: parsed.logLevel ?? 'info' });
-  const engine = await startEngine(parsed, logger);
-  await new Promise<void>((resolve) => {
+  // Signal handlers go in before start-up: a SIGTERM that arrives while models load must
+  // still end in an orderly drain and exit 0, not in death by signal.
+  const stopRequested = new Promise<string>((resolve) => {
     const stop = (signal: string): void => {
-      logger.info(`received ${signal}: draining in-flight requests`);
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
-      resolve();
+      resolve(signal);
     };
     const onTerm = (): void => stop('SIGTERM');
     const onInt = (): void => stop('SIGINT');
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
   });
+  const engine = await startEngine(parsed, logger);
+  const signal = await stopRequested;
+  logger.info(`received ${signal}: draining in-flight requests`);
   const timer = setTimeout(() => {
     logger.error(`shutdown took longer than ${engine.options.exitTimeoutSecs} s; exiting with requests in flight`);
     process.exit(1);

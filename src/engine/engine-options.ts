@@ -14,6 +14,8 @@ export const engineOptionsSchema = z
     httpPort: port.default(8000),
     /** Prometheus metrics port; -1 disables the metrics server. */
     metricsPort: port.or(z.literal(-1)).default(8002),
+    /** KServe v2 gRPC port (GRPCInferenceService); -1 disables the gRPC server. */
+    grpcPort: port.or(z.literal(-1)).default(8001),
     autoCompleteConfig: z.boolean().default(true),
     modelControlMode: z.enum(['none', 'explicit', 'poll']).default('none'),
     /** Models to load at start-up in explicit mode ('*' loads all). */

@@ -1,0 +1,82 @@
+/**
+ * The engine's gRPC server: GRPCInferenceService (KServe v2, Triton's package `inference`)
+ * on @grpc/grpc-js. It shares the engine's ModelManager with the HTTP server, so a gRPC
+ * ModelInfer and an HTTP infer for the same model queue in the same scheduler and may run
+ * in one batch.
+ */
+import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { UnavailableError } from '../../errors';
+import type { Logger } from '../../logger';
+import { GRPC_HANDLERS, type GrpcServiceContext } from './grpc-handlers';
+import { grpcErrorReply } from './grpc-status';
+import { inferenceServiceDefinition } from './inference-proto';
+
+export interface EngineGrpcServer {
+  readonly port: number;
+  readonly host: string;
+  /** Stops accepting calls and resolves once the calls in progress have finished. */
+  close(): Promise<void>;
+}
+
+// Triton lets messages be as large as gRPC allows (INT32_MAX); -1 is grpc-js's "no limit".
+const SERVER_OPTIONS = {
+  'grpc.max_receive_message_length': -1,
+  'grpc.max_send_message_length': -1,
+};
+
+function implementation(ctx: GrpcServiceContext, logger: Logger): UntypedServiceImplementation {
+  const impl: UntypedServiceImplementation = {};
+  for (const [name, handler] of Object.entries(GRPC_HANDLERS)) {
+    impl[name] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      const started = process.hrtime.bigint();
+      const done = (outcome: string): void =>
+        logger.verbose(`grpc ${name} ${outcome} ${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(2)} ms`);
+      // Promise.resolve().then: a handler that throws synchronously is answered like one that rejects.
+      Promise.resolve()
+        .then(() => handler(ctx, call.request as never))
+        .then(
+          (response) => {
+            callback(null, response);
+            done('OK');
+          },
+          (err: unknown) => {
+            const reply = grpcErrorReply(err);
+            if (!(err as { code?: string }).code?.startsWith('SCORELINE_')) {
+              logger.error(`grpc ${name}: ${(err as Error).stack ?? String(err)}`);
+            }
+            callback(reply);
+            done(`code ${reply.code}`);
+          },
+        );
+    };
+  }
+  return impl;
+}
+
+/** `host:port` as gRPC names an address (IPv6 literals in brackets). */
+function address(host: string, port: number): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export async function startEngineGrpcServer(
+  ctx: GrpcServiceContext,
+  options: { host: string; port: number; logger: Logger },
+): Promise<EngineGrpcServer> {
+  const server = new Server(SERVER_OPTIONS);
+  server.addService(inferenceServiceDefinition(), implementation(ctx, options.logger));
+  // grpc-js serves as soon as the bind succeeds (Server.start() is deprecated).
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(address(options.host, options.port), ServerCredentials.createInsecure(), (err, bound) => {
+      if (err) {
+        reject(new UnavailableError(`GRPC service cannot listen on ${options.host}:${options.port}: ${err.message}`, { cause: err }));
+      } else {
+        resolve(bound);
+      }
+    });
+  });
+  return {
+    port,
+    host: options.host,
+    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+  };
+}

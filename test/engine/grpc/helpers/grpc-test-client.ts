@@ -1,0 +1,80 @@
+/**
+ * A plain @grpc/grpc-js client for GRPCInferenceService, built from the package's own
+ * proto files, plus the tensor encodings the tests send: typed contents by the protocol's
+ * table (written out here, not taken from the server) and raw little-endian bytes.
+ */
+import { Client, Metadata, ServiceError, credentials, loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { loadInferencePackageDefinition } from '../../../../src/engine/grpc/inference-proto';
+import { DataType, elementCount } from '../../../../src/tensor/datatypes';
+import { tensorDataFromJson, tensorDataToJsonValues } from '../../../../src/tensor/json-tensor-data';
+import { tensorDataFromRaw, tensorDataToRaw } from '../../../../src/tensor/raw-tensor-data';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+// The client's view: 64-bit integers as numbers (test values stay below 2^53).
+const CLIENT_PROTO_OPTIONS = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true };
+
+export interface GrpcTestClient {
+  /** Calls a unary RPC; rejects with the ServiceError. */
+  rpc(method: string, request?: object): Promise<any>;
+  /** Calls a unary RPC that must fail; resolves with its ServiceError. */
+  rpcError(method: string, request: object): Promise<ServiceError>;
+  close(): void;
+}
+
+export function connectGrpc(address: string): GrpcTestClient {
+  const pkg = loadPackageDefinition(loadInferencePackageDefinition(CLIENT_PROTO_OPTIONS));
+  const Service = (pkg.inference as GrpcObject).GRPCInferenceService as ServiceClientConstructor;
+  const client: Client = new Service(address, credentials.createInsecure());
+  const rpc = (method: string, request: object = {}): Promise<any> =>
+    new Promise((resolve, reject) => {
+      const fn = (client as unknown as Record<string, Function>)[method]!;
+      fn.call(client, request, new Metadata(), (err: ServiceError | null, response: unknown) => (err ? reject(err) : resolve(response)));
+    });
+  return {
+    rpc,
+    rpcError: (method, request) =>
+      rpc(method, request).then(
+        () => {
+          throw new Error(`${method} succeeded but was expected to fail`);
+        },
+        (err: ServiceError) => err,
+      ),
+    close: () => client.close(),
+  };
+}
+
+/** InferTensorContents' field for each datatype; FP16 and BF16 have none. */
+export const TYPED_FIELD: Partial<Record<DataType, string>> = {
+  BOOL: 'bool_contents',
+  INT8: 'int_contents',
+  INT16: 'int_contents',
+  INT32: 'int_contents',
+  INT64: 'int64_contents',
+  UINT8: 'uint_contents',
+  UINT16: 'uint_contents',
+  UINT32: 'uint_contents',
+  UINT64: 'uint64_contents',
+  FP32: 'fp32_contents',
+  FP64: 'fp64_contents',
+  BYTES: 'bytes_contents',
+};
+
+/** One tensor given as KServe JSON values, as a gRPC input with typed contents, or raw (always raw for FP16/BF16). */
+export function grpcInput(name: string, datatype: DataType, shape: number[], values: unknown[], raw: boolean): { input: object; raw?: Buffer } {
+  const data = tensorDataFromJson(datatype, elementCount(shape), values, name);
+  if (raw || TYPED_FIELD[datatype] === undefined) {
+    const bytes = tensorDataToRaw(datatype, data);
+    return { input: { name, datatype, shape }, raw: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+  }
+  const typed = datatype === 'BYTES' ? (values as string[]).map((s) => Buffer.from(s)) : values;
+  return { input: { name, datatype, shape, contents: { [TYPED_FIELD[datatype]!]: typed } } };
+}
+
+/** A gRPC output's raw bytes as the JSON values HTTP would have sent. */
+export function rawToValues(output: { datatype: DataType; shape: number[] }, raw: Buffer): unknown[] {
+  return tensorDataToJsonValues(output.datatype, tensorDataFromRaw(output.datatype, elementCount(output.shape), raw, output.datatype));
+}
+
+export const int32Raw = (values: number[]): Buffer => Buffer.from(Int32Array.from(values).buffer);
+export const int32Values = (raw: Buffer): number[] => Array.from(new Int32Array(Uint8Array.from(raw).buffer));
