@@ -6,7 +6,11 @@
  */
 import { createLogger, Logger } from '../logger';
 import { EngineOptions, EngineOptionsInput, resolveEngineOptions } from './engine-options';
+import { RepositoryPoller, startRepositoryPoller } from './control/repository-poller';
+import { EngineGrpcServer, startEngineGrpcServer } from './grpc/engine-grpc-server';
 import { EngineHttpServer, startEngineHttpServer } from './http/engine-http-server';
+import { createEngineMetrics } from './metrics/metrics-registry';
+import { MetricsServer, startMetricsServer } from './metrics/metrics-server';
 import { ModelManager } from './models/model-manager';
 import { listModelNames } from './repository/scan-repository';
 
@@ -26,6 +30,10 @@ export interface Engine {
   readonly models: ModelManager;
   readonly httpPort: number;
   readonly url: string;
+  /** The bound Prometheus metrics port; undefined when metrics are off (metricsPort -1). */
+  readonly metricsPort: number | undefined;
+  /** The bound gRPC port; undefined when gRPC is off (grpcPort -1). */
+  readonly grpcPort: number | undefined;
   /** Stops accepting requests, lets accepted ones finish, unloads every model. */
   close(): Promise<void>;
 }
@@ -47,35 +55,68 @@ export async function startEngine(input: EngineOptionsInput, logger?: Logger): P
     autoCompleteConfig: options.autoCompleteConfig,
     defaultMaxBatchSize: options.defaultMaxBatchSize,
     logger: log,
+    // Triton refuses the load/unload API unless the mode is explicit.
+    explicitModelControl: options.modelControlMode === 'explicit',
   });
   let live = true;
   let started = false;
+  // What HTTP and gRPC both serve: one model manager, one notion of live and ready.
+  const service = {
+    models,
+    serverName: 'scoreline',
+    serverVersion: packageVersion(),
+    extensions: ENGINE_EXTENSIONS,
+    isLive: () => live,
+    isReady: () => live && started && models.allReady(),
+  };
   const http: EngineHttpServer = await startEngineHttpServer(
-    {
-      models,
-      serverName: 'scoreline',
-      serverVersion: packageVersion(),
-      extensions: ENGINE_EXTENSIONS,
-      maxInputBytes: options.httpMaxInputSize,
-      isLive: () => live,
-      isReady: () => live && started && models.allReady(),
-    },
+    { ...service, maxInputBytes: options.httpMaxInputSize },
     { host: options.host, port: options.httpPort, logger: log },
   );
+  let metrics: MetricsServer | undefined;
+  if (options.metricsPort >= 0) {
+    const registry = createEngineMetrics({ versions: () => models.loadedVersions(), logger: log });
+    try {
+      metrics = await startMetricsServer(registry, { host: options.host, port: options.metricsPort, logger: log });
+    } catch (err) {
+      await http.close();
+      throw err;
+    }
+  }
+  let grpc: EngineGrpcServer | undefined;
+  if (options.grpcPort >= 0) {
+    try {
+      grpc = await startEngineGrpcServer(service, { host: options.host, port: options.grpcPort, logger: log });
+    } catch (err) {
+      await Promise.all([http.close(), metrics?.close()]);
+      throw err;
+    }
+  }
 
+  let poller: RepositoryPoller | undefined;
   try {
     if (options.modelControlMode === 'explicit') {
       const names = options.loadModels.includes('*') ? await listModelNames(options.modelRepository) : options.loadModels;
       await Promise.all(names.map((n) => models.load(n).catch(() => undefined)));
+    } else if (options.modelControlMode === 'poll') {
+      // The first poll is the start-up load; later ones apply the repository's changes.
+      poller = await startRepositoryPoller(models, {
+        repository: options.modelRepository,
+        intervalSecs: options.repositoryPollSecs,
+        logger: log,
+      });
     } else {
       await models.loadAll();
     }
   } catch (err) {
-    await http.close();
+    await Promise.all([http.close(), metrics?.close(), grpc?.close()]);
     await models.close();
     throw err;
   }
   started = true;
+  // Before the HTTP line: whoever waits for that line (tests, the front end) finds this one already printed.
+  if (metrics) log.info(`Metrics service listening on ${options.host}:${metrics.port}`);
+  if (grpc) log.info(`GRPC service listening on ${options.host}:${grpc.port}`);
   log.info(`HTTP service listening on ${options.host}:${http.port}`);
 
   return {
@@ -83,9 +124,12 @@ export async function startEngine(input: EngineOptionsInput, logger?: Logger): P
     models,
     httpPort: http.port,
     url: `http://${options.host}:${http.port}`,
+    metricsPort: metrics?.port,
+    grpcPort: grpc?.port,
     async close() {
       live = false;
-      await Promise.all([http.close(), models.close()]);
+      await poller?.close();
+      await Promise.all([http.close(), metrics?.close(), grpc?.close(), models.close()]);
     },
   };
 }

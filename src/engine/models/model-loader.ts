@@ -2,8 +2,10 @@
  * Turns one model directory into loaded ModelVersions: reads and validates the config,
  * picks versions by the version policy, starts the instances (one onnxruntime session per
  * worker thread, on CUDA or CPU as instance_group says), auto-completes the config from the
- * session's metadata, and reads label files. On any failure every instance it started is
- * closed again, so a failed load leaks no thread.
+ * session's metadata, reads label files, and runs the config's warmup samples on every
+ * instance before returning (so nothing is routed to a cold instance). Ensembles go to
+ * load-ensemble.ts. On any failure every instance it started is closed again, so a failed
+ * load leaks no thread.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -15,7 +17,10 @@ import type { SessionMetadata, SessionSpec } from '../backend/session-messages';
 import { autoCompleteConfig, requireCompleteConfig } from '../config/auto-complete';
 import { ModelConfig, ParsedModelConfig, assertSupportedConfig, parseModelConfig, validateModelConfig } from '../config/model-config';
 import { readLabels, scanModelDirectory, selectVersions, versionsWithModelFile } from '../repository/scan-repository';
+import { EnsembleHost, isEnsembleConfig, loadEnsemble } from './load-ensemble';
+import { prepareWarmupSamples } from './model-warmup';
 import { ModelVersion } from './model-version';
+import type { ServableVersion } from './servable-version';
 
 export interface LoaderOptions {
   /** Fill in missing config from the model (Triton's default; off with --disable-auto-complete-config). */
@@ -23,11 +28,13 @@ export interface LoaderOptions {
   /** max_batch_size that auto-complete picks for a model that can batch. */
   defaultMaxBatchSize: number;
   logger: Logger;
+  /** How ensembles reach their composing models; without it, ensembles are refused. */
+  ensembleHost?: EnsembleHost;
 }
 
 export interface LoadedModel {
   config: ModelConfig;
-  versions: Map<number, ModelVersion>;
+  versions: Map<number, ServableVersion>;
 }
 
 interface InstancePlan {
@@ -86,8 +93,9 @@ export async function loadModel(
   if (configOverride !== undefined) config = validateModelConfig(configOverride, modelName);
   else if (dir.configText !== undefined) config = parseModelConfig(dir.configText, modelName);
   if (config) assertSupportedConfig(config, modelName);
-  if (config?.ensemble_scheduling || config?.platform === 'ensemble') {
-    throw new UnsupportedError(`model '${modelName}': ensemble models are not supported yet`);
+  if (isEnsembleConfig(config)) {
+    if (!options.ensembleHost) throw new UnsupportedError(`model '${modelName}': ensemble models need a model manager to run in`);
+    return loadEnsemble(root, dir, config!, options.ensembleHost);
   }
   if (config?.platform && config.platform !== 'onnxruntime_onnx') {
     throw new UnsupportedError(`model '${modelName}': platform '${config.platform}' is not supported (only onnxruntime_onnx)`);
@@ -145,11 +153,16 @@ export async function loadModel(
       if (out.label_filename) labels.set(out.name, await readLabels(path.join(dir.path, out.label_filename), modelName));
     }
 
-    const loaded = new Map<number, ModelVersion>();
+    // Warmup data is read once and checked before any instance beyond the probe starts.
+    const samples = await prepareWarmupSamples(modelName, dir.path, complete);
+    const loaded = new Map<number, ServableVersion>();
     for (const version of sorted) {
       const instances = firstInstances.get(version) ?? [];
       for (const plan of plans.slice(instances.length)) instances.push(await spawn(version, plan));
-      loaded.set(version, new ModelVersion(modelName, version, complete, instances, labels));
+      const modelVersion = new ModelVersion(modelName, version, complete, instances, labels);
+      // Before the version is returned, so nothing is routed to it until every instance is warm.
+      await modelVersion.warmUp(samples, (message) => options.logger.info(message));
+      loaded.set(version, modelVersion);
     }
     return { config: complete, versions: loaded };
   } catch (err) {

@@ -7,15 +7,26 @@
  * - Routing reads `entry.loaded`, which is replaced in one assignment: a reload builds the
  *   new versions completely, swaps them in, and only then drains the old ones, so requests
  *   in flight on an old version finish there and new requests go to the new one.
- * - Loads and unloads of one model are serialized through `entry.busy`.
+ * - Loads and unloads of one model are serialized through `entry.busy`. An entry is created,
+ *   and its load queued, synchronously in loadEntry: an ensemble loading at the same time
+ *   then always finds its composing models' loads and waits for them (never a second load).
+ * - A reload retires the old versions with a successor lookup, so a request that resolved
+ *   the old version just before the swap is served by the new one instead of failing.
+ * - The model control API (load/unload) is refused unless the mode is explicit, as in
+ *   Triton; the repository's own changes (start-up, polling) use loadFromRepository and
+ *   unloadFromRepository, which every mode allows.
  */
-import { InvalidArgumentError, ModelNotFoundError, UnavailableError } from '../../errors';
+import { InvalidArgumentError, ModelLoadError, ModelNotFoundError, UnavailableError } from '../../errors';
 import type { Logger } from '../../logger';
 import type { ModelConfig } from '../config/model-config';
 import { listModelNames, resolveModelPath } from '../repository/scan-repository';
+import type { EnsembleHost } from './load-ensemble';
 import { LoadedModel, LoaderOptions, isDirectory, loadModel } from './model-loader';
 import type { ModelStatsJson } from './model-statistics';
-import type { ModelVersion } from './model-version';
+import type { ServableVersion } from './servable-version';
+
+/** Triton's answer to load/unload requests outside explicit mode (UNAVAILABLE, so HTTP 503). */
+export const MODEL_CONTROL_DISABLED_MESSAGE = 'explicit model load / unload is not allowed if polling is enabled';
 
 export type ModelState = 'READY' | 'UNAVAILABLE' | 'LOADING' | 'UNLOADING';
 
@@ -25,6 +36,8 @@ interface ModelEntry {
   reason: string;
   loaded: LoadedModel | undefined;
   busy: Promise<void>;
+  /** Loads and unloads queued on `busy` and not finished yet (the running one included). */
+  queued: number;
 }
 
 export interface RepositoryIndexEntry {
@@ -36,6 +49,11 @@ export interface RepositoryIndexEntry {
 
 export interface ModelManagerOptions extends LoaderOptions {
   repository: string;
+  /**
+   * Whether load() and unload() (the model control API) are allowed: true in explicit
+   * mode. In none and poll mode Triton refuses them; the default (true) suits library use.
+   */
+  explicitModelControl?: boolean;
 }
 
 export class ModelManager {
@@ -48,32 +66,64 @@ export class ModelManager {
     return this.options.logger;
   }
 
+  /** How ensembles reach their composing models: through this manager's routing. */
+  private readonly ensembleHost: EnsembleHost = {
+    resolve: (model, version) => this.lookup(model, version < 0 ? undefined : String(version)),
+    prepare: (ensemble, model) => this.prepareComposingModel(ensemble, model),
+  };
+
   /** Loads every model in the repository (model control mode "none" and "poll"). */
   async loadAll(): Promise<void> {
     const names = await listModelNames(this.options.repository);
-    await Promise.all(names.map((n) => this.load(n).catch(() => undefined)));
+    await Promise.all(names.map((n) => this.loadEntry(n).catch(() => undefined)));
   }
 
   /**
-   * Loads (or reloads) a model. Resolves when it is READY; rejects with the reason when it
-   * cannot be, leaving the model UNAVAILABLE (and any previously loaded versions serving).
+   * Loads (or reloads) a model: the model control API. Resolves when it is READY; rejects
+   * with the reason when it cannot be, leaving the model UNAVAILABLE (and any previously
+   * loaded versions serving). Refused outside explicit mode, as Triton does.
    */
   async load(name: string, configOverride?: unknown): Promise<void> {
+    this.assertModelControl();
+    return this.loadEntry(name, configOverride);
+  }
+
+  /** Loads or reloads a model because the repository changed (start-up, polling); any mode. */
+  loadFromRepository(name: string): Promise<void> {
+    return this.loadEntry(name);
+  }
+
+  private assertModelControl(): void {
+    if (this.options.explicitModelControl === false) throw new UnavailableError(MODEL_CONTROL_DISABLED_MESSAGE);
+  }
+
+  /** Queues the load on the model's entry synchronously (see the invariants above). */
+  private loadEntry(name: string, configOverride?: unknown): Promise<void> {
     const root = this.options.repository;
-    const dir = resolveModelPath(root, name);
-    if (!(await isDirectory(dir))) {
-      throw new InvalidArgumentError(`failed to load '${name}', no version is available`);
+    let dir: string;
+    try {
+      dir = resolveModelPath(root, name);
+    } catch (err) {
+      return Promise.reject(err);
     }
+    const fresh = !this.entries.has(name);
     const entry = this.entry(name);
     const run = async (): Promise<void> => {
       if (this.closed) throw new UnavailableError('the engine is shutting down');
+      if (!(await isDirectory(dir))) {
+        // A name the repository does not have leaves no entry behind (nor in the index).
+        if (fresh && entry.queued === 1 && !entry.loaded && entry.reason === '' && this.entries.get(name) === entry) {
+          this.entries.delete(name);
+        }
+        throw new InvalidArgumentError(`failed to load '${name}', no version is available`);
+      }
       const previous = entry.loaded;
       entry.state = previous ? entry.state : 'LOADING';
       entry.reason = '';
       const startedAt = process.hrtime.bigint();
       let loaded: LoadedModel;
       try {
-        loaded = await loadModel(root, name, configOverride, this.options);
+        loaded = await loadModel(root, name, configOverride, { ...this.options, ensembleHost: this.ensembleHost });
       } catch (err) {
         entry.state = previous ? entry.state : 'UNAVAILABLE';
         entry.reason = (err as Error).message;
@@ -85,21 +135,78 @@ export class ModelManager {
         throw new UnavailableError('the engine is shutting down');
       }
       entry.loaded = loaded; // the swap: from here on, new requests go to the new versions
+      for (const v of previous?.versions.values() ?? []) v.retire(() => this.successorOf(name, v.version));
       entry.state = 'READY';
       entry.reason = '';
       const secs = Number(process.hrtime.bigint() - startedAt) / 1e9;
+      // Versions load together, so each reports the model's load time (nv_model_load_duration_secs).
+      for (const v of loaded.versions.values()) v.stats.recordLoadDuration(secs);
       this.logger.info(
         `successfully loaded '${name}' version${loaded.versions.size > 1 ? 's' : ''} ${[...loaded.versions.keys()].join(', ')} in ${secs.toFixed(3)} s`,
       );
       if (previous) await this.drainVersions(name, previous);
+    };
+    return this.enqueue(entry, run);
+  }
+
+  /** Runs `op` after every operation already queued on the entry. */
+  private enqueue(entry: ModelEntry, op: () => Promise<void>): Promise<void> {
+    entry.queued += 1;
+    const run = async (): Promise<void> => {
+      try {
+        await op();
+      } finally {
+        entry.queued -= 1;
+      }
     };
     const next = entry.busy.then(run, run);
     entry.busy = next.catch(() => undefined);
     return next;
   }
 
-  /** Unloads a model, waiting for requests already accepted by it to finish. */
+  /** A retired version's stand-in: the same version number if it is still served, else the latest. */
+  private successorOf(name: string, version: number): ServableVersion | undefined {
+    const loaded = this.entries.get(name)?.loaded;
+    if (!loaded) return undefined;
+    return loaded.versions.get(version) ?? loaded.versions.get(Math.max(...loaded.versions.keys()));
+  }
+
+  /**
+   * Makes sure an ensemble's composing model is loaded: a load or unload in progress
+   * settles first; a model never loaded (or unloaded) is loaded now, as Triton loads an
+   * ensemble's dependencies. A model whose load failed is tried again only in explicit
+   * mode (the user asked for this load); otherwise the repository has not changed since,
+   * and its reason stands (polling retries it once its files change).
+   */
+  private async prepareComposingModel(ensemble: string, model: string): Promise<void> {
+    await this.entries.get(model)?.busy;
+    const entry = this.entries.get(model);
+    if (entry?.loaded) return;
+    const failed = (reason: string) =>
+      new ModelLoadError(
+        `ensemble '${ensemble}' depends on '${model}' which has no loaded version. Model '${model}' loading failed with error: ${reason}`,
+      );
+    const explicit = this.options.explicitModelControl !== false;
+    if (!explicit && entry && entry.reason !== '' && entry.reason !== 'unloaded') throw failed(entry.reason);
+    try {
+      await this.loadEntry(model);
+    } catch (err) {
+      throw failed((err as Error).message);
+    }
+  }
+
+  /** Unloads a model (the model control API), waiting for requests it accepted to finish. */
   async unload(name: string): Promise<void> {
+    this.assertModelControl();
+    return this.unloadEntry(name);
+  }
+
+  /** Unloads a model because it left the repository (polling); any mode. */
+  unloadFromRepository(name: string): Promise<void> {
+    return this.unloadEntry(name);
+  }
+
+  private async unloadEntry(name: string): Promise<void> {
     const entry = this.entries.get(name);
     if (!entry) throw new InvalidArgumentError(`failed to unload '${name}', model is not loaded`);
     const run = async (): Promise<void> => {
@@ -115,9 +222,7 @@ export class ModelManager {
       entry.state = 'UNAVAILABLE';
       entry.reason = 'unloaded';
     };
-    const next = entry.busy.then(run, run);
-    entry.busy = next.catch(() => undefined);
-    return next;
+    return this.enqueue(entry, run);
   }
 
   private async drainVersions(name: string, model: LoadedModel): Promise<void> {
@@ -128,7 +233,7 @@ export class ModelManager {
   private entry(name: string): ModelEntry {
     let e = this.entries.get(name);
     if (!e) {
-      e = { name, state: 'UNAVAILABLE', reason: '', loaded: undefined, busy: Promise.resolve() };
+      e = { name, state: 'UNAVAILABLE', reason: '', loaded: undefined, busy: Promise.resolve(), queued: 0 };
       this.entries.set(name, e);
     }
     return e;
@@ -138,7 +243,13 @@ export class ModelManager {
    * The version a request goes to: the one asked for, or the highest loaded one. Unknown
    * names and versions are Triton's INVALID_ARG ("Request for unknown model").
    */
-  getVersion(name: string, version?: string): ModelVersion {
+  getVersion(name: string, version?: string): ServableVersion {
+    if (this.closed) throw new UnavailableError('the server is shutting down');
+    return this.lookup(name, version);
+  }
+
+  /** getVersion without the shutdown check: ensembles draining at shutdown still reach their models. */
+  private lookup(name: string, version?: string): ServableVersion {
     const entry = this.entries.get(name);
     const loaded = entry?.loaded;
     if (!entry || !loaded) {
@@ -161,10 +272,10 @@ export class ModelManager {
     return this.getVersion(name, version).config;
   }
 
+  /** Loaded and able to serve (an ensemble also needs its composing models loaded). */
   isModelReady(name: string, version?: string): boolean {
     try {
-      this.getVersion(name, version);
-      return true;
+      return this.getVersion(name, version).isReady();
     } catch {
       return false;
     }
@@ -221,22 +332,31 @@ export class ModelManager {
   }
 
   /** Every loaded version (for metrics). */
-  *loadedVersions(): Iterable<ModelVersion> {
+  *loadedVersions(): Iterable<ServableVersion> {
     for (const e of this.entries.values()) yield* e.loaded?.versions.values() ?? [];
   }
 
-  /** Drains every model (requests already accepted finish), then ends all instances. */
+  /**
+   * Drains every model (requests already accepted finish), then ends all instances.
+   * Ensembles drain first: their accepted requests still have steps to run on the
+   * composing models, which must be serving until then.
+   */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.allSettled(
-      [...this.entries.values()].map(async (e) => {
-        await e.busy;
-        const loaded = e.loaded;
-        e.loaded = undefined;
-        e.state = 'UNAVAILABLE';
-        e.reason = 'server shutting down';
-        if (loaded) await Promise.allSettled([...loaded.versions.values()].map((v) => v.unload()));
-      }),
-    );
+    const isEnsemble = (e: ModelEntry) => e.loaded?.config.platform === 'ensemble';
+    const closeAll = (entries: ModelEntry[]) =>
+      Promise.allSettled(
+        entries.map(async (e) => {
+          await e.busy;
+          const loaded = e.loaded;
+          e.loaded = undefined;
+          e.state = 'UNAVAILABLE';
+          e.reason = 'server shutting down';
+          if (loaded) await Promise.allSettled([...loaded.versions.values()].map((v) => v.unload()));
+        }),
+      );
+    const all = [...this.entries.values()];
+    await closeAll(all.filter(isEnsemble));
+    await closeAll(all.filter((e) => !isEnsemble(e)));
   }
 }

@@ -6,7 +6,7 @@
  * Ownership: the scheduler decides which instance runs a batch and never runs two batches
  * on one instance at a time, so an instance's buffers are only touched by one batch.
  */
-import { InferenceError, UnavailableError } from '../../errors';
+import { InferenceError, ModelLoadError, UnavailableError } from '../../errors';
 import { DataType, TensorData, dataTypeFromOnnxType, dataTypeInfo } from '../../tensor/datatypes';
 import type { OnnxInstance } from '../backend/onnx-instance';
 import type { WorkerTensor } from '../backend/session-messages';
@@ -17,7 +17,9 @@ import { concatRows, splitRows } from './batch-assembly';
 import { classify } from './classification';
 import type { InferenceRequest, InferenceResponse, Tensor } from './inference-types';
 import { BatchTimings, ModelStatistics } from './model-statistics';
+import { WarmupSample, describeSample } from './model-warmup';
 import { ValidatedRequest, validateRequest } from './request-validation';
+import type { ServableVersion, Successor } from './servable-version';
 
 interface Pending {
   request: InferenceRequest;
@@ -61,11 +63,12 @@ function fromWorkerTensor(t: WorkerTensor): Tensor {
   return { name: t.name, datatype, shape: t.dims, data };
 }
 
-export class ModelVersion {
+export class ModelVersion implements ServableVersion {
   readonly stats: ModelStatistics;
   private readonly scheduler: Scheduler<Pending, Delivered>;
   private readonly batching: boolean;
   private readonly outputNames: string[];
+  private successor: Successor | undefined;
 
   constructor(
     readonly modelName: string,
@@ -93,13 +96,24 @@ export class ModelVersion {
     return this.scheduler.queuedCount + this.scheduler.inFlightCount;
   }
 
+  isReady(): boolean {
+    return this.successor === undefined;
+  }
+
+  retire(successor: Successor): void {
+    this.successor = successor;
+  }
+
   async infer(request: InferenceRequest): Promise<InferenceResponse> {
+    // Looked up before a reload swapped this version out: the new one answers.
+    const next = this.successor?.();
+    if (next && next !== this) return next.infer(request);
     const arrivedAtNs = nowNs();
     let validated: ValidatedRequest;
     try {
       validated = validateRequest(this.modelName, this.config, request);
     } catch (err) {
-      this.stats.recordFailure(Number(nowNs() - arrivedAtNs));
+      this.stats.recordFailure(Number(nowNs() - arrivedAtNs), err);
       throw err;
     }
     try {
@@ -118,7 +132,7 @@ export class ModelVersion {
         outputs: delivered.outputs,
       };
     } catch (err) {
-      this.stats.recordFailure(Number(nowNs() - arrivedAtNs));
+      this.stats.recordFailure(Number(nowNs() - arrivedAtNs), err);
       throw err;
     }
   }
@@ -136,19 +150,52 @@ export class ModelVersion {
     await Promise.all(this.instances.map((i) => i.close()));
   }
 
+  /**
+   * Runs the warmup samples on every instance (instances in parallel, samples in order),
+   * straight on the instances: warmup is not a client request, so it bypasses the
+   * scheduler and the statistics. Called by the loader before the version is served.
+   */
+  async warmUp(samples: readonly WarmupSample[], log?: (message: string) => void): Promise<void> {
+    if (samples.length === 0) return;
+    await Promise.all(
+      this.instances.map(async (instance, index) => {
+        for (const sample of samples) {
+          for (let n = 0; n < sample.executions; n++) {
+            try {
+              const validated = validateRequest(this.modelName, this.config, sample.makeRequest());
+              await instance.run(this.feeds([validated]), this.outputNames);
+            } catch (err) {
+              throw new ModelLoadError(
+                `model '${this.modelName}' version ${this.version}: ${describeSample(sample)} failed on instance ${index}: ${(err as Error).message}`,
+                { cause: err },
+              );
+            }
+          }
+          log?.(
+            `model '${this.modelName}' version ${this.version} instance ${index}: ${describeSample(sample)} ran ${sample.executions} time${sample.executions === 1 ? '' : 's'} (batch size ${sample.batchSize})`,
+          );
+        }
+      }),
+    );
+  }
+
+  /** The tensors one execution feeds the session: the requests' rows joined along the batch dim. */
+  private feeds(requests: ValidatedRequest[]): WorkerTensor[] {
+    const totalRows = requests.reduce((sum, r) => sum + r.batchSize, 0);
+    return requests[0]!.inputs.map((input, k) => {
+      const spec = this.config.input.find((c) => c.name === input.name)!;
+      const restDims = spec.reshape ? spec.reshape.shape : this.batching ? input.shape.slice(1) : input.shape;
+      const dims = this.batching ? [totalRows, ...restDims] : [...restDims];
+      const data = requests.length === 1 ? input.data : concatRows(input.datatype, requests.map((r) => r.inputs[k]!.data));
+      return toWorkerTensor({ name: input.name, datatype: input.datatype, data }, dims);
+    });
+  }
+
   private async runBatch(instanceIndex: number, items: BatchItem<Pending>[]): Promise<Array<Delivered | Error>> {
     const startNs = nowNs();
     const rows = items.map((i) => i.payload.validated.batchSize);
     const totalRows = rows.reduce((a, b) => a + b, 0);
-    const first = items[0]!.payload.validated;
-    const feeds: WorkerTensor[] = first.inputs.map((input, k) => {
-      const spec = this.config.input.find((c) => c.name === input.name)!;
-      const restDims = spec.reshape ? spec.reshape.shape : this.batching ? input.shape.slice(1) : input.shape;
-      const dims = this.batching ? [totalRows, ...restDims] : [...restDims];
-      const data =
-        items.length === 1 ? input.data : concatRows(input.datatype, items.map((i) => i.payload.validated.inputs[k]!.data));
-      return toWorkerTensor({ name: input.name, datatype: input.datatype, data }, dims);
-    });
+    const feeds = this.feeds(items.map((i) => i.payload.validated));
     const inferStartNs = nowNs();
     const result = await this.instances[instanceIndex]!.run(feeds, this.outputNames);
     const outputStartNs = nowNs();
