@@ -4,41 +4,69 @@
  * `node dist/examples/make-example-repository.js [dir]`; paths resolve from the package
  * root, so it works from any working directory. Rerunning it rewrites the same bytes.
  *
- * Each example model is an entry in EXAMPLE_MODELS with a lazy `build()`, so one can be
- * replaced (mlp_classifier is due to become an Iris-trained classifier) without touching
- * the rest.
+ * Each example model is an entry in EXAMPLE_MODELS with a lazy `build()`:
+ * - `iris`: the tabular example (`npm start`), trained here on Fisher's Iris data
+ *   (examples/tabular/train-iris.ts, milliseconds);
+ * - `spam_classifier`: the text example, trained here on the SpamAssassin corpus
+ *   (examples/text/train-spam.ts, about two seconds); skipped with a log line when the
+ *   corpus package is not installed;
+ * - `mlp_bench`: random weights, the benchmark model.
+ * The image example's network is not made here: it comes from an optional package
+ * (examples/image/make-image-repository.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { classifier, mlp } from '../src/onnx/model-zoo';
+import { mlp } from '../src/onnx/model-zoo';
 import { RepositoryModel, WrittenModel, configText, writeRepositoryModel } from '../src/onnx/repository-writer';
+import { IRIS_DATA_PACKAGE, IRIS_FEATURES, IRIS_INPUT, IRIS_LABELS, IRIS_OUTPUT, trainIris } from './tabular/train-iris';
+import { SPAM_CORPUS_PACKAGE, SPAM_FEATURES, SPAM_INPUT, SPAM_LABELS, SPAM_OUTPUT, trainSpam } from './text/train-spam';
 
 export interface ExampleModel {
   name: string;
+  /** Why the model cannot be made here (a package that is not installed); undefined when it can. */
+  unavailable?(): string | undefined;
   build(): RepositoryModel;
 }
 
-/** Iris-shaped (4 features, 3 classes) so score modules written for it keep working when trained weights arrive. */
-export const IRIS_LABELS: readonly string[] = ['setosa', 'versicolor', 'virginica'];
+export { IRIS_LABELS, SPAM_LABELS };
 
 export const MLP_BENCH_LAYERS: readonly number[] = [512, 2048, 2048, 512, 10];
 
 export const EXAMPLE_MODELS: readonly ExampleModel[] = [
   {
-    // Random (seeded) weights for now: the labels it prints are not predictions.
-    name: 'mlp_classifier',
+    name: 'iris',
+    unavailable: () => missingPackage(IRIS_DATA_PACKAGE),
     build() {
-      const model = classifier({ features: 4, hidden: [16], labels: IRIS_LABELS, seed: 2024 });
+      const { onnx } = trainIris();
       return {
-        name: 'mlp_classifier',
-        versions: { 1: model.bytes },
-        labels: model.labels,
+        name: 'iris',
+        versions: { 1: onnx },
+        labels: IRIS_LABELS,
         config: configText({
-          name: 'mlp_classifier',
+          name: 'iris',
           maxBatchSize: 64,
-          inputs: [{ name: model.inputName, datatype: 'FP32', dims: [4] }],
-          outputs: [{ name: model.outputName, datatype: 'FP32', dims: [model.labels.length], labelFilename: 'labels.txt' }],
+          inputs: [{ name: IRIS_INPUT, datatype: 'FP32', dims: [IRIS_FEATURES.length] }],
+          outputs: [{ name: IRIS_OUTPUT, datatype: 'FP32', dims: [IRIS_LABELS.length], labelFilename: 'labels.txt' }],
+          extra: ['dynamic_batching { }'],
+        }),
+      };
+    },
+  },
+  {
+    name: 'spam_classifier',
+    unavailable: () => missingPackage(SPAM_CORPUS_PACKAGE),
+    build() {
+      const { onnx } = trainSpam();
+      return {
+        name: 'spam_classifier',
+        versions: { 1: onnx },
+        labels: SPAM_LABELS,
+        config: configText({
+          name: 'spam_classifier',
+          maxBatchSize: 64,
+          inputs: [{ name: SPAM_INPUT, datatype: 'FP32', dims: [SPAM_FEATURES] }],
+          outputs: [{ name: SPAM_OUTPUT, datatype: 'FP32', dims: [SPAM_LABELS.length], labelFilename: 'labels.txt' }],
           extra: ['dynamic_batching { }'],
         }),
       };
@@ -63,6 +91,16 @@ export const EXAMPLE_MODELS: readonly ExampleModel[] = [
     },
   },
 ];
+
+/** A message saying how to install `name` when require() cannot find it; undefined when it can. */
+export function missingPackage(name: string): string | undefined {
+  try {
+    require.resolve(name);
+    return undefined;
+  } catch {
+    return `the package ${name} is not installed (npm install --no-save ${name})`;
+  }
+}
 
 /** The directory holding scoreline's package.json, found from this file (source or dist). */
 export function packageRoot(from: string = __dirname): string {
@@ -93,6 +131,11 @@ export async function makeExampleRepository(
   await mkdir(dir, { recursive: true });
   const written: WrittenModel[] = [];
   for (const example of models) {
+    const reason = example.unavailable?.();
+    if (reason !== undefined) {
+      log?.(`skipped ${example.name}: ${reason}`);
+      continue;
+    }
     const started = performance.now();
     const result = await writeRepositoryModel(dir, example.build());
     written.push(result);

@@ -29,11 +29,12 @@ describe('makeExampleRepository', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('writes mlp_classifier and mlp_bench, logging one line per model', async () => {
-    expect((await readdir(dir)).sort()).toEqual(['mlp_bench', 'mlp_classifier']);
+  it('writes iris, spam_classifier and mlp_bench, logging one line per model', async () => {
+    expect((await readdir(dir)).sort()).toEqual(['iris', 'mlp_bench', 'spam_classifier']);
     expect(lines).toHaveLength(EXAMPLE_MODELS.length);
-    expect(lines[0]).toMatch(/^wrote .*mlp_classifier/);
-    expect(lines[1]).toMatch(/^wrote .*mlp_bench/);
+    expect(lines[0]).toMatch(/^wrote .*iris/);
+    expect(lines[1]).toMatch(/^wrote .*spam_classifier/);
+    expect(lines[2]).toMatch(/^wrote .*mlp_bench/);
   });
 
   it('configures mlp_bench for batching up to 64 with a dynamic batcher', async () => {
@@ -43,11 +44,11 @@ describe('makeExampleRepository', () => {
     }
   });
 
-  it('gives mlp_classifier labels, a label_filename and a dynamic batcher', async () => {
-    const config = await readFile(join(dir, 'mlp_classifier', 'config.pbtxt'), 'utf8');
+  it('gives iris labels, a label_filename and a dynamic batcher', async () => {
+    const config = await readFile(join(dir, 'iris', 'config.pbtxt'), 'utf8');
     expect(config).toContain('label_filename: "labels.txt"');
     expect(config).toContain('dynamic_batching');
-    expect(await readFile(join(dir, 'mlp_classifier', 'labels.txt'), 'utf8')).toBe(IRIS_LABELS.map((l) => `${l}\n`).join(''));
+    expect(await readFile(join(dir, 'iris', 'labels.txt'), 'utf8')).toBe(IRIS_LABELS.map((l) => `${l}\n`).join(''));
   });
 
   it('writes an mlp_bench that onnxruntime runs like a forward pass of the same seeded MLP', async () => {
@@ -64,9 +65,9 @@ describe('makeExampleRepository', () => {
   });
 
   it('rewrites identical files when run again', async () => {
-    const before = await readFile(join(dir, 'mlp_classifier', '1', 'model.onnx'));
+    const before = await readFile(join(dir, 'iris', '1', 'model.onnx'));
     await makeExampleRepository(dir);
-    expect((await readFile(join(dir, 'mlp_classifier', '1', 'model.onnx'))).equals(before)).toBe(true);
+    expect((await readFile(join(dir, 'iris', '1', 'model.onnx'))).equals(before)).toBe(true);
     expect((await readdir(join(dir, 'mlp_bench'))).sort()).toEqual(['1', 'config.pbtxt']);
   });
 });
@@ -93,6 +94,6 @@ describe('the make-example-repository script', () => {
     const target = join(dir, 'repo');
     const { stdout } = await promisify(execFile)(process.execPath, [require.resolve('tsx/cli'), script, target], { cwd: dir });
     expect(stdout.trim().split('\n')).toHaveLength(EXAMPLE_MODELS.length);
-    expect((await readdir(target)).sort()).toEqual(['mlp_bench', 'mlp_classifier']);
+    expect((await readdir(target)).sort()).toEqual(['iris', 'mlp_bench', 'spam_classifier']);
   });
 });
