@@ -1,0 +1,167 @@
+/**
+ * The embedded engine as a child process of the primary: `scoreline engine` on the model
+ * repository. The front end never imports the engine; it starts it, reads the line
+ * `HTTP service listening on HOST:PORT` from its output, waits until the engine reports its
+ * models ready (through the client, on the wire), and restarts it if it dies.
+ *
+ * Ownership: the engine runs in its own process group, so a terminal's Ctrl+C reaches the
+ * primary and the workers but not the engine, which must keep answering while workers
+ * drain; the primary stops it last (and kills it if the primary itself exits).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { InferenceServerClient } from '../client';
+import { UnavailableError } from '../errors';
+import { packageRoot } from './package-root';
+import { RestartBackoff } from './restart-backoff';
+import type { Logger } from '../logger';
+import { describeError, logFields } from './log-fields';
+
+export interface EngineProcessOptions {
+  modelRepository: string;
+  httpPort: number;
+  metricsPort: number;
+  /** -1: no gRPC service. */
+  grpcPort: number;
+  startTimeoutMs: number;
+  logger: Logger;
+  /** Called once when the engine keeps dying and restarting it was given up. */
+  onGiveUp: (reason: string) => void;
+}
+
+const READY_LINE = /HTTP service listening on (\S+):(\d+)/;
+/** The other services' lines: their ports are kept, so a restarted engine comes back where it was. */
+const SERVICE_LINE = /(GRPC|Metrics) service listening on \S+:(\d+)/;
+/** Restarts in quick succession before the primary gives up on the engine. */
+const MAX_RESTART_STREAK = 5;
+const STOP_TIMEOUT_MS = 10_000;
+
+export class EngineProcess {
+  private child: ChildProcess | undefined;
+  private stopping = false;
+  private readonly backoff = new RestartBackoff();
+  private port: number;
+  private metricsPort: number;
+  private grpcPort: number;
+  private readonly killOnExit = (): void => {
+    this.child?.kill('SIGKILL');
+  };
+
+  constructor(private readonly options: EngineProcessOptions) {
+    this.port = options.httpPort;
+    this.metricsPort = options.metricsPort;
+    this.grpcPort = options.grpcPort;
+  }
+
+  /** Starts the engine; resolves with its URL once its models are ready. */
+  async start(): Promise<string> {
+    process.on('exit', this.killOnExit);
+    const url = await this.launch();
+    this.options.logger.info(`engine ready at ${url}`);
+    return url;
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited within STOP_TIMEOUT_MS. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    process.off('exit', this.killOnExit);
+    const child = this.child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private launch(): Promise<string> {
+    const { modelRepository, startTimeoutMs, logger } = this.options;
+    const args = ['engine', '--model-repository', modelRepository, `--http-port=${this.port}`, `--metrics-port=${this.metricsPort}`, `--grpc-port=${this.grpcPort}`];
+    // The package's own CLI, from the build: the same `scoreline engine` a user would run.
+    const command = [join(packageRoot(), 'bin', 'scoreline.js'), ...args];
+    logger.info(`starting the engine: ${command.join(' ')}`);
+    const child = spawn(process.execPath, command, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    this.child = child;
+
+    return new Promise<string>((resolve, reject) => {
+      let settled = false;
+      let ready = false;
+      const fail = (err: Error): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        child.kill('SIGKILL');
+        reject(err);
+      };
+      const timer = setTimeout(() => fail(new UnavailableError(`the engine was not ready within ${startTimeoutMs} ms`)), startTimeoutMs);
+      forwardLines(child.stderr!, process.stderr);
+      forwardLines(child.stdout!, process.stdout, (line) => {
+        const service = SERVICE_LINE.exec(line);
+        if (service !== null) {
+          if (service[1] === 'GRPC') this.grpcPort = Number(service[2]);
+          else this.metricsPort = Number(service[2]);
+        }
+        const match = READY_LINE.exec(line);
+        if (match === null || settled) return;
+        this.port = Number(match[2]);
+        const host = match[1] === '0.0.0.0' || match[1] === '::' || match[1] === '[::]' ? '127.0.0.1' : match[1]!;
+        const url = `http://${host}:${this.port}`;
+        waitForModels(url, startTimeoutMs).then(
+          () => {
+            if (settled) return;
+            settled = ready = true;
+            clearTimeout(timer);
+            resolve(url);
+          },
+          (err: unknown) => fail(new UnavailableError(`the engine at ${url} did not report its models ready: ${(err as Error).message}`, { cause: err })),
+        );
+      });
+      child.once('error', (err) => fail(new UnavailableError(`the engine could not be started: ${err.message}`, { cause: err })));
+      child.once('exit', (code, signal) => {
+        const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
+        if (!ready) {
+          fail(new UnavailableError(`the engine exited during start-up (${how}); its log is above`));
+          return;
+        }
+        if (!this.stopping) this.restartAfterDeath(how);
+      });
+    });
+  }
+
+  private restartAfterDeath(how: string): void {
+    const delay = this.backoff.next(Date.now());
+    if (this.backoff.streak > MAX_RESTART_STREAK) {
+      this.options.onGiveUp(`the engine died ${MAX_RESTART_STREAK} times in quick succession (last: ${how})`);
+      return;
+    }
+    this.options.logger.error(`the engine died (${how}); restarting it ${logFields({ delay_ms: delay })}`);
+    setTimeout(() => {
+      if (this.stopping) return;
+      this.launch().then(
+        (url) => this.options.logger.info(`engine restarted at ${url}`),
+        (err: unknown) => {
+          this.options.logger.error(`the engine restart failed: ${describeError(err)}`);
+          if (!this.stopping) this.restartAfterDeath('restart failed');
+        },
+      );
+    }, delay);
+  }
+}
+
+/** Until the engine reports ready (Triton: every model ready), on the wire, through the client. */
+export async function waitForModels(url: string, timeoutMs: number): Promise<void> {
+  const probe = new InferenceServerClient({ url });
+  try {
+    await probe.waitUntilReady({ timeoutMs });
+  } finally {
+    await probe.close();
+  }
+}
+
+function forwardLines(from: NodeJS.ReadableStream, to: NodeJS.WritableStream, onLine?: (line: string) => void): void {
+  createInterface({ input: from, crlfDelay: Infinity }).on('line', (line) => {
+    to.write(`${line}\n`);
+    onLine?.(line);
+  });
+}

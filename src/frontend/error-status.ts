@@ -1,0 +1,54 @@
+/**
+ * The one place the front end turns an error into a status and a body. Statuses come from
+ * the error registry (src/errors.ts). Two sources:
+ * - the server's own checks (request ids, body, API key, schema, limits): the error's
+ *   status and message;
+ * - the score module's run(): a scoreline error with a status the client can act on (4xx,
+ *   503) passes through with its message, so a module (or the engine, through the client)
+ *   can refuse bad input with 400; a timeout is 504; anything else is AzureML's 500 with
+ *   its generic message, the details going to the log only.
+ * Every 5xx from run() carries `x-ms-run-function-failed: True`.
+ */
+import { ScorelineError, SchemaValidationError } from '../errors';
+
+export interface ErrorReply {
+  status: number;
+  body: { message: string; issues?: unknown[] };
+  runFunctionFailed: boolean;
+  headers: Record<string, string>;
+}
+
+export const RUN_FAILED_MESSAGE = 'An unexpected error occurred in scoring script. Check the logs for more info.';
+export const INTERNAL_ERROR_MESSAGE = 'An unexpected internal error occurred. Check the logs for more info.';
+
+export function errorReply(err: unknown, source: 'server' | 'run'): ErrorReply {
+  const known = asScorelineError(err);
+  if (source === 'server') {
+    if (known === undefined) return reply(500, INTERNAL_ERROR_MESSAGE, false);
+    const out = reply(known.status, known.message, false);
+    if (known instanceof SchemaValidationError) out.body.issues = known.issues;
+    if (known.code === 'SCORELINE_TOO_MANY_REQUESTS') out.headers['retry-after'] = '1';
+    if (known.code === 'SCORELINE_UNAUTHORIZED') out.headers['www-authenticate'] = 'Bearer';
+    return out;
+  }
+  if (known !== undefined && (known.code === 'SCORELINE_SCORING_TIMEOUT' || known.status < 500 || known.status === 503)) {
+    return reply(known.status, known.message, known.status >= 500);
+  }
+  return reply(500, RUN_FAILED_MESSAGE, true);
+}
+
+/** Registry errors, also from another copy of scoreline (matched on the stable code, as the registry asks). */
+function asScorelineError(err: unknown): ScorelineError | undefined {
+  if (err instanceof ScorelineError) return err;
+  if (typeof err === 'object' && err !== null) {
+    const { code, status, message } = err as { code?: unknown; status?: unknown; message?: unknown };
+    if (typeof code === 'string' && code.startsWith('SCORELINE_') && typeof status === 'number' && typeof message === 'string') {
+      return err as ScorelineError;
+    }
+  }
+  return undefined;
+}
+
+function reply(status: number, message: string, runFunctionFailed: boolean): ErrorReply {
+  return { status, body: { message }, runFunctionFailed, headers: {} };
+}

@@ -1,0 +1,175 @@
+/**
+ * The primary of `scoreline serve`, a Gunicorn-like supervisor: it starts the engine (or
+ * waits for an external one), forks the workers that share the port, restarts workers
+ * that die after they started (with back-off), stops everything when a worker cannot
+ * start (a broken entry script would only fail again), and on SIGTERM/SIGINT drains:
+ * workers stop accepting and finish what is in flight within the grace period, then the
+ * engine stops, then the primary resolves with the exit status.
+ *
+ * Exit statuses: 0 after a signal, 3 when a worker could not start, 1 when the engine
+ * could not be started or kept running.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { extname, join } from 'node:path';
+import { EngineProcess, waitForModels } from './engine-process';
+import { modelDirReport } from './model-dir-listing';
+import { RestartBackoff } from './restart-backoff';
+import { createLogger, type Logger } from '../logger';
+import { describeError, logFields } from './log-fields';
+import type { ServeOptions } from './serve-options';
+import { WORKER_BOOT_FAILED, WORKER_CONFIG_ENV, type PrimaryMessage } from './worker';
+
+export const EXIT_ENGINE_FAILED = 1;
+/**
+ * Beyond the init timeout (which the worker applies to loading the module and init()), how
+ * long the primary waits for a worker to listen before killing it: only a worker whose
+ * event loop is blocked, and so cannot apply its own timeout, gets this far.
+ */
+const BOOT_MARGIN_MS = 2_000;
+/** Beyond the grace period, how long workers get to exit before they are killed. */
+const EXIT_MARGIN_MS = 5_000;
+
+export async function runPrimary(options: ServeOptions): Promise<number> {
+  const logger = createLogger({ level: options.logLevel, prefix: 'serve primary:' });
+  let engine: EngineProcess | undefined;
+  let engineUrl = options.engineUrl;
+  let supervisor: Supervisor | undefined;
+  try {
+    if (engineUrl !== undefined) {
+      logger.info(`waiting for the engine at ${engineUrl}`);
+      await waitForModels(engineUrl, options.engineStartTimeoutMs);
+    } else if (options.modelRepository !== undefined) {
+      engine = new EngineProcess({
+        modelRepository: options.modelRepository,
+        httpPort: options.engineHttpPort,
+        metricsPort: options.engineMetricsPort,
+        grpcPort: options.engineGrpcPort,
+        startTimeoutMs: options.engineStartTimeoutMs,
+        logger,
+        onGiveUp: (reason) => supervisor?.stop(EXIT_ENGINE_FAILED, reason),
+      });
+      engineUrl = await engine.start();
+    }
+  } catch (err) {
+    logger.error(`the engine could not be started: ${describeError(err)}`);
+    await engine?.stop();
+    return EXIT_ENGINE_FAILED;
+  }
+  supervisor = new Supervisor({ ...options, engineUrl }, logger, engine);
+  return supervisor.run();
+}
+
+interface WorkerState {
+  listening: boolean;
+  bootTimer: NodeJS.Timeout;
+}
+
+class Supervisor {
+  private readonly workers = new Map<Worker, WorkerState>();
+  private readonly backoff = new RestartBackoff();
+  private stopping = false;
+  private started = false;
+  private finish: (code: number) => void = () => {};
+  private readonly onSignal = (signal: NodeJS.Signals): void => {
+    if (!this.stopping) {
+      this.stop(0, signal);
+      return;
+    }
+    this.logger.warn(`${signal} again: stopping now`);
+    for (const worker of this.workers.keys()) worker.process.kill('SIGKILL');
+  };
+
+  constructor(
+    private readonly options: ServeOptions,
+    private readonly logger: Logger,
+    private readonly engine: EngineProcess | undefined,
+  ) {}
+
+  run(): Promise<number> {
+    cluster.setupPrimary({ exec: join(__dirname, `worker-main${extname(__filename)}`), execArgv: process.execArgv });
+    process.on('SIGTERM', this.onSignal);
+    process.on('SIGINT', this.onSignal);
+    const done = new Promise<number>((resolve) => {
+      this.finish = resolve;
+    });
+    for (let i = 0; i < this.options.workerCount; i++) this.fork();
+    return done;
+  }
+
+  stop(code: number, reason: string): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    const log = code === 0 ? this.logger.info : this.logger.error;
+    log(`stopping: ${reason} ${logFields({ exit_code: code, workers: this.workers.size, grace_ms: this.options.gracePeriodMs })}`);
+    void this.drain().then(() => {
+      process.off('SIGTERM', this.onSignal);
+      process.off('SIGINT', this.onSignal);
+      this.logger.info(`stopped ${logFields({ exit_code: code })}`);
+      this.finish(code);
+    });
+  }
+
+  private fork(): void {
+    const worker = cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify(this.options) });
+    const bootMs = this.options.initTimeoutMs + BOOT_MARGIN_MS;
+    const state: WorkerState = {
+      listening: false,
+      bootTimer: setTimeout(() => {
+        if (state.listening || this.stopping) return;
+        this.logger.error(
+          `worker ${worker.id} did not start within ${bootMs} ms: is init() of ${this.options.entryScript} blocking the event loop?\n` +
+            modelDirReport(this.options.modelDir),
+        );
+        worker.process.kill('SIGKILL');
+      }, bootMs),
+    };
+    this.workers.set(worker, state);
+    worker.on('listening', () => {
+      state.listening = true;
+      clearTimeout(state.bootTimer);
+      if (!this.started && [...this.workers.values()].every((each) => each.listening)) {
+        this.started = true;
+        const { host, port, workerCount, entryScript, engineUrl } = this.options;
+        this.logger.info(`serving on http://${host}:${port} ${logFields({ workers: workerCount, entry_script: entryScript, engine: engineUrl ?? 'none' })}`);
+      }
+    });
+    worker.on('exit', (code, signal) => this.exited(worker, state, code, signal));
+  }
+
+  private exited(worker: Worker, state: WorkerState, code: number | null, signal: string | null): void {
+    clearTimeout(state.bootTimer);
+    this.workers.delete(worker);
+    if (this.stopping) return;
+    const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
+    if (!state.listening) {
+      this.stop(WORKER_BOOT_FAILED, `worker ${worker.id} could not start (${how}); see its log above`);
+      return;
+    }
+    const delay = this.backoff.next(Date.now());
+    this.logger.error(`worker ${worker.id} died (${how}); starting a new one ${logFields({ delay_ms: delay })}`);
+    setTimeout(() => {
+      if (!this.stopping) this.fork();
+    }, delay);
+  }
+
+  /** Workers first (they may still need the engine for requests in flight), then the engine. */
+  private async drain(): Promise<void> {
+    const exits = [...this.workers.keys()].map((worker) => {
+      const exited = new Promise<void>((resolve) => {
+        if (worker.isDead()) resolve();
+        else worker.once('exit', () => resolve());
+      });
+      if (worker.isConnected()) worker.send({ type: 'shutdown' } satisfies PrimaryMessage, (err: Error | null) => {
+        if (err !== null) worker.process.kill('SIGTERM');
+      });
+      else worker.process.kill('SIGTERM');
+      return exited;
+    });
+    const killer = setTimeout(() => {
+      for (const worker of this.workers.keys()) worker.process.kill('SIGKILL');
+    }, this.options.gracePeriodMs + EXIT_MARGIN_MS);
+    await Promise.all(exits);
+    clearTimeout(killer);
+    await this.engine?.stop();
+  }
+}

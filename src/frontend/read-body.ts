@@ -1,0 +1,47 @@
+import type { IncomingMessage } from 'node:http';
+import { MalformedRequestError, PayloadTooLargeError } from '../errors';
+
+/**
+ * Reads a request body into one Buffer by hand (no body-parser middleware: see DESIGN.md's
+ * measurements). Refuses with PayloadTooLargeError before reading when Content-Length is
+ * over `limit`, and as soon as the bytes received pass it otherwise; the rest of the body
+ * is then discarded, not buffered.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > limit) {
+      req.resume();
+      reject(tooLarge(limit));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > limit) {
+        done = true;
+        chunks.length = 0;
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (done) return;
+      done = true;
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    req.on('error', (err) => {
+      if (done) return;
+      done = true;
+      reject(new MalformedRequestError(`failed to read the request body: ${err.message}`, { cause: err }));
+    });
+  });
+}
+
+function tooLarge(limit: number): PayloadTooLargeError {
+  return new PayloadTooLargeError(`Request body exceeds the limit of ${limit} bytes`);
+}

@@ -1,0 +1,234 @@
+/**
+ * `/score`: admission (method, API key, per-worker concurrency), input (body by hand, query,
+ * or a web Request for raw modules), validation against the module's inputSchema, run()
+ * under SCORING_TIMEOUT_MS, and the response. The deadline answers the client when it
+ * passes even though run() keeps going: JavaScript cannot stop it, but run() can stop
+ * itself through context.signal. (A run() that blocks the event loop blocks the deadline
+ * too; that is why engines run models off the I/O thread.)
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ScoringTimeoutError, SchemaValidationError, TooManyRequestsError } from '../errors';
+import { apiKeyCheck, type ApiKeyCheck } from './api-key';
+import { errorReply } from './error-status';
+import type { LoadedScoreModule } from './load-score-module';
+import { readBody } from './read-body';
+import type { RequestIds } from './request-ids';
+import { bodyInput, queryInput } from './score-input';
+import type { Logger } from '../logger';
+import { describeError, logFields } from './log-fields';
+import type { RunContext } from './score-module';
+import { isWebResponse, sendError, sendJson, sendWebResponse, type HeaderMap } from './send-response';
+
+export interface ScoreRunnerOptions {
+  module: LoadedScoreModule;
+  scoringTimeoutMs: number;
+  maxBodyBytes: number;
+  /** 0: no limit. */
+  maxConcurrency: number;
+  apiKey?: string;
+  logBodies: boolean;
+  logger: Logger;
+}
+
+/** What the request's log line says beyond method, path and status. */
+export interface RequestRecord {
+  requestId: string | undefined;
+  body: string | undefined;
+}
+
+export interface ScoreRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** Response headers gathered so far (ids, CORS). */
+  headers: HeaderMap;
+  ids: RequestIds;
+  method: string;
+  /** The query string with its `?`, or ''. */
+  search: string;
+  record: RequestRecord;
+}
+
+const LOGGED_BODY_BYTES = 1024;
+
+export class ScoreRunner {
+  private running = 0;
+  private readonly checkKey: ApiKeyCheck | undefined;
+
+  constructor(private readonly options: ScoreRunnerOptions) {
+    this.checkKey = options.apiKey === undefined ? undefined : apiKeyCheck(options.apiKey);
+  }
+
+  async score(request: ScoreRequest): Promise<void> {
+    const { req, res, headers, method } = request;
+    const { module, maxConcurrency } = this.options;
+    if (!module.rawHttp && method !== 'GET' && method !== 'POST') {
+      headers.allow = 'GET, POST, OPTIONS';
+      if (method === 'OPTIONS') res.writeHead(200, headers).end();
+      else sendError(res, headers, { status: 405, body: { message: 'Method not allowed' }, runFunctionFailed: false, headers: {} });
+      return;
+    }
+    try {
+      this.checkKey?.(req.headers.authorization);
+      if (maxConcurrency > 0 && this.running >= maxConcurrency) {
+        throw new TooManyRequestsError(`This worker is already running its limit of ${maxConcurrency} requests; retry later`);
+      }
+    } catch (err) {
+      sendError(res, headers, errorReply(err, 'server'));
+      return;
+    }
+    this.running++;
+    try {
+      await this.admitted(request);
+    } finally {
+      this.running--;
+    }
+  }
+
+  private async admitted({ req, res, headers, ids, method, search, record }: ScoreRequest): Promise<void> {
+    const { module, logger } = this.options;
+    let input: unknown;
+    try {
+      input = await this.input(req, method, search, record);
+    } catch (err) {
+      sendError(res, headers, errorReply(err, 'server'));
+      return;
+    }
+
+    const cancel = new LazyCancel(res);
+    const context: RunContext = {
+      requestId: ids.requestId,
+      clientRequestId: ids.clientRequestId === '' ? undefined : ids.clientRequestId,
+      headers: req.headers,
+      get signal() {
+        return cancel.signal;
+      },
+      logger,
+    };
+    const started = performance.now();
+    let result: unknown;
+    try {
+      result = await this.withDeadline(() => module.run(input, context), cancel);
+    } catch (err) {
+      headers['x-ms-run-fn-exec-ms'] = (performance.now() - started).toFixed(3);
+      const reply = errorReply(err, 'run');
+      const where = logFields({ request_id: ids.requestId });
+      // A request refused by the module (4xx) is the client's mistake: one line, no stack.
+      if (reply.status < 500) logger.warn(`run() refused the request ${where}: ${reply.body.message}`);
+      else if (err instanceof ScoringTimeoutError) logger.error(`run() timed out ${where}: ${err.message}`);
+      else logger.error(`run() failed ${where}: ${describeError(err)}`);
+      if (!res.headersSent && !res.destroyed) sendError(res, headers, reply);
+      return;
+    } finally {
+      cancel.dispose();
+    }
+    headers['x-ms-run-fn-exec-ms'] = (performance.now() - started).toFixed(3);
+    if (res.destroyed) return;
+    if (isWebResponse(result)) {
+      await sendWebResponse(res, headers, result);
+      return;
+    }
+    headers['x-ms-run-function-failed'] = 'False';
+    try {
+      sendJson(res, 200, headers, result === undefined ? {} : result);
+    } catch (err) {
+      logger.error(`run() returned a value that cannot be sent as JSON ${logFields({ request_id: ids.requestId })}: ${describeError(err)}`);
+      sendError(res, headers, errorReply(err, 'run'));
+    }
+  }
+
+  private async input(req: IncomingMessage, method: string, search: string, record: RequestRecord): Promise<unknown> {
+    const { module, maxBodyBytes, logBodies } = this.options;
+    if (module.rawHttp) return webRequest(req, method, method === 'GET' || method === 'HEAD' ? undefined : await readBody(req, maxBodyBytes));
+    let input: unknown;
+    if (method === 'GET') {
+      input = queryInput(search);
+    } else {
+      const body = await readBody(req, maxBodyBytes);
+      if (logBodies) record.body = body.toString('utf8', 0, LOGGED_BODY_BYTES);
+      input = bodyInput(body);
+    }
+    const schema = module.inputSchema;
+    if (schema === undefined) return input;
+    const parsed = schema.safeParse(input);
+    if (parsed.success) return parsed.data;
+    const issues = parsed.error.issues;
+    throw new SchemaValidationError(`The input does not match the score module's inputSchema: ${describeIssue(issues[0])}`, [...issues]);
+  }
+
+  private withDeadline(call: () => unknown, cancel: LazyCancel): Promise<unknown> {
+    const timeoutMs = this.options.scoringTimeoutMs;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const err = new ScoringTimeoutError(timeoutMs);
+        cancel.abort(err);
+        reject(err);
+      }, timeoutMs);
+      const settle = (finish: () => void): void => {
+        clearTimeout(timer);
+        finish();
+      };
+      try {
+        Promise.resolve(call()).then(
+          (value) => settle(() => resolve(value)),
+          (err: unknown) => settle(() => reject(err)),
+        );
+      } catch (err) {
+        settle(() => reject(err));
+      }
+    });
+  }
+}
+
+/**
+ * context.signal, made only when run() reads it: an AbortController and a 'close' listener
+ * per request were a measurable share of an echo request's cost, and most modules never
+ * look. A deadline that passes first is remembered and applied when the signal is made.
+ */
+class LazyCancel {
+  private controller: AbortController | undefined;
+  private reason: unknown;
+  private readonly onClose = (): void => {
+    if (!this.res.writableFinished) this.abort(new Error('the client closed the connection'));
+  };
+
+  constructor(private readonly res: ServerResponse) {}
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.reason !== undefined) this.controller.abort(this.reason);
+      else if (this.res.destroyed) this.onClose();
+      else this.res.once('close', this.onClose);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    this.reason ??= reason;
+    this.controller?.abort(reason);
+  }
+
+  dispose(): void {
+    if (this.controller !== undefined) this.res.off('close', this.onClose);
+  }
+}
+
+/** The request as a web Request (raw modules): the original URL, method, headers and body. */
+function webRequest(req: IncomingMessage, method: string, body: Buffer | undefined): Request {
+  const headers = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+  } catch {
+    url = new URL(req.url ?? '/', 'http://localhost');
+  }
+  return new Request(url, { method, headers, body });
+}
+
+function describeIssue(issue: unknown): string {
+  const { path, message } = (issue ?? {}) as { path?: unknown[]; message?: string };
+  const where = Array.isArray(path) && path.length > 0 ? `${path.join('.')}: ` : '';
+  return `${where}${message ?? 'invalid'}`;
+}

@@ -1,0 +1,157 @@
+/**
+ * A worker's HTTP handler: the AzureML routes on bare node:http. Express is not used here:
+ * on this project's machines its per-request machinery alone cost more than half the
+ * throughput of an echo server (DESIGN.md), and five routes need no router.
+ *
+ *   GET /               200 Healthy (the worker listens only once init() finished)
+ *   GET /ready          200 when this worker is not draining and the engine's models are ready
+ *   GET /swagger.json   OpenAPI from the module's zod schemas (?version=2|3|3.1)
+ *   GET|POST /score     run(); OPTIONS answers CORS preflights (200 otherwise, as AzureML)
+ *
+ * Every response carries the request ids; every request gets one log line.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { NotFoundError } from '../errors';
+import { corsHeaders, isPreflight, preflightHeaders } from './cors';
+import { errorReply } from './error-status';
+import { idHeaders, requestIds, type RequestIds } from './request-ids';
+import type { Logger } from '../logger';
+import { describeError, logFields } from './log-fields';
+import type { RequestRecord, ScoreRunner } from './score-runner';
+import { sendError, sendText, type HeaderMap } from './send-response';
+import type { SwaggerDocuments } from './swagger';
+
+export interface ScoringAppOptions {
+  runner: ScoreRunner;
+  swagger: SwaggerDocuments;
+  corsOrigins: readonly string[];
+  /** Whether the engine's models are ready; absent when serving without an engine. */
+  engineReady: (() => Promise<boolean>) | undefined;
+  logger: Logger;
+}
+
+const NOT_FOUND = 'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.';
+
+export class ScoringApp {
+  /** Requests between arrival and the end of their response; drain() waits for zero. */
+  private inFlight = 0;
+  private draining = false;
+  private idle: (() => void) | undefined;
+
+  constructor(private readonly options: ScoringAppOptions) {}
+
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = performance.now();
+    const record: RequestRecord = { requestId: undefined, body: undefined };
+    this.inFlight++;
+    res.once('close', () => {
+      this.inFlight--;
+      // 499 (nginx's "client closed request"): the client left before the response was complete.
+      this.log(req, res.writableFinished ? res.statusCode : 499, started, record);
+      if (this.inFlight === 0) this.idle?.();
+    });
+    this.route(req, res, record).catch((err: unknown) => {
+      this.options.logger.error(`request failed: ${describeError(err)}`);
+      if (!res.headersSent) sendError(res, {}, errorReply(err, 'server'));
+      else res.destroy();
+    });
+  };
+
+  /** Stops keeping connections alive; resolves when no request is in flight. */
+  drain(): Promise<void> {
+    this.draining = true;
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.idle = resolve;
+    });
+  }
+
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse, record: RequestRecord): Promise<void> {
+    const headers: HeaderMap = {};
+    if (this.draining) headers.connection = 'close';
+    let ids: RequestIds;
+    try {
+      ids = requestIds(req.headers);
+    } catch (err) {
+      sendError(res, headers, errorReply(err, 'server'));
+      return;
+    }
+    idHeaders(ids, headers as Record<string, string>);
+    record.requestId = ids.requestId;
+    const traceId = req.headers.traceid;
+    if (typeof traceId === 'string') headers.traceid = traceId;
+
+    const url = req.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const path = queryAt === -1 ? url : url.slice(0, queryAt);
+    const method = req.method ?? 'GET';
+    const known = path === '/score' || path === '/' || path === '/ready' || path === '/swagger.json';
+
+    if (known && isPreflight(method, req.headers)) {
+      preflightHeaders(this.options.corsOrigins, req.headers, headers as Record<string, string>);
+      res.writeHead(200, headers).end();
+      return;
+    }
+    corsHeaders(this.options.corsOrigins, req.headers, headers as Record<string, string>);
+
+    if (path === '/score') {
+      await this.options.runner.score({ req, res, headers, ids, method, search: queryAt === -1 ? '' : url.slice(queryAt), record });
+      return;
+    }
+    if (!known) {
+      sendError(res, headers, errorReply(new NotFoundError(NOT_FOUND), 'server'));
+      return;
+    }
+    if (method === 'OPTIONS') {
+      headers.allow = path === '/score' ? 'GET, POST, OPTIONS' : 'GET, OPTIONS';
+      res.writeHead(200, headers).end();
+      return;
+    }
+    if (method !== 'GET' && method !== 'HEAD') {
+      headers.allow = 'GET, OPTIONS';
+      sendError(res, headers, { status: 405, body: { message: 'Method not allowed' }, runFunctionFailed: false, headers: {} });
+      return;
+    }
+    if (path === '/') {
+      sendText(res, 200, headers, 'Healthy');
+    } else if (path === '/ready') {
+      const ready = !this.draining && (await this.engineReady());
+      sendText(res, ready ? 200 : 503, headers, ready ? 'Ready' : this.draining ? 'Shutting down' : 'Engine not ready');
+    } else {
+      const version = new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt)).get('version');
+      try {
+        sendText(res, 200, headers, this.options.swagger.get(version), 'application/json');
+      } catch (err) {
+        sendError(res, headers, errorReply(err, 'server'));
+      }
+    }
+  }
+
+  private async engineReady(): Promise<boolean> {
+    const check = this.options.engineReady;
+    if (check === undefined) return true;
+    try {
+      return await check();
+    } catch {
+      return false;
+    }
+  }
+
+  /** One structured line per request; never the body unless --log-bodies (then the runner adds it). */
+  private log(req: IncomingMessage, status: number, started: number, record: RequestRecord): void {
+    const url = req.url ?? '/';
+    const queryAt = url.indexOf('?');
+    this.options.logger.info(`request ${logFields({
+      method: req.method,
+      path: queryAt === -1 ? url : url.slice(0, queryAt),
+      status,
+      duration_ms: (performance.now() - started).toFixed(3),
+      request_id: record.requestId,
+      body: record.body,
+    })}`);
+  }
+}

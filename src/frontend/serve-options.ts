@@ -1,0 +1,202 @@
+/**
+ * `scoreline serve` options: every flag, its environment variable and its default in one
+ * table, validated once (zod) when the primary starts. Flags win over environment
+ * variables; messages name both. Workers get the validated result, never raw input.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { InvalidOptionError } from '../errors';
+import { packageRoot } from './package-root';
+
+type Kind = 'string' | 'integer' | 'boolean';
+
+interface OptionSpec {
+  flag?: string;
+  env: string;
+  kind: Kind;
+  help: string;
+}
+
+/** The one table of options. Keys are ServeOptions fields. API keys are env-only: flags show in `ps`. */
+export const SERVE_OPTION_SPECS = {
+  entryScript: { flag: 'entry-script', env: 'AZUREML_ENTRY_SCRIPT', kind: 'string', help: 'score module (.ts, .js, .mjs, .cjs), relative to the app root' },
+  appRoot: { flag: 'app-root', env: 'AML_APP_ROOT', kind: 'string', help: 'directory the entry script is resolved from (default: cwd)' },
+  modelRepository: { flag: 'model-repository', env: 'SCORELINE_MODEL_REPOSITORY', kind: 'string', help: 'Triton model repository: starts the embedded engine on it' },
+  modelDir: { flag: 'model-dir', env: 'AZUREML_MODEL_DIR', kind: 'string', help: "init()'s modelDir (default: the model repository)" },
+  host: { flag: 'host', env: 'SCORELINE_HOST', kind: 'string', help: 'address to listen on' },
+  port: { flag: 'port', env: 'SCORELINE_PORT', kind: 'integer', help: 'port to listen on' },
+  workerCount: { flag: 'worker-count', env: 'WORKER_COUNT', kind: 'integer', help: 'worker processes sharing the port' },
+  engineUrl: { flag: 'engine-url', env: 'SCORELINE_ENGINE_URL', kind: 'string', help: 'use this engine (e.g. a Triton server) instead of starting one' },
+  engineHttpPort: { flag: 'engine-http-port', env: 'SCORELINE_ENGINE_HTTP_PORT', kind: 'integer', help: "embedded engine's HTTP port (0: any free port)" },
+  engineGrpcPort: { flag: 'engine-grpc-port', env: 'SCORELINE_ENGINE_GRPC_PORT', kind: 'integer', help: "embedded engine's gRPC port (0: any free port, -1: no gRPC)" },
+  engineMetricsPort: { flag: 'engine-metrics-port', env: 'SCORELINE_ENGINE_METRICS_PORT', kind: 'integer', help: "embedded engine's metrics port (0: any free port)" },
+  engineStartTimeoutMs: { flag: 'engine-start-timeout-ms', env: 'SCORELINE_ENGINE_START_TIMEOUT_MS', kind: 'integer', help: 'how long to wait for the engine and its models to be ready' },
+  scoringTimeoutMs: { flag: 'scoring-timeout-ms', env: 'SCORING_TIMEOUT_MS', kind: 'integer', help: 'run() deadline; the client gets 504 when it passes' },
+  initTimeoutMs: { flag: 'init-timeout-ms', env: 'SCORELINE_INIT_TIMEOUT_MS', kind: 'integer', help: 'deadline for loading the entry script and init(); the server exits when it passes' },
+  gracePeriodMs: { flag: 'grace-period-ms', env: 'SCORELINE_GRACE_PERIOD_MS', kind: 'integer', help: 'on SIGTERM/SIGINT, how long in-flight requests may take to finish' },
+  maxBodyBytes: { flag: 'max-body-bytes', env: 'SCORELINE_MAX_BODY_BYTES', kind: 'integer', help: 'larger request bodies get 413' },
+  maxConcurrency: { flag: 'max-concurrency', env: 'SCORELINE_MAX_CONCURRENCY', kind: 'integer', help: 'per-worker in-flight /score limit, 429 beyond it (0: no limit)' },
+  corsOrigins: { flag: 'cors-origins', env: 'AML_CORS_ORIGINS', kind: 'string', help: 'comma-separated origins allowed by CORS, or *' },
+  apiKey: { env: 'SCORELINE_API_KEY', kind: 'string', help: 'require Authorization: Bearer <key> on /score' },
+  logLevel: { flag: 'log-level', env: 'SCORELINE_LOG_LEVEL', kind: 'string', help: 'error, warn, info or verbose' },
+  logBodies: { flag: 'log-bodies', env: 'SCORELINE_LOG_BODIES', kind: 'boolean', help: 'add request bodies (first 1 KiB) to the request log' },
+  serviceName: { flag: 'service-name', env: 'SERVICE_NAME', kind: 'string', help: 'title of /swagger.json' },
+  serviceVersion: { flag: 'service-version', env: 'SERVICE_VERSION', kind: 'string', help: 'version of /swagger.json' },
+} as const satisfies Record<string, OptionSpec>;
+
+type OptionKey = keyof typeof SERVE_OPTION_SPECS;
+
+const port = z.number().int().min(0).max(65535);
+const positive = z.number().int().min(1);
+const optionalPath = z.string().min(1).optional();
+
+/** Defaults live here and nowhere else. */
+const serveOptionsSchema = z.strictObject({
+  entryScript: z.string().min(1).default('scoring/score.ts'),
+  appRoot: z.string().min(1).default('.'),
+  modelRepository: optionalPath,
+  modelDir: optionalPath,
+  host: z.string().min(1).default('0.0.0.0'),
+  port: port.default(5001),
+  workerCount: positive.max(256).default(1),
+  engineUrl: z.url({ protocol: /^https?$/ }).optional(),
+  engineHttpPort: port.default(8000),
+  engineGrpcPort: z.number().int().min(-1).max(65535).default(8001),
+  engineMetricsPort: port.default(8002),
+  engineStartTimeoutMs: positive.default(120_000),
+  scoringTimeoutMs: positive.default(3_600_000),
+  initTimeoutMs: positive.default(300_000),
+  gracePeriodMs: z.number().int().min(0).default(30_000),
+  maxBodyBytes: positive.default(100 * 1024 * 1024),
+  maxConcurrency: z.number().int().min(0).default(0),
+  corsOrigins: z.string().optional(),
+  apiKey: z.string().min(1).optional(),
+  logLevel: z.enum(['error', 'warn', 'info', 'verbose']).default('info'),
+  logBodies: z.boolean().default(false),
+  serviceName: z.string().default('ML service'),
+  serviceVersion: z.string().default('1.0'),
+});
+
+type ParsedOptions = z.infer<typeof serveOptionsSchema>;
+
+/** The validated options, paths made absolute; what the primary and every worker run with. */
+export interface ServeOptions extends Omit<ParsedOptions, 'corsOrigins' | 'appRoot'> {
+  appRoot: string;
+  /** Absolute path of the score module. */
+  entryScript: string;
+  corsOrigins: string[];
+}
+
+export type ServeArgs = { help: true } | { help: false; options: ServeOptions };
+
+/** Parses flags and environment; throws InvalidOptionError naming the flag and variable. */
+export function resolveServeOptions(args: readonly string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): ServeArgs {
+  const flags = parseFlags(args);
+  if (flags.help) return { help: true };
+
+  const raw: Record<string, unknown> = {};
+  const given = new Set<OptionKey>();
+  for (const [key, spec] of Object.entries(SERVE_OPTION_SPECS) as [OptionKey, OptionSpec][]) {
+    const fromFlag = spec.flag === undefined ? undefined : flags.values[spec.flag];
+    const text = fromFlag ?? nonEmpty(env[spec.env]);
+    if (text === undefined) continue;
+    given.add(key);
+    raw[key] = convert(text, spec.kind);
+  }
+
+  const parsed = serveOptionsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = issue.path[0] as OptionKey;
+    throw new InvalidOptionError(`${describeOption(key)}: ${issue.message} (got ${JSON.stringify(raw[key])})`);
+  }
+  return { help: false, options: finish(parsed.data, given, cwd) };
+}
+
+/** `--port (SCORELINE_PORT)`: how messages name an option. */
+export function describeOption(key: OptionKey): string {
+  const spec: OptionSpec = SERVE_OPTION_SPECS[key];
+  return spec.flag === undefined ? spec.env : `--${spec.flag} (${spec.env})`;
+}
+
+export function serveUsage(): string {
+  const lines = ['Usage: scoreline serve [options]', '', 'Options (each also read from the environment variable shown; flags win):'];
+  for (const spec of Object.values(SERVE_OPTION_SPECS) as OptionSpec[]) {
+    const name = spec.flag === undefined ? '(env only)' : `--${spec.flag}${spec.kind === 'boolean' ? '' : ' <value>'}`;
+    lines.push(`  ${name.padEnd(34)} ${spec.env.padEnd(34)} ${spec.help}`);
+  }
+  lines.push(`  ${'--help'.padEnd(34)} ${''.padEnd(34)} print this help`);
+  return lines.join('\n');
+}
+
+function parseFlags(args: readonly string[]): { help: boolean; values: Record<string, string | undefined> } {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  for (const spec of Object.values(SERVE_OPTION_SPECS) as OptionSpec[]) {
+    if (spec.flag !== undefined) options[spec.flag] = { type: spec.kind === 'boolean' ? 'boolean' : 'string' };
+  }
+  try {
+    const { values } = parseArgs({ args: [...args], options, strict: true, allowPositionals: false });
+    const out: Record<string, string | undefined> = {};
+    for (const [name, value] of Object.entries(values)) out[name] = typeof value === 'boolean' ? String(value) : value;
+    return { help: values.help === true, values: out };
+  } catch (err) {
+    throw new InvalidOptionError(`${(err as Error).message} (see scoreline serve --help)`, { cause: err });
+  }
+}
+
+function nonEmpty(text: string | undefined): string | undefined {
+  return text === undefined || text.trim() === '' ? undefined : text;
+}
+
+/** Strings from flags and env become typed values; what does not convert stays a string for zod to reject. */
+function convert(text: string, kind: Kind): unknown {
+  const trimmed = text.trim();
+  if (kind === 'integer') return /^-?\d+$/.test(trimmed) ? Number(trimmed) : text;
+  if (kind === 'boolean') {
+    const lower = trimmed.toLowerCase();
+    if (['1', 'true', 'yes'].includes(lower)) return true;
+    if (['0', 'false', 'no'].includes(lower)) return false;
+    return text;
+  }
+  return text;
+}
+
+function finish(data: ParsedOptions, given: Set<OptionKey>, cwd: string): ServeOptions {
+  const appRoot = resolve(cwd, data.appRoot);
+  const modelRepository = data.modelRepository === undefined ? undefined : resolve(cwd, data.modelRepository);
+  const modelDir = data.modelDir === undefined ? modelRepository : resolve(cwd, data.modelDir);
+  if (modelRepository !== undefined && data.engineUrl === undefined) requireDirectory(modelRepository, 'modelRepository');
+  if (given.has('appRoot')) requireDirectory(appRoot, 'appRoot');
+  return {
+    ...data,
+    appRoot,
+    entryScript: findEntryScript(data.entryScript, appRoot, given.has('entryScript')),
+    modelRepository,
+    modelDir,
+    engineUrl: data.engineUrl?.replace(/\/+$/, ''),
+    corsOrigins: (data.corsOrigins ?? '').split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''),
+  };
+}
+
+/**
+ * The entry script resolves from the app root (as AzureML's does). When none was named and
+ * the app root has no scoring/score.ts, the package's own default serves: `npx scoreline
+ * serve --model-repository DIR` works from any directory.
+ */
+function findEntryScript(entryScript: string, appRoot: string, given: boolean): string {
+  const path = isAbsolute(entryScript) ? entryScript : join(appRoot, entryScript);
+  if (existsSync(path) && statSync(path).isFile()) return path;
+  if (!given) {
+    const packaged = join(packageRoot(), 'scoring', 'score.ts');
+    if (existsSync(packaged)) return packaged;
+  }
+  throw new InvalidOptionError(`${describeOption('entryScript')}: no such file: ${path}`);
+}
+
+function requireDirectory(path: string, key: OptionKey): void {
+  if (!existsSync(path) || !statSync(path).isDirectory()) {
+    throw new InvalidOptionError(`${describeOption(key)}: no such directory: ${path}`);
+  }
+}

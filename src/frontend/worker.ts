@@ -1,0 +1,124 @@
+/**
+ * One worker process: load the score module, init() it once (bounded by the init timeout),
+ * then serve on the port the primary shares. A worker that cannot start exits with
+ * WORKER_BOOT_FAILED after logging the script, the error and the model directory's
+ * contents; the primary then stops the server.
+ *
+ * Shutdown (the primary's message, SIGTERM/SIGINT, or the primary going away): stop
+ * accepting, answer what is in flight with `Connection: close`, exit 0 when none is left or
+ * the grace period ends.
+ */
+import cluster from 'node:cluster';
+import { createServer, type Server } from 'node:http';
+import { InferenceServerClient } from '../client';
+import { ScoreModuleError } from '../errors';
+import { loadScoreModule, type LoadedScoreModule } from './load-score-module';
+import { modelDirReport } from './model-dir-listing';
+import { describeError, logFields } from './log-fields';
+import { createLogger, type Logger } from '../logger';
+import type { InitContext } from './score-module';
+import { ScoreRunner } from './score-runner';
+import { ScoringApp } from './scoring-app';
+import type { ServeOptions } from './serve-options';
+import { SwaggerDocuments } from './swagger';
+
+/** Exit status of a worker that failed before serving (gunicorn's boot-error status). */
+export const WORKER_BOOT_FAILED = 3;
+/** How the primary hands a worker its options. */
+export const WORKER_CONFIG_ENV = 'SCORELINE_WORKER_CONFIG';
+
+export type PrimaryMessage = { type: 'shutdown' };
+
+const ENGINE_PROBE_TIMEOUT_MS = 2000;
+
+export async function runWorker(options: ServeOptions): Promise<void> {
+  const workerId = cluster.worker?.id ?? 0;
+  const logger = createLogger({ level: options.logLevel, prefix: `serve worker ${workerId}:` });
+  // Installed first: a worker told to stop while still in init() just exits.
+  let serving: { server: Server; app: ScoringApp } | undefined;
+  let stopping = false;
+  const stop = (reason: string): void => {
+    if (stopping) return;
+    stopping = true;
+    if (serving === undefined) process.exit(0);
+    void shutdown(serving.server, serving.app, options.gracePeriodMs, logger, reason);
+  };
+  process.on('message', (message: PrimaryMessage) => {
+    if (message?.type === 'shutdown') stop('primary asked');
+  });
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('disconnect', () => stop('primary went away'));
+  if (options.modelDir !== undefined) process.env.AZUREML_MODEL_DIR = options.modelDir;
+
+  const client = options.engineUrl === undefined ? undefined : new InferenceServerClient({ url: options.engineUrl });
+  let module: LoadedScoreModule;
+  try {
+    module = await startScoreModule(options, { modelDir: options.modelDir, engineUrl: options.engineUrl, client, logger, workerId });
+  } catch (err) {
+    bootFailed(logger, options, `could not start the score module ${options.entryScript}`, err);
+  }
+
+  const app = new ScoringApp({
+    runner: new ScoreRunner({ ...options, module, logger }),
+    swagger: new SwaggerDocuments({ ...options, inputSchema: module.inputSchema, outputSchema: module.outputSchema, apiKey: options.apiKey !== undefined }),
+    corsOrigins: options.corsOrigins,
+    engineReady: client === undefined ? undefined : () => withTimeout(client.isServerReady(), ENGINE_PROBE_TIMEOUT_MS),
+    logger,
+  });
+  const server = createServer({ keepAliveTimeout: 65_000 }, app.handle);
+  server.listen({ host: options.host, port: options.port });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  }).catch((err: unknown) => bootFailed(logger, options, `could not listen on ${options.host}:${options.port}`, err));
+  serving = { server, app };
+  logger.info(`serving ${logFields({ pid: process.pid, entry_script: options.entryScript })}`);
+}
+
+/**
+ * Loads the module and runs init(), both within the init timeout. A module that blocks the
+ * event loop blocks this timer too; the primary's own deadline covers that case.
+ */
+async function startScoreModule(options: ServeOptions, context: InitContext): Promise<LoadedScoreModule> {
+  const timeoutMs = options.initTimeoutMs;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ScoreModuleError(`loading the module and init() did not finish within ${timeoutMs} ms`)), timeoutMs);
+  });
+  const start = async (): Promise<LoadedScoreModule> => {
+    const module = await loadScoreModule(options.entryScript);
+    await module.init(context);
+    return module;
+  };
+  try {
+    return await Promise.race([start(), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function bootFailed(logger: Logger, options: ServeOptions, what: string, err: unknown): never {
+  logger.error(`${what}: ${describeError(err)}\n${modelDirReport(options.modelDir)}`);
+  process.exit(WORKER_BOOT_FAILED);
+}
+
+async function shutdown(server: Server, app: ScoringApp, graceMs: number, logger: Logger, reason: string): Promise<void> {
+  logger.info(`draining (${reason}) ${logFields({ in_flight: app.requestsInFlight, grace_ms: graceMs })}`);
+  server.close();
+  server.closeIdleConnections();
+  const drained = app.drain().then(() => true);
+  const late = new Promise<false>((resolve) => setTimeout(resolve, graceMs, false).unref());
+  const clean = await Promise.race([drained, late]);
+  if (!clean) logger.warn(`grace period over; closing connections with requests in flight ${logFields({ in_flight: app.requestsInFlight })}`);
+  server.closeAllConnections();
+  process.exit(0);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
