@@ -14,10 +14,10 @@
  * The image example's network is not made here: it comes from an optional package
  * (examples/image/make-image-repository.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { mlp } from '../src/onnx/model-zoo';
+import { packageRoot } from '../src/util/package-root';
 import { RepositoryModel, WrittenModel, configText, writeRepositoryModel } from '../src/onnx/repository-writer';
 import { IRIS_DATA_PACKAGE, IRIS_FEATURES, IRIS_INPUT, IRIS_LABELS, IRIS_OUTPUT, trainIris } from './tabular/train-iris';
 import { SPAM_CORPUS_PACKAGE, SPAM_FEATURES, SPAM_INPUT, SPAM_LABELS, SPAM_OUTPUT, trainSpam } from './text/train-spam';
@@ -102,14 +102,7 @@ export function missingPackage(name: string): string | undefined {
   }
 }
 
-/** The directory holding scoreline's package.json, found from this file (source or dist). */
-export function packageRoot(from: string = __dirname): string {
-  for (let dir = resolve(from); ; dir = dirname(dir)) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'scoreline') return dir;
-    if (dirname(dir) === dir) throw new Error(`no scoreline package.json above ${from}`);
-  }
-}
+export { packageRoot };
 
 export function defaultExampleRepository(): string {
   return join(packageRoot(), 'examples', 'model_repository');

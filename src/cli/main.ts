@@ -12,6 +12,8 @@ Commands:
   version   print the version
 `;
 
+import { packageVersion } from '../util/package-root';
+
 /* eslint-disable @typescript-eslint/no-require-imports */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -20,10 +22,12 @@ export async function main(argv: string[]): Promise<number> {
       return (require('./engine-command') as typeof import('./engine-command')).engineCommand(rest);
     case 'serve':
       return (require('./serve-command') as typeof import('./serve-command')).serveCommand(rest);
+    case 'perf':
+      return (require('./perf-command') as typeof import('./perf-command')).perfCommand(rest);
     case 'version':
     case '--version':
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      process.stdout.write(`${(require('../../../package.json') as { version: string }).version}\n`);
+      process.stdout.write(`${packageVersion()}\n`);
       return 0;
     case undefined:
     case 'help':

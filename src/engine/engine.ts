@@ -5,6 +5,7 @@
  * UNAVAILABLE with its reason, and the server still serves the others).
  */
 import { createLogger, Logger } from '../logger';
+import { packageVersion } from '../util/package-root';
 import { EngineOptions, EngineOptionsInput, resolveEngineOptions } from './engine-options';
 import { RepositoryPoller, startRepositoryPoller } from './control/repository-poller';
 import { EngineGrpcServer, startEngineGrpcServer } from './grpc/engine-grpc-server';
@@ -38,14 +39,6 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-function packageVersion(): string {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require('../../../package.json') as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}
 
 export async function startEngine(input: EngineOptionsInput, logger?: Logger): Promise<Engine> {
   const options = resolveEngineOptions(input);

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { InferenceServerClient } from '../client';
 import { UnavailableError } from '../errors';
-import { packageRoot } from './package-root';
+import { packageRoot } from '../util/package-root';
 import { RestartBackoff } from './restart-backoff';
 import type { Logger } from '../logger';
 import { describeError, logFields } from './log-fields';

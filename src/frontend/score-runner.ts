@@ -11,7 +11,7 @@ import { ScoringTimeoutError, SchemaValidationError, TooManyRequestsError } from
 import { apiKeyCheck, type ApiKeyCheck } from './api-key';
 import { errorReply } from './error-status';
 import type { LoadedScoreModule } from './load-score-module';
-import { readBody } from './read-body';
+import { readBody } from '../util/read-body';
 import type { RequestIds } from './request-ids';
 import { bodyInput, queryInput } from './score-input';
 import type { Logger } from '../logger';

@@ -8,7 +8,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { InvalidOptionError } from '../errors';
-import { packageRoot } from './package-root';
+import { packageRoot } from '../util/package-root';
 
 type Kind = 'string' | 'integer' | 'boolean';
 

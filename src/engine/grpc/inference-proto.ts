@@ -4,9 +4,9 @@
  * up from this file: that works from src/engine/grpc (tsx, jest) and from
  * dist/src/engine/grpc (the built package) alike.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { ServiceDefinition } from '@grpc/grpc-js';
+import { packageRoot } from '../../util/package-root';
 import { type Options, type PackageDefinition, loadSync } from '@grpc/proto-loader';
 
 export const INFERENCE_SERVICE_NAME = 'inference.GRPCInferenceService';
@@ -25,16 +25,9 @@ export const SERVER_PROTO_OPTIONS: Options = {
   oneofs: true,
 };
 
-let protoDir: string | undefined;
-
 /** The folder holding grpc_service.proto: `<package root>/proto`. */
 export function inferenceProtoDir(): string {
-  if (protoDir !== undefined) return protoDir;
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'proto');
-    if (fs.existsSync(path.join(candidate, SERVICE_PROTO))) return (protoDir = candidate);
-    if (path.dirname(dir) === dir) throw new Error(`cannot find proto/${SERVICE_PROTO} above ${__dirname}`);
-  }
+  return path.join(packageRoot(), 'proto');
 }
 
 /** The parsed protocol; `options` replace the server's (a test client may want numbers for longs). */

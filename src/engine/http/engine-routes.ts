@@ -11,7 +11,7 @@ import { modelConfigToJson } from '../config/model-config';
 import type { ModelManager } from '../models/model-manager';
 import { decodeInferRequest } from './infer-request-codec';
 import { encodeInferResponse } from './infer-response-codec';
-import { readBody } from './read-body';
+import { readBody } from '../../util/read-body';
 
 export interface Reply {
   status: number;
