@@ -20,6 +20,8 @@ import { describeError, logFields } from './log-fields';
 
 export interface EngineProcessOptions {
   modelRepository: string;
+  /** Address the engine binds; the front end itself always reaches it on loopback. */
+  host: string;
   httpPort: number;
   metricsPort: number;
   /** -1: no gRPC service. */
@@ -77,7 +79,7 @@ export class EngineProcess {
 
   private launch(): Promise<string> {
     const { modelRepository, startTimeoutMs, logger } = this.options;
-    const args = ['engine', '--model-repository', modelRepository, `--http-port=${this.port}`, `--metrics-port=${this.metricsPort}`, `--grpc-port=${this.grpcPort}`];
+    const args = ['engine', '--model-repository', modelRepository, `--host=${this.options.host}`, `--http-port=${this.port}`, `--metrics-port=${this.metricsPort}`, `--grpc-port=${this.grpcPort}`];
     // The package's own CLI, from the build: the same `scoreline engine` a user would run.
     const command = [join(packageRoot(), 'bin', 'scoreline.js'), ...args];
     logger.info(`starting the engine: ${command.join(' ')}`);

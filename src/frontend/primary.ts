@@ -41,6 +41,7 @@ export async function runPrimary(options: ServeOptions): Promise<number> {
     } else if (options.modelRepository !== undefined) {
       engine = new EngineProcess({
         modelRepository: options.modelRepository,
+        host: options.engineHost,
         httpPort: options.engineHttpPort,
         metricsPort: options.engineMetricsPort,
         grpcPort: options.engineGrpcPort,
