@@ -6,7 +6,7 @@
  * Weights come from a seeded PRNG, so a factory called with the same options always gives
  * the same bytes.
  */
-import { DataType } from '../tensor/datatypes';
+import { DATATYPES, DataType } from '../tensor/datatypes';
 import { InitializerSpec, NodeSpec, OnnxDim, ValueInfoSpec, attr, encodeModel } from './onnx-builder';
 import { seededRandom, uniformFloat32 } from './seeded-random';
 
@@ -168,21 +168,7 @@ function scaleGraph(name: string, dims: OnnxDim[], factor: number): OnnxModel {
  * and fetch (checked against onnxruntime-node 1.30 by test/onnx/model-zoo.test.ts).
  * BF16 is left out: onnxruntime-node has no bfloat16 tensor type.
  */
-export const IDENTITY_DATATYPES: readonly DataType[] = [
-  'BOOL',
-  'UINT8',
-  'UINT16',
-  'UINT32',
-  'UINT64',
-  'INT8',
-  'INT16',
-  'INT32',
-  'INT64',
-  'FP16',
-  'FP32',
-  'FP64',
-  'BYTES',
-];
+export const IDENTITY_DATATYPES: readonly DataType[] = DATATYPES.filter((d) => d !== 'BF16');
 
 /** The input and output names identityAll uses for a datatype (BYTES is named STRING, as ONNX calls it). */
 export function identityTensorNames(datatype: DataType): { input: string; output: string } {
