@@ -31,7 +31,7 @@ function progress(message: string): void {
   process.stderr.write(`[bench:engine] ${message}\n`);
 }
 
-interface Measured {
+export interface Measured {
   rate: number;
   p50: number;
   p99: number;
@@ -109,7 +109,17 @@ async function measureEngine(url: string, model: string): Promise<Measured> {
   return { rate, p50: pct(0.5), p99: pct(0.99), errors };
 }
 
-async function main(): Promise<void> {
+export interface EngineBenchResult {
+  /** Samples/s of raw onnxruntime-node at batch 64 (the limit). */
+  raw: number;
+  batched: Measured;
+  unbatched: Measured;
+  /** The markdown table written to bench/results/engine.md. */
+  table: string;
+}
+
+/** Runs the engine benchmark (alternating rounds, medians) and writes bench/results/engine.md. */
+export async function runEngineBench(): Promise<EngineBenchResult> {
   const repo = await fs.mkdtemp(path.join(os.tmpdir(), 'scoreline-bench-'));
   try {
     progress(`writing the ${LAYERS.join('→')} MLP to ${repo}`);
@@ -173,6 +183,7 @@ async function main(): Promise<void> {
       process.stdout.write(`${table}\n`);
       await fs.mkdir(path.join(__dirname, '..', '..', 'bench', 'results'), { recursive: true });
       await fs.writeFile(path.join(__dirname, '..', '..', 'bench', 'results', 'engine.md'), `${table}\n`);
+      return { raw, batched, unbatched, table };
     } finally {
       await engine.stop();
     }
@@ -181,7 +192,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  runEngineBench().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,301 @@
+/**
+ * `npm run bench:frontend`: what the scoring front end costs and what it buys, measured in
+ * one run so the ratios hold on a noisy shared machine (the order rotates each round; the
+ * ratios are medians of per-round ratios).
+ *
+ *   (a) echo   `scoreline serve` with an echo score module vs a bare node:http cluster echo,
+ *              the same worker count, concurrency 64             target ≥ 0.8 of its req/s
+ *              (also shown: the front end with its per-request log line turned off)
+ *   (b) MLP    `scoreline serve` with the MLP score module (scoring/score.ts when it serves
+ *              the bench body, else bench/score-modules/mlp-score) and the embedded engine
+ *              (dynamic batching) vs the naive deployment (express + onnxruntime-node in
+ *              process, no batching), concurrency 64           target ≥ 4× req/s, p99 no worse
+ *
+ * Load comes from `scoreline perf`'s generator, in this process. Environment: BENCH_WORKERS
+ * (default: the core count), BENCH_ROUNDS, BENCH_SECONDS, BENCH_ENGINE_THREADS (intra-op
+ * threads of the engine's one instance; default 1, the naive workers' per-session setting).
+ * Writes bench/results/frontend.md.
+ */
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { request } from 'undici';
+import { mlp } from '../src/onnx/model-zoo';
+import { configText, writeRepositoryModel } from '../src/onnx/repository-writer';
+import type { StepResult } from '../src/perf/perf-report';
+import { seededRandom } from '../src/perf/seeded-random';
+import { ChildServer, PACKAGE_ROOT, RESULTS_DIR, ROUNDS, SECONDS, freePort, median, medianStep, measure, progress, spawnServe, spawnServer } from './bench-load';
+
+export const MLP_LAYERS = [512, 2048, 2048, 512, 10] as const;
+export const WORKERS = Number(process.env.BENCH_WORKERS ?? os.availableParallelism());
+const ENGINE_THREADS = Number(process.env.BENCH_ENGINE_THREADS ?? 1);
+const ECHO_CONCURRENCY = 64;
+const TAG = 'bench:frontend';
+
+export interface Contender {
+  name: string;
+  url: string;
+  body: unknown;
+}
+
+export interface Standing {
+  name: string;
+  /** The round with the median req/s (its latencies belong to it). */
+  step: StepResult;
+  /** Median over the rounds of req/s ÷ the baseline's req/s in the same round. */
+  ratio: number;
+  /** Likewise for p99 latency. */
+  p99Ratio: number;
+}
+
+export interface Comparison {
+  concurrency: number;
+  /** One per contender, in the order given; the last is the baseline (ratio 1). */
+  standings: Standing[];
+}
+
+export interface FrontendBenchResult {
+  workers: number;
+  /** /score echo with the default request log, with --log-level warn, then bare node:http. */
+  echo: Comparison | undefined;
+  /** Which score module served the MLP. */
+  mlpModule: string;
+  mlp: Comparison[];
+  machine: string;
+}
+
+/** A small JSON body, as a typical tabular scoring request. */
+export const ECHO_BODY = { data: [[5.1, 3.5, 1.4, 0.2]], id: 'bench' };
+
+/** One row of 512 features, rounded as clients usually send them. */
+export function mlpBody(): { data: number[][] } {
+  const random = seededRandom(42);
+  return { data: [Array.from({ length: MLP_LAYERS[0] }, () => Math.round(random() * 1e4) / 1e4)] };
+}
+
+function machine(): string {
+  const cpus = os.cpus();
+  return `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, Node.js ${process.version}`;
+}
+
+async function postJson(url: string, body: unknown): Promise<{ status: number; json: unknown }> {
+  const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await res.body.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.statusCode, json };
+}
+
+/**
+ * Measures every contender at each concurrency, ROUNDS times, in an order that rotates each
+ * round (no one always inherits the others' warm caches or a burst of outside load), and
+ * compares each with the last contender round by round: paired ratios cancel most of the
+ * noise a shared machine adds to a round.
+ */
+async function compare(contenders: readonly Contender[], concurrencies: readonly number[]): Promise<Comparison[]> {
+  const runs = concurrencies.map(() => contenders.map((): StepResult[] => []));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [ci, c] of concurrencies.entries()) {
+      for (let k = 0; k < contenders.length; k++) {
+        const who = (k + round) % contenders.length;
+        const contender = contenders[who]!;
+        const step = await measure(contender.url, contender.body, c);
+        runs[ci]![who]!.push(step);
+        progress(TAG, `round ${round + 1}/${ROUNDS}, concurrency ${c}: ${contender.name} ${step.requestsPerSecond.toFixed(0)} req/s, p99 ${step.latency.p99Ms.toFixed(1)} ms, errors ${step.errorCount}`);
+      }
+    }
+  }
+  return concurrencies.map((concurrency, ci) => {
+    const baseline = runs[ci]![contenders.length - 1]!;
+    return {
+      concurrency,
+      standings: contenders.map((contender, who) => ({
+        name: contender.name,
+        step: medianStep(runs[ci]![who]!),
+        ratio: median(runs[ci]![who]!.map((step, round) => step.requestsPerSecond / baseline[round]!.requestsPerSecond)),
+        p99Ratio: median(runs[ci]![who]!.map((step, round) => step.latency.p99Ms / baseline[round]!.latency.p99Ms)),
+      })),
+    };
+  });
+}
+
+async function echoComparison(workers: number): Promise<Comparison> {
+  const port = await freePort();
+  progress(TAG, `echo: scoreline serve (default request log, and --log-level warn) and a bare node:http cluster, ${workers} workers each`);
+  const bare = await spawnServer([path.join(__dirname, 'echo-server.js'), String(port), String(workers)], /echo server listening/, { url: `http://127.0.0.1:${port}` });
+  const serves: ChildServer[] = [];
+  try {
+    const module = path.join(__dirname, 'score-modules', 'echo-score.js');
+    serves.push(await spawnServe(module, workers), await spawnServe(module, workers, { quiet: true }));
+    const [result] = await compare(
+      [
+        { name: '/score echo', url: `${serves[0]!.url}/score`, body: ECHO_BODY },
+        { name: '/score echo, --log-level warn', url: `${serves[1]!.url}/score`, body: ECHO_BODY },
+        { name: 'bare node:http echo', url: `${bare.url}/score`, body: ECHO_BODY },
+      ],
+      [ECHO_CONCURRENCY],
+    );
+    return result!;
+  } finally {
+    for (const serve of serves) await serve.stop();
+    await bare.stop();
+  }
+}
+
+async function writeMlpRepository(dir: string): Promise<string> {
+  const model = mlp({ layers: MLP_LAYERS, batchDim: 'batch', seed: 42 });
+  await writeRepositoryModel(dir, {
+    name: 'mlp_bench',
+    versions: { 1: model.bytes },
+    config: configText({
+      name: 'mlp_bench',
+      maxBatchSize: 64,
+      inputs: [{ name: 'INPUT0', datatype: 'FP32', dims: [MLP_LAYERS[0]] }],
+      outputs: [{ name: 'OUTPUT0', datatype: 'FP32', dims: [MLP_LAYERS[MLP_LAYERS.length - 1]] }],
+      extra: [
+        'dynamic_batching { }',
+        `parameters { key: "intra_op_thread_count" value: { string_value: "${ENGINE_THREADS}" } }`,
+        'instance_group [{ count: 1, kind: KIND_CPU }]',
+      ],
+    }),
+  });
+  return path.join(dir, 'mlp_bench', '1', 'model.onnx');
+}
+
+/**
+ * scoreline serving the MLP: scoring/score.ts when it answers the benchmark's request,
+ * else the benchmark's own module.
+ */
+async function startScorelineMlp(repo: string, workers: number): Promise<{ server: ChildServer; module: string }> {
+  const candidates = [path.join(PACKAGE_ROOT, 'scoring', 'score.ts'), path.join(__dirname, 'score-modules', 'mlp-score.js')].filter((f) => existsSync(f));
+  const args = ['--model-repository', repo, '--engine-http-port', '0', '--engine-metrics-port', '0', '--engine-grpc-port', '0'];
+  for (const entry of candidates) {
+    const name = path.relative(PACKAGE_ROOT, entry);
+    let server: ChildServer | undefined;
+    try {
+      server = await spawnServe(entry, workers, { args });
+      const probe = await postJson(`${server.url}/score`, mlpBody());
+      if (probe.status === 200) return { server, module: name };
+      progress(TAG, `${name} answered the MLP request with ${probe.status}: ${JSON.stringify(probe.json).slice(0, 200)}`);
+    } catch (err) {
+      progress(TAG, `${name} did not start: ${(err as Error).message.split('\n')[0]}`);
+    }
+    await server?.stop();
+  }
+  throw new Error('no score module served the MLP benchmark request');
+}
+
+/** The first row of outputs of an answer: {"result": [[...]]}, or scoring/score.ts's {"OUTPUT0": [[...]]}. */
+function outputsOf(json: unknown): number[] {
+  const values = json !== null && typeof json === 'object' ? Object.values(json as Record<string, unknown>) : [];
+  const rows = values.find((v) => Array.isArray(v) && Array.isArray(v[0])) as number[][] | undefined;
+  return rows?.[0] ?? [];
+}
+
+async function mlpComparison(workers: number, concurrencies: readonly number[]): Promise<{ module: string; comparisons: Comparison[] }> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'scoreline-bench-frontend-'));
+  try {
+    const modelPath = await writeMlpRepository(dir);
+    const port = await freePort();
+    progress(TAG, `MLP ${MLP_LAYERS.join('→')}: naive express + onnxruntime-node and scoreline serve + engine, ${workers} workers each`);
+    const naive = await spawnServer([path.join(__dirname, 'naive-server.js'), String(port), String(workers), modelPath], /naive server listening/, { url: `http://127.0.0.1:${port}` });
+    let scoreline: { server: ChildServer; module: string } | undefined;
+    try {
+      scoreline = await startScorelineMlp(dir, workers);
+      // Both deployments must compute the same thing, or the comparison means nothing.
+      const [a, b] = await Promise.all([postJson(`${scoreline.server.url}/score`, mlpBody()), postJson(`${naive.url}/score`, mlpBody())]);
+      const [ya, yb] = [outputsOf(a.json), outputsOf(b.json)];
+      if (ya.length !== MLP_LAYERS[MLP_LAYERS.length - 1] || ya.some((v, i) => Math.abs(v - yb[i]!) > 1e-3 * Math.max(1, Math.abs(v)))) {
+        throw new Error(`the deployments disagree: scoreline ${JSON.stringify(a.json).slice(0, 200)} vs naive ${JSON.stringify(b.json).slice(0, 200)}`);
+      }
+      const comparisons = await compare(
+        [
+          { name: `scoreline (${scoreline.module})`, url: `${scoreline.server.url}/score`, body: mlpBody() },
+          { name: 'naive express + onnxruntime-node', url: `${naive.url}/score`, body: mlpBody() },
+        ],
+        concurrencies,
+      );
+      return { module: scoreline.module, comparisons };
+    } finally {
+      await scoreline?.server.stop();
+      await naive.stop();
+    }
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function runFrontendBench(options: { mlpConcurrencies: readonly number[]; echo?: boolean }): Promise<FrontendBenchResult> {
+  const echo = options.echo === false ? undefined : await echoComparison(WORKERS);
+  const { module, comparisons } = await mlpComparison(WORKERS, options.mlpConcurrencies);
+  return { workers: WORKERS, echo, mlpModule: module, mlp: comparisons, machine: machine() };
+}
+
+const f0 = (n: number) => n.toFixed(0);
+const f1 = (n: number) => n.toFixed(1);
+const f2 = (n: number) => n.toFixed(2);
+
+export function echoTable(r: FrontendBenchResult): string[] {
+  if (r.echo === undefined) return [];
+  const [logged, quiet, bare] = r.echo.standings as [Standing, Standing, Standing];
+  const row = (label: string, s: Standing) => `| ${label} | ${f0(s.step.requestsPerSecond)} | ${f2(s.step.latency.p50Ms)} | ${f2(s.step.latency.p99Ms)} | ${f2(s.ratio)} |`;
+  return [
+    `Echo of a small JSON body, ${r.workers} workers each, concurrency ${r.echo.concurrency}, ${ROUNDS} rounds of ${SECONDS} s (median round by req/s; × bare: median of per-round ratios)`,
+    '',
+    '| server | req/s | p50 ms | p99 ms | × bare |',
+    '|---|---:|---:|---:|---:|',
+    row('bare node:http cluster (JSON parse + stringify)', bare),
+    row('scoreline serve, echo score module (default: a log line per request)', logged),
+    row('scoreline serve, echo score module, --log-level warn', quiet),
+    '',
+    `/score echo / bare node:http = ${f2(logged.ratio)} (target ≥ 0.8); with --log-level warn ${f2(quiet.ratio)}; errors: ${r.echo.standings.reduce((n, s) => n + s.step.errorCount, 0)}`,
+  ];
+}
+
+/** The concurrency-64 comparison of the MLP (or the highest measured). */
+export function mlpHeadline(r: FrontendBenchResult): { concurrency: number; scoreline: Standing; naive: Standing } {
+  const c = r.mlp.find((x) => x.concurrency === 64) ?? r.mlp[r.mlp.length - 1]!;
+  return { concurrency: c.concurrency, scoreline: c.standings[0]!, naive: c.standings[1]! };
+}
+
+export function mlpTable(r: FrontendBenchResult): string[] {
+  const head = mlpHeadline(r);
+  return [
+    `MLP ${MLP_LAYERS.join('→')}, one 512-feature row per request, ${r.workers} workers each; scoreline: ${r.mlpModule} + engine (dynamic batching, one instance, ` +
+      `${ENGINE_THREADS} intra-op thread${ENGINE_THREADS === 1 ? '' : 's'}); naive: express + onnxruntime-node per worker (one intra-op thread each, no batching); ` +
+      `${ROUNDS} rounds of ${SECONDS} s (median round by req/s; × naive: medians of per-round ratios)`,
+    '',
+    '| concurrency | scoreline req/s | p50 ms | p99 ms | naive req/s | p50 ms | p99 ms | × naive req/s | × naive p99 |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...r.mlp.map((c) => {
+      const [s, n] = c.standings as [Standing, Standing];
+      return (
+        `| ${c.concurrency} | ${f0(s.step.requestsPerSecond)} | ${f1(s.step.latency.p50Ms)} | ${f1(s.step.latency.p99Ms)} | ` +
+        `${f0(n.step.requestsPerSecond)} | ${f1(n.step.latency.p50Ms)} | ${f1(n.step.latency.p99Ms)} | ${f2(s.ratio)} | ${f2(s.p99Ratio)} |`
+      );
+    }),
+    '',
+    `at concurrency ${head.concurrency}: scoreline / naive = ${f2(head.scoreline.ratio)} req/s (target ≥ 4), ` +
+      `${f2(head.scoreline.p99Ratio)} p99 (target ≤ 1: no worse)` +
+      `; errors: ${r.mlp.reduce((n, c) => n + c.standings.reduce((m, s) => m + s.step.errorCount, 0), 0)}`,
+  ];
+}
+
+if (require.main === module) {
+  runFrontendBench({ mlpConcurrencies: [64] })
+    .then(async (r) => {
+      const text = [`${r.machine}`, '', ...echoTable(r), '', ...mlpTable(r), ''].join('\n');
+      process.stdout.write(text);
+      await fs.mkdir(RESULTS_DIR, { recursive: true });
+      await fs.writeFile(path.join(RESULTS_DIR, 'frontend.md'), text);
+    })
+    .catch((err) => {
+      console.error(err);
+      process.exitCode = 1;
+    });
+}
