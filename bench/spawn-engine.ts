@@ -13,7 +13,7 @@ export interface SpawnedEngine {
 }
 
 export function spawnEngine(repository: string, extraArgs: string[] = []): Promise<SpawnedEngine> {
-  const child = spawn(process.execPath, [CLI, 'engine', '--model-repository', repository, '--http-port', '0', '--metrics-port=0', ...extraArgs], {
+  const child = spawn(process.execPath, [CLI, 'engine', '--model-repository', repository, '--http-port', '0', '--metrics-port=0', '--grpc-port=-1', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -2,6 +2,7 @@
  * `scoreline <command>`: dispatches to the command modules, loading only the one asked for
  * (the engine does not need express, the front end does not need onnxruntime).
  */
+import { packageVersion } from '../util/package-root';
 
 const USAGE = `Usage: scoreline <command> [options]
 
@@ -9,10 +10,10 @@ Commands:
   serve     the scoring front end: WORKER_COUNT workers hosting score.ts behind POST /score,
             with the embedded engine (see \`scoreline serve --help\`)
   engine    the Triton-compatible inference engine alone (see \`scoreline engine --help\`)
+  perf      load generator and analyzer for the engine or /score, like perf_analyzer
+            (see \`scoreline perf --help\`)
   version   print the version
 `;
-
-import { packageVersion } from '../util/package-root';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 export async function main(argv: string[]): Promise<number> {
