@@ -61,6 +61,7 @@ export async function startEngine(input: EngineOptionsInput, logger?: Logger): P
     extensions: ENGINE_EXTENSIONS,
     isLive: () => live,
     isReady: () => live && started && models.allReady(),
+    isStarted: () => started,
   };
   const http: EngineHttpServer = await startEngineHttpServer(
     { ...service, maxInputBytes: options.httpMaxInputSize },

@@ -7,7 +7,8 @@
  *   503) passes through with its message, so a module (or the engine, through the client)
  *   can refuse bad input with 400; a timeout is 504; anything else is AzureML's 500 with
  *   its generic message, the details going to the log only.
- * Every 5xx from run() carries `x-ms-run-function-failed: True`.
+ * Every 5xx from run() carries `x-ms-run-function-failed: True`; every 503 and 429
+ * carries `Retry-After: 1`.
  */
 import { ScorelineError, SchemaValidationError } from '../errors';
 
@@ -27,12 +28,16 @@ export function errorReply(err: unknown, source: 'server' | 'run'): ErrorReply {
     if (known === undefined) return reply(500, INTERNAL_ERROR_MESSAGE, false);
     const out = reply(known.status, known.message, false);
     if (known instanceof SchemaValidationError) out.body.issues = known.issues;
-    if (known.code === 'SCORELINE_TOO_MANY_REQUESTS') out.headers['retry-after'] = '1';
+    if (known.code === 'SCORELINE_TOO_MANY_REQUESTS' || known.status === 503) out.headers['retry-after'] = '1';
     if (known.code === 'SCORELINE_UNAUTHORIZED') out.headers['www-authenticate'] = 'Bearer';
     return out;
   }
   if (known !== undefined && (known.code === 'SCORELINE_SCORING_TIMEOUT' || known.status < 500 || known.status === 503)) {
-    return reply(known.status, known.message, known.status >= 500);
+    const out = reply(known.status, known.message, known.status >= 500);
+    // 503 is temporary (engine restarting or unreachable, queue full): say when to retry, so
+    // clients and load balancers back off instead of failing the request for good.
+    if (known.status === 503 || known.status === 429) out.headers['retry-after'] = '1';
+    return out;
   }
   return reply(500, RUN_FAILED_MESSAGE, true);
 }

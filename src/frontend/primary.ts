@@ -17,7 +17,8 @@ import { RestartBackoff } from './restart-backoff';
 import { createLogger, type Logger } from '../logger';
 import { describeError, logFields } from './log-fields';
 import type { ServeOptions } from './serve-options';
-import { WORKER_BOOT_FAILED, WORKER_CONFIG_ENV, type PrimaryMessage } from './worker';
+import { WORKER_BOOT_FAILED, WORKER_CONFIG_ENV, type PrimaryMessage, type WorkerMessage } from './worker';
+import { HEARTBEAT_INTERVAL_MS, HeartbeatWatchdog } from './worker-lifetime';
 
 export const EXIT_ENGINE_FAILED = 1;
 /**
@@ -63,11 +64,17 @@ export async function runPrimary(options: ServeOptions): Promise<number> {
 interface WorkerState {
   listening: boolean;
   bootTimer: NodeJS.Timeout;
+  /** Asked to be replaced (max requests): its exit is expected, and a replacement is on its way. */
+  retiring?: boolean;
+  /** Told to drain. A retiring worker is, as soon as another worker accepts connections. */
+  draining?: boolean;
 }
 
 class Supervisor {
   private readonly workers = new Map<Worker, WorkerState>();
   private readonly backoff = new RestartBackoff();
+  private readonly watchdog: HeartbeatWatchdog<Worker>;
+  private watchdogTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private started = false;
   private finish: (code: number) => void = () => {};
@@ -84,7 +91,9 @@ class Supervisor {
     private readonly options: ServeOptions,
     private readonly logger: Logger,
     private readonly engine: EngineProcess | undefined,
-  ) {}
+  ) {
+    this.watchdog = new HeartbeatWatchdog(options.workerTimeoutMs);
+  }
 
   run(): Promise<number> {
     cluster.setupPrimary({ exec: join(__dirname, `worker-main${extname(__filename)}`), execArgv: process.execArgv });
@@ -94,12 +103,14 @@ class Supervisor {
       this.finish = resolve;
     });
     for (let i = 0; i < this.options.workerCount; i++) this.fork();
+    if (this.options.workerTimeoutMs > 0) this.watchdogTimer = setInterval(() => this.killSilentWorkers(), HEARTBEAT_INTERVAL_MS);
     return done;
   }
 
   stop(code: number, reason: string): void {
     if (this.stopping) return;
     this.stopping = true;
+    clearInterval(this.watchdogTimer);
     const log = code === 0 ? this.logger.info : this.logger.error;
     log(`stopping: ${reason} ${logFields({ exit_code: code, workers: this.workers.size, grace_ms: this.options.gracePeriodMs })}`);
     void this.drain().then(() => {
@@ -128,19 +139,64 @@ class Supervisor {
     worker.on('listening', () => {
       state.listening = true;
       clearTimeout(state.bootTimer);
+      this.watchdog.beat(worker, Date.now());
+      this.drainRetiringWorkers();
       if (!this.started && [...this.workers.values()].every((each) => each.listening)) {
         this.started = true;
         const { host, port, workerCount, entryScript, engineUrl } = this.options;
         this.logger.info(`serving on http://${host}:${port} ${logFields({ workers: workerCount, entry_script: entryScript, engine: engineUrl ?? 'none' })}`);
       }
     });
+    worker.on('message', (message: WorkerMessage) => this.received(worker, state, message));
     worker.on('exit', (code, signal) => this.exited(worker, state, code, signal));
+  }
+
+  private received(worker: Worker, state: WorkerState, message: WorkerMessage): void {
+    if (message?.type === 'heartbeat') {
+      if (state.listening) this.watchdog.beat(worker, Date.now());
+    } else if (message?.type === 'retire' && !state.retiring && !this.stopping) {
+      state.retiring = true;
+      this.logger.info(`worker ${worker.id} served ${message.requests} requests; replacing it ${logFields({ max_requests: message.limit })}`);
+      this.fork();
+      this.drainRetiringWorkers();
+    }
+  }
+
+  /**
+   * Retiring workers drain as soon as another worker accepts connections (at once when one
+   * does, as gunicorn's max_requests); the last one accepting serves on until a replacement
+   * listens, so the port is never refused.
+   */
+  private drainRetiringWorkers(): void {
+    const accepting = [...this.workers.values()].some((each) => each.listening && each.retiring !== true);
+    if (!accepting) return;
+    for (const [worker, state] of this.workers) {
+      if (state.retiring !== true || state.draining === true || !worker.isConnected()) continue;
+      state.draining = true;
+      worker.send({ type: 'shutdown' } satisfies PrimaryMessage);
+    }
+  }
+
+  /** gunicorn's worker timeout: a worker whose heartbeats stopped has a blocked event loop. */
+  private killSilentWorkers(): void {
+    for (const { worker, silentMs } of this.watchdog.overdue(Date.now())) {
+      if (!this.workers.has(worker) || worker.isDead()) continue;
+      this.logger.error(
+        `worker ${worker.id} sent no heartbeat for ${silentMs} ms (--worker-timeout-ms ${this.options.workerTimeoutMs}): is run() of ${this.options.entryScript} blocking the event loop? Killing it`,
+      );
+      worker.process.kill('SIGKILL');
+    }
   }
 
   private exited(worker: Worker, state: WorkerState, code: number | null, signal: string | null): void {
     clearTimeout(state.bootTimer);
     this.workers.delete(worker);
+    this.watchdog.forget(worker);
     if (this.stopping) return;
+    if (state.retiring) {
+      this.logger.info(`worker ${worker.id} replaced ${logFields({ exit_code: code ?? signal })}`);
+      return;
+    }
     const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
     if (!state.listening) {
       this.stop(WORKER_BOOT_FAILED, `worker ${worker.id} could not start (${how}); see its log above`);

@@ -21,6 +21,9 @@ import { ScoreRunner } from './score-runner';
 import { ScoringApp } from './scoring-app';
 import type { ServeOptions } from './serve-options';
 import { SwaggerDocuments } from './swagger';
+import { clientErrorHandler, expectationFailed } from './client-error';
+import { drainServer } from './drain-server';
+import { HEARTBEAT_INTERVAL_MS, requestLimit } from './worker-lifetime';
 
 /** Exit status of a worker that failed before serving (gunicorn's boot-error status). */
 export const WORKER_BOOT_FAILED = 3;
@@ -28,6 +31,8 @@ export const WORKER_BOOT_FAILED = 3;
 export const WORKER_CONFIG_ENV = 'SCORELINE_WORKER_CONFIG';
 
 export type PrimaryMessage = { type: 'shutdown' };
+/** Worker → primary: replace me (max requests reached); I am alive (the watchdog's heartbeat). */
+export type WorkerMessage = { type: 'retire'; requests: number; limit: number } | { type: 'heartbeat' };
 
 const ENGINE_PROBE_TIMEOUT_MS = 2000;
 
@@ -66,7 +71,23 @@ export async function runWorker(options: ServeOptions): Promise<void> {
     engineReady: client === undefined ? undefined : () => withTimeout(client.isServerReady(), ENGINE_PROBE_TIMEOUT_MS),
     logger,
   });
-  const server = createServer({ keepAliveTimeout: 65_000 }, app.handle);
+  const server = createServer(
+    {
+      keepAliveTimeout: 65_000,
+      // Slow clients (slow headers, trickled bodies) are cut after these, not after Node's
+      // defaults alone: its timeouts are only checked every connectionsCheckingInterval
+      // (30 s by default). Node refuses a headers timeout over the request timeout.
+      headersTimeout: Math.min(options.headersTimeoutMs, options.requestTimeoutMs),
+      requestTimeout: options.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1_000, options.headersTimeoutMs),
+      // As gunicorn (AzureML's server): a request without Host is served, not refused with Node's empty 400.
+      requireHostHeader: false,
+    },
+    app.handle,
+  );
+  server.on('clientError', clientErrorHandler(logger));
+  server.on('checkExpectation', expectationFailed);
+  watchLifetime(server, options, logger);
   server.listen({ host: options.host, port: options.port });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -105,14 +126,35 @@ function bootFailed(logger: Logger, options: ServeOptions, what: string, err: un
 
 async function shutdown(server: Server, app: ScoringApp, graceMs: number, logger: Logger, reason: string): Promise<void> {
   logger.info(`draining (${reason}) ${logFields({ in_flight: app.requestsInFlight, grace_ms: graceMs })}`);
-  server.close();
-  server.closeIdleConnections();
-  const drained = app.drain().then(() => true);
-  const late = new Promise<false>((resolve) => setTimeout(resolve, graceMs, false).unref());
-  const clean = await Promise.race([drained, late]);
+  // drainServer, not server.close(): the latter drops requests clients have just sent on kept-alive connections.
+  const clean = await drainServer(server, app, graceMs);
   if (!clean) logger.warn(`grace period over; closing connections with requests in flight ${logFields({ in_flight: app.requestsInFlight })}`);
-  server.closeAllConnections();
   process.exit(0);
+}
+
+/**
+ * gunicorn's max_requests and timeout (see worker-lifetime.ts): counts requests and asks the
+ * primary for a replacement at the limit (the primary tells this worker to drain once the
+ * replacement listens, so no request is refused meanwhile), and sends heartbeats from the
+ * event loop for the primary's watchdog. Outside a cluster (no IPC channel) there is nobody
+ * to tell, and nothing is done.
+ */
+function watchLifetime(server: Server, options: ServeOptions, logger: Logger): void {
+  const send = process.send?.bind(process);
+  if (send === undefined) return;
+  const post = (message: WorkerMessage): void => {
+    if (process.connected) send(message, undefined, undefined, () => undefined);
+  };
+  const limit = requestLimit(options.maxRequestsPerWorker, options.maxRequestsJitter);
+  if (limit > 0) {
+    let requests = 0;
+    server.on('request', () => {
+      if (++requests !== limit) return;
+      logger.info(`served ${requests} requests: asking for a replacement ${logFields({ max_requests: limit })}`);
+      post({ type: 'retire', requests, limit });
+    });
+  }
+  if (options.workerTimeoutMs > 0) setInterval(() => post({ type: 'heartbeat' }), HEARTBEAT_INTERVAL_MS).unref();
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -108,6 +108,11 @@ function checkTensors(
     if (seen.has(tensor.name)) add([...path, 'name'], `duplicate ${field} name '${tensor.name}'`);
     seen.add(tensor.name);
     if (tensor.dims.length === 0) add([...path, 'dims'], 'must list at least one dimension');
+    // The label file is read from the model directory and its lines are sent to clients, so a
+    // name that leaves the directory (through the load API's config override, say) is refused.
+    if ('label_filename' in tensor && tensor.label_filename && leavesDirectory(tensor.label_filename)) {
+      add([...path, 'label_filename'], `'${tensor.label_filename}' must name a file inside the model directory`);
+    }
     if ('format' in tensor && tensor.format !== 'FORMAT_NONE' && tensor.dims.length !== 3) {
       add([...path, 'dims'], `${tensor.format} requires exactly 3 dims (not counting the batch dimension)`);
     }
@@ -122,6 +127,10 @@ function checkTensors(
       add([...path, 'reshape'], `shape [${reshape.shape}] does not have the same element count as dims [${tensor.dims}]`);
     }
   });
+}
+
+function leavesDirectory(file: string): boolean {
+  return file.startsWith('/') || file.startsWith('\\') || /^[a-zA-Z]:/.test(file) || file.includes('\0') || file.split(/[\\/]/).includes('..');
 }
 
 /**

@@ -39,6 +39,11 @@ export function parseModelConfig(text: string, modelName: string): ParsedModelCo
     if (err instanceof ModelConfigError) {
       throw new ModelConfigError(`model '${modelName}': config.pbtxt ${err.message}`, { cause: err });
     }
+    // The recursive-descent parser ran out of stack: nesting that no real config has
+    // (test/faults fuzzes this). A config error, not a crash of the load.
+    if (err instanceof RangeError) {
+      throw new ModelConfigError(`model '${modelName}': config.pbtxt is nested too deeply`, { cause: err });
+    }
     throw err;
   }
   const json = pbtxtToJson(tree, modelConfigObjectSchema, (path, detail) => {

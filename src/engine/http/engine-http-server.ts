@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { UnavailableError } from '../../errors';
 import type { Logger } from '../../logger';
 import { errorReply } from './error-status';
 import { Reply, RouteContext, matchRoute } from './engine-routes';
@@ -49,6 +50,12 @@ export async function startEngineHttpServer(
     const pathname = q === -1 ? url : url.slice(0, q);
     let status = 500;
     try {
+      // The port listens before the start-up models are loaded, and a restarted engine is
+      // found on its old port at once: until they are, a request gets 503 (retry), not a 400
+      // "unknown model" that would tell its client to give up. Health answers throughout.
+      if (ctx.isStarted?.() === false && !pathname.startsWith('/v2/health')) {
+        throw new UnavailableError('the server is starting: its models are loading');
+      }
       const { handler, params } = matchRoute(req.method ?? 'GET', pathname);
       const reply = await handler(ctx, req, params);
       status = reply.status;
@@ -59,15 +66,20 @@ export async function startEngineHttpServer(
       if (s >= 500 && !(err as { code?: string }).code?.startsWith('SCORELINE_')) {
         logger.error(`${req.method} ${pathname}: ${(err as Error).stack ?? String(err)}`);
       }
-      if (!res.headersSent) send(res, { status: s, json: body });
+      // A body we stopped reading (413, early errors) must not be parsed as the next request,
+      // so the connection closes after the answer; `Connection: close` says so, or a
+      // kept-alive client would send its next request onto a closing socket (test/faults).
+      const headers = req.complete ? undefined : { connection: 'close' };
+      if (!res.headersSent) send(res, { status: s, json: body, headers });
       else res.destroy();
-      // A body we stopped reading (413, early errors) must not be parsed as the next request.
       if (!req.complete) res.once('finish', () => req.socket.destroy());
     }
     logger.verbose(
       `${req.method} ${pathname} ${status} ${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(2)} ms`,
     );
   });
+  // Expect: anything but 100-continue: Node's default answer has no body; Triton's errors do.
+  server.on('checkExpectation', (_req, res: http.ServerResponse) => send(res, { status: 417, json: { error: 'only Expect: 100-continue is supported' } }));
   // Slow or stalled clients must not hold sockets forever (headers and whole request).
   server.headersTimeout = 30_000;
   server.requestTimeout = 300_000;

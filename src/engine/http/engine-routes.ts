@@ -31,6 +31,8 @@ export interface RouteContext {
   /** Server liveness/readiness as the engine sees them (false while starting or stopping). */
   isLive(): boolean;
   isReady(): boolean;
+  /** False until the start-up loads finished (a restarted engine listens before its models are back). */
+  isStarted?(): boolean;
 }
 
 type Handler = (ctx: RouteContext, req: IncomingMessage, params: Record<string, string>) => Promise<Reply> | Reply;

@@ -20,6 +20,24 @@ export interface DecodedInferRequest {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/**
+ * Deeper than any tensor's rank. The JSON decoders recurse per level, so deeper `data`
+ * (a few hundred thousand `[`) would overflow the stack: a 500 instead of a 400.
+ */
+const MAX_DATA_DEPTH = 64;
+
+function checkDataDepth(data: unknown, what: string): void {
+  const stack: Array<[unknown[], number]> = Array.isArray(data) ? [[data, 1]] : [];
+  while (stack.length > 0) {
+    const [array, depth] = stack.pop()!;
+    for (const item of array) {
+      if (!Array.isArray(item)) continue;
+      if (depth + 1 > MAX_DATA_DEPTH) throw new InvalidArgumentError(`${what}: 'data' is nested more than ${MAX_DATA_DEPTH} arrays deep`);
+      stack.push([item, depth + 1]);
+    }
+  }
+}
+
 function checkShape(shape: unknown, what: string): number[] {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
     throw new InvalidArgumentError(`${what}: 'shape' must be an array of non-negative integers`);
@@ -49,6 +67,7 @@ function decodeInput(raw: unknown, index: number, binary: Map<string, Buffer>): 
   if (input.data === undefined) {
     throw new InvalidArgumentError(`${what}: has neither 'data' nor binary_data_size`);
   }
+  checkDataDepth(input.data, what);
   return { name: input.name, datatype: input.datatype, shape, data: tensorDataFromJson(input.datatype, count, input.data, what) };
 }
 
