@@ -2,7 +2,9 @@
  * The primary of `scoreline serve`, a Gunicorn-like supervisor: it starts the engine (or
  * waits for an external one), forks the workers that share the port, restarts workers
  * that die after they started (with back-off), stops everything when a worker cannot
- * start (a broken entry script would only fail again), and on SIGTERM/SIGINT drains:
+ * start (a broken entry script would only fail again), replaces workers that reached
+ * --max-requests-per-worker (without refusing a connection) and kills those whose event loop
+ * stopped sending heartbeats (--worker-timeout-ms), and on SIGTERM/SIGINT drains:
  * workers stop accepting and finish what is in flight within the grace period, then the
  * engine stops, then the primary resolves with the exit status.
  *

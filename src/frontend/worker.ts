@@ -134,8 +134,8 @@ async function shutdown(server: Server, app: ScoringApp, graceMs: number, logger
 
 /**
  * gunicorn's max_requests and timeout (see worker-lifetime.ts): counts requests and asks the
- * primary for a replacement at the limit (the primary tells this worker to drain once the
- * replacement listens, so no request is refused meanwhile), and sends heartbeats from the
+ * primary for a replacement at the limit (the primary tells this worker to drain once another
+ * worker accepts connections, so none is refused meanwhile), and sends heartbeats from the
  * event loop for the primary's watchdog. Outside a cluster (no IPC channel) there is nobody
  * to tell, and nothing is done.
  */

@@ -1,0 +1,99 @@
+/**
+ * Scenario 5: soak. Concurrency 128 on /score (scoring/score.ts and the engine, 2 workers)
+ * for FAULTS_SOAK_SECONDS after a warm-up: no unexpected error, the resident memory of the
+ * whole server grows less than 10% after the warm-up, and its open file descriptors stay
+ * where they were.
+ *
+ * Memory is sampled every 500 ms; "after the warm-up" and "at the end" are the medians of the
+ * first and the last 2 s of samples, so one sample taken just before a garbage collection
+ * does not decide the figure.
+ *
+ * FAULTS_SOAK_SECONDS defaults to 60 under `npm run test:faults` and to 10 otherwise (the
+ * soak is part of `npm test`, which must stay quick on CI).
+ */
+import { reportFigures } from './helpers/figures';
+import { ENGINE_PORTS, startFaultServer, type FaultServer } from './helpers/fault-server';
+import { ClosedLoopLoad, failureSummary, percentile, sleep, statusSummary } from './helpers/load';
+import { MiB, ON_LINUX, processTree, totalFds, totalRss, type ProcessFigures } from './helpers/process-tree';
+import { MLP_FEATURES, mlpRepository, scoreBody, type Repository } from './helpers/repositories';
+
+const CONCURRENCY = 128;
+const SECONDS = Number(process.env.FAULTS_SOAK_SECONDS ?? (process.env.npm_lifecycle_event === 'test:faults' ? 60 : 10));
+const WARM_UP_SECONDS = Math.min(10, Math.max(4, SECONDS / 4));
+const RSS_GROWTH_LIMIT = 0.1;
+/** Descriptors that may come and go: the workers' engine client pools open connections on demand. */
+const FD_SLACK = 16;
+const SAMPLE_MS = 500;
+const WINDOW_SAMPLES = 4;
+
+let repository: Repository;
+let server: FaultServer;
+beforeAll(async () => {
+  repository = await mlpRepository();
+  server = await startFaultServer(['--model-repository', repository.dir, '--worker-count', '2', ...ENGINE_PORTS]);
+}, 120_000);
+afterAll(async () => {
+  await server?.stop();
+  await repository?.remove();
+});
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function describeTree(tree: readonly ProcessFigures[]): string {
+  return tree.map((p) => `${p.pid}:${Math.round(p.rssBytes / MiB)}MiB/${p.fds}fd`).join(',');
+}
+
+(ON_LINUX ? it : it.skip)(
+  `serves concurrency ${CONCURRENCY} for FAULTS_SOAK_SECONDS (${SECONDS} s) without errors, memory growth or descriptor leaks`,
+  async () => {
+    const load = new ClosedLoopLoad({ url: server.url, concurrency: CONCURRENCY, body: scoreBody('mlp', MLP_FEATURES), timeoutMs: 10_000, tagPids: false }).start();
+    try {
+      await sleep(WARM_UP_SECONDS * 1_000);
+      const warm = processTree(server.child.pid!);
+      const sentAtWarm = load.counts.sent;
+      const samples: number[] = [];
+      const started = performance.now();
+      while (performance.now() - started < SECONDS * 1_000) {
+        samples.push(totalRss(processTree(server.child.pid!)));
+        await sleep(SAMPLE_MS);
+      }
+      const end = processTree(server.child.pid!);
+      const elapsed = (performance.now() - started) / 1_000;
+      const counts = await load.stop();
+
+      const rssWarm = median(samples.slice(0, WINDOW_SAMPLES));
+      const rssEnd = median(samples.slice(-WINDOW_SAMPLES));
+      const growth = rssEnd / rssWarm - 1;
+      reportFigures('soak', {
+        concurrency: CONCURRENCY,
+        seconds: SECONDS,
+        sent: counts.sent,
+        rate_per_s: Math.round((counts.sent - sentAtWarm) / elapsed),
+        statuses: statusSummary(counts.statuses),
+        failed: counts.failures.length,
+        failures: failureSummary(counts.failures),
+        p99_ms: percentile(counts.latencies.get(200) ?? [], 99),
+        rss_warm_mib: rssWarm / MiB,
+        rss_end_mib: rssEnd / MiB,
+        rss_peak_mib: Math.max(...samples) / MiB,
+        rss_growth_pct: growth * 100,
+        fds_warm: totalFds(warm),
+        fds_end: totalFds(end),
+      });
+      if (counts.failures.length > 0) console.error(`[faults] soak: the server's log:\n${server.dump().slice(-8000)}`);
+      if (growth >= RSS_GROWTH_LIMIT) console.error(`[faults] soak processes: warm ${describeTree(warm)} end ${describeTree(end)}`);
+
+      expect(counts.failures).toEqual([]);
+      expect([...counts.statuses.keys()]).toEqual([200]);
+      expect(growth).toBeLessThan(RSS_GROWTH_LIMIT);
+      expect(end.map((p) => p.pid)).toEqual(warm.map((p) => p.pid));
+      expect(totalFds(end)).toBeLessThanOrEqual(totalFds(warm) + FD_SLACK);
+    } finally {
+      await load.stop();
+    }
+  },
+  (WARM_UP_SECONDS + SECONDS + 60) * 1_000,
+);
