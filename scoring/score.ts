@@ -143,6 +143,11 @@ function inputTensors(model: ModelInfo, request: ScoreRequest): { tensors: Infer
   const tensors = model.inputs.map((input) => {
     if (!(input.name in values)) throw new InvalidArgumentError(`input "${input.name}" of model "${model.name}" is missing`);
     let shape = shapeOf(values[input.name]);
+    // Checked before flatten() recurses: nesting deeper than the input's rank is wrong anyway,
+    // and a hostile 100,000-deep array must get a 400, not a stack overflow.
+    if (shape.length > input.shape.length) {
+      throw new InvalidArgumentError(`input "${input.name}" has ${shape.length} dimensions; model "${model.name}" takes at most ${input.shape.length}`);
+    }
     const flat: unknown[] = [];
     flatten(values[input.name], shape, 0, flat, input.name);
     const single = model.batching && shape.length === input.shape.length - 1;
