@@ -5,9 +5,9 @@
  * choose a status code: they throw, and grpc-status.ts maps the error.
  */
 import { InvalidArgumentError, UnsupportedError } from '../../errors';
-import { dataTypeFromConfigType } from '../../tensor/datatypes';
 import { modelConfigToJson } from '../config/model-config';
 import type { ModelManager } from '../models/model-manager';
+import { modelMetadata } from '../models/model-metadata';
 import { decodeGrpcInferRequest } from './grpc-infer-request';
 import { encodeGrpcInferResponse } from './grpc-infer-response';
 import type {
@@ -38,22 +38,8 @@ function checkRepositoryName(name: string): void {
   if (name !== '') throw new UnsupportedError("'repository_name' specification is not supported");
 }
 
-function modelMetadata(ctx: GrpcServiceContext, req: WireModelRequest): unknown {
-  const version = optional(req.version);
-  const config = ctx.models.getVersion(req.name, version).config;
-  const batch = config.max_batch_size > 0 ? [-1] : [];
-  const io = (t: { name: string; data_type: string; dims: number[] }) => ({
-    name: t.name,
-    datatype: dataTypeFromConfigType(t.data_type),
-    shape: [...batch, ...t.dims],
-  });
-  return {
-    name: req.name,
-    versions: version !== undefined ? [version] : ctx.models.readyVersions(req.name),
-    platform: config.platform ?? 'onnxruntime_onnx',
-    inputs: config.input.map(io),
-    outputs: config.output.map(io),
-  };
+function modelMetadataRpc(ctx: GrpcServiceContext, req: WireModelRequest): unknown {
+  return modelMetadata(ctx.models, req.name, optional(req.version));
 }
 
 async function modelInfer(ctx: GrpcServiceContext, req: WireModelInferRequest): Promise<unknown> {
@@ -92,7 +78,7 @@ export const GRPC_HANDLERS: Readonly<Record<string, GrpcHandler>> = {
   ServerReady: (ctx) => ({ ready: ctx.isReady() }),
   ServerMetadata: (ctx) => ({ name: ctx.serverName, version: ctx.serverVersion, extensions: ctx.extensions }),
   ModelReady: (ctx, req: WireModelRequest) => ({ ready: ctx.models.isModelReady(req.name, optional(req.version)) }),
-  ModelMetadata: modelMetadata,
+  ModelMetadata: modelMetadataRpc,
   ModelConfig: (ctx, req: WireModelRequest) => ({
     config: modelConfigToJson(ctx.models.getConfig(req.name, optional(req.version))),
   }),

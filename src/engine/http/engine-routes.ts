@@ -5,10 +5,10 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { InvalidArgumentError, NotFoundError } from '../../errors';
-import { dataTypeFromConfigType } from '../../tensor/datatypes';
 import { INFERENCE_HEADER_CONTENT_LENGTH } from '../../tensor/inference-wire';
 import { modelConfigToJson } from '../config/model-config';
 import type { ModelManager } from '../models/model-manager';
+import { modelMetadata } from '../models/model-metadata';
 import { decodeInferRequest } from './infer-request-codec';
 import { encodeInferResponse } from './infer-response-codec';
 import { readBody } from '../../util/read-body';
@@ -100,21 +100,8 @@ route('GET', '/v2/health/ready', (ctx) => ({ status: ctx.isReady() ? 200 : 503 }
 
 // ---- models ---------------------------------------------------------------------
 
-function modelMetadata(ctx: RouteContext, p: Record<string, string>): Reply {
-  const v = ctx.models.getVersion(p.model!, p.version);
-  const batch = v.config.max_batch_size > 0 ? [-1] : [];
-  const io = (t: { name: string; data_type: string; dims: number[] }) => ({
-    name: t.name,
-    datatype: dataTypeFromConfigType(t.data_type),
-    shape: [...batch, ...t.dims],
-  });
-  return ok({
-    name: p.model,
-    versions: p.version ? [p.version] : ctx.models.readyVersions(p.model!),
-    platform: v.config.platform ?? 'onnxruntime_onnx',
-    inputs: v.config.input.map(io),
-    outputs: v.config.output.map(io),
-  });
+function modelMetadataRoute(ctx: RouteContext, p: Record<string, string>): Reply {
+  return ok(modelMetadata(ctx.models, p.model!, p.version));
 }
 
 function modelReady(ctx: RouteContext, p: Record<string, string>): Reply {
@@ -142,7 +129,7 @@ async function infer(ctx: RouteContext, req: IncomingMessage, p: Record<string, 
 
 route('GET', '/v2/models/stats', (ctx) => ok({ model_stats: ctx.models.statistics() }));
 for (const prefix of ['/v2/models/:model', '/v2/models/:model/versions/:version']) {
-  route('GET', prefix, (ctx, _req, p) => modelMetadata(ctx, p));
+  route('GET', prefix, (ctx, _req, p) => modelMetadataRoute(ctx, p));
   route('GET', `${prefix}/ready`, (ctx, _req, p) => modelReady(ctx, p));
   route('GET', `${prefix}/config`, (ctx, _req, p) => modelConfig(ctx, p));
   route('GET', `${prefix}/stats`, (ctx, _req, p) => modelStats(ctx, p));
