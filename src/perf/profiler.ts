@@ -16,6 +16,7 @@ import { percentileOfSorted, summarizeLatencies } from './latency-summary';
 import { RunTotals, StepResult, stepLabel } from './perf-report';
 import { ServerSplit, StatsSnapshot, serverSplit } from './server-stats';
 import { isStable, STABILITY_WINDOWS } from './stability';
+import type { PerfOptions } from './perf-options';
 import type { LoadTarget } from './transport';
 import { WindowRecord, addErrors, errorTotal, mergeRecords } from './window-record';
 
@@ -29,17 +30,13 @@ export interface ProfileTarget {
   readStats?: () => Promise<StatsSnapshot>;
 }
 
-export interface ProfileSettings {
+/** The measurement knobs come from PerfOptions, so the CLI and the benches share one definition. */
+export interface ProfileSettings
+  extends Pick<
+    PerfOptions,
+    'warmupMs' | 'measurementIntervalMs' | 'stabilityPercentage' | 'maxTrials' | 'percentile' | 'threads' | 'maxConnections' | 'timeoutMs' | 'seed'
+  > {
   steps: readonly StepLoad[];
-  warmupMs: number;
-  measurementIntervalMs: number;
-  stabilityPercentage: number;
-  maxTrials: number;
-  percentile: number | undefined;
-  threads: number | 'auto';
-  maxConnections: number;
-  timeoutMs: number;
-  seed: number;
   /** Stops the run after the current window; steps measured so far are returned. */
   signal?: AbortSignal;
 }
