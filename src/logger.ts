@@ -2,6 +2,12 @@
  * A small leveled logger shared by the engine and the front end. Lines are plain text,
  * one event per line, with an ISO timestamp and level: easy to grep, easy for a log
  * collector. Info and below go to stdout, warnings and errors to stderr.
+ *
+ * Stdout lines are gathered and written once per event-loop turn: the front end logs a line
+ * per request, and one write() system call per line was a tenth of an echo request's cost.
+ * Every logger in the process shares the one buffer, so stdout keeps the order lines were
+ * logged in. Warnings and errors are written at once: they are rare, and they are what a
+ * crashing process must not lose.
  */
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'verbose';
@@ -16,20 +22,103 @@ export interface Logger {
   child(prefix: string): Logger;
 }
 
-export function createLogger(options: { level?: LogLevel; prefix?: string } = {}): Logger {
+/** Where a logger's lines go; tests give their own. */
+export interface LogSink {
+  /** Info and verbose lines. */
+  out(line: string): void;
+  /** Warnings and errors. */
+  err(line: string): void;
+}
+
+/**
+ * Lines for a stream, written together at the end of the event-loop turn (setImmediate), or
+ * at once when a turn has logged more than `flushBytes`. `flush()` writes what is waiting;
+ * the process's 'exit' handler calls it, and writes to stdout are synchronous there (files
+ * and pipes on Linux), so process.exit() loses nothing that was logged before it.
+ */
+export class LineBatcher {
+  private pending = '';
+  private scheduled = false;
+
+  constructor(
+    private readonly write: (text: string) => void,
+    private readonly flushBytes = 64 * 1024,
+  ) {}
+
+  add(line: string): void {
+    this.pending += line;
+    if (this.pending.length >= this.flushBytes) {
+      this.flush();
+      return;
+    }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushSoon);
+    }
+  }
+
+  flush(): void {
+    if (this.pending === '') return;
+    const text = this.pending;
+    this.pending = '';
+    this.write(text);
+  }
+
+  private readonly flushSoon = (): void => {
+    this.scheduled = false;
+    this.flush();
+  };
+}
+
+let stdoutBatcher: LineBatcher | undefined;
+
+/** The process's stdout batcher, made (and hooked to 'exit') on first use. */
+function sharedStdout(): LineBatcher {
+  if (stdoutBatcher === undefined) {
+    const batcher = new LineBatcher((text) => process.stdout.write(text));
+    process.on('exit', () => batcher.flush());
+    stdoutBatcher = batcher;
+  }
+  return stdoutBatcher;
+}
+
+const processSink: LogSink = {
+  out: (line) => sharedStdout().add(line),
+  err: (line) => {
+    // A stdout line logged earlier in this turn goes first.
+    stdoutBatcher?.flush();
+    process.stderr.write(line);
+  },
+};
+
+/** The timestamp, formatted once per millisecond: a busy worker logs many lines in one. */
+let stampMs = -1;
+let stampText = '';
+function timestamp(): string {
+  const now = Date.now();
+  if (now !== stampMs) {
+    stampMs = now;
+    stampText = new Date(now).toISOString();
+  }
+  return stampText;
+}
+
+export function createLogger(options: { level?: LogLevel; prefix?: string; sink?: LogSink } = {}): Logger {
   const threshold = ORDER[options.level ?? 'info'];
   const prefix = options.prefix ? `${options.prefix} ` : '';
+  const sink = options.sink ?? processSink;
   const write = (level: LogLevel, message: string): void => {
     if (ORDER[level] > threshold) return;
-    const line = `${new Date().toISOString()} ${level.toUpperCase()} ${prefix}${message}\n`;
-    (ORDER[level] <= ORDER.warn ? process.stderr : process.stdout).write(line);
+    const line = `${timestamp()} ${level.toUpperCase()} ${prefix}${message}\n`;
+    if (ORDER[level] <= ORDER.warn) sink.err(line);
+    else sink.out(line);
   };
   return {
     error: (m) => write('error', m),
     warn: (m) => write('warn', m),
     info: (m) => write('info', m),
     verbose: (m) => write('verbose', m),
-    child: (p) => createLogger({ level: options.level, prefix: `${prefix}${p}` }),
+    child: (p) => createLogger({ level: options.level, prefix: `${prefix}${p}`, sink }),
   };
 }
 
