@@ -4,12 +4,14 @@
  * `=` are JSON-quoted; undefined values are left out.
  */
 export function logFields(fields: Record<string, unknown>): string {
-  const parts: string[] = [];
-  for (const [key, value] of Object.entries(fields)) {
+  // A plain loop and string concatenation: this runs for every request's log line.
+  let line = '';
+  for (const key in fields) {
+    const value = fields[key];
     if (value === undefined) continue;
-    parts.push(`${key}=${formatValue(value)}`);
+    line += `${line === '' ? '' : ' '}${key}=${formatValue(value)}`;
   }
-  return parts.join(' ');
+  return line;
 }
 
 function formatValue(value: unknown): string {

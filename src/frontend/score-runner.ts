@@ -98,7 +98,9 @@ export class ScoreRunner {
     const started = performance.now();
     let result: unknown;
     try {
-      result = await this.withDeadline(() => module.run(input, context), context);
+      const value = module.run(input, context);
+      // A run() that answers synchronously needs no deadline: nothing could have interrupted it.
+      result = isPromiseLike(value) ? await this.withDeadline(value, context) : value;
     } catch (err) {
       headers['x-ms-run-fn-exec-ms'] = (performance.now() - started).toFixed(3);
       const reply = errorReply(err, 'run');
@@ -146,7 +148,7 @@ export class ScoreRunner {
     throw new SchemaValidationError(`The input does not match the score module's inputSchema: ${describeIssue(issues[0])}`, [...issues]);
   }
 
-  private withDeadline(call: () => unknown, context: RequestContext): Promise<unknown> {
+  private withDeadline(pending: PromiseLike<unknown>, context: RequestContext): Promise<unknown> {
     const timeoutMs = this.options.scoringTimeoutMs;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -154,18 +156,16 @@ export class ScoreRunner {
         context.abort(err);
         reject(err);
       }, timeoutMs);
-      const settle = (finish: () => void): void => {
-        clearTimeout(timer);
-        finish();
-      };
-      try {
-        Promise.resolve(call()).then(
-          (value) => settle(() => resolve(value)),
-          (err: unknown) => settle(() => reject(err)),
-        );
-      } catch (err) {
-        settle(() => reject(err));
-      }
+      Promise.resolve(pending).then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
     });
   }
 }
@@ -236,6 +236,10 @@ function webRequest(req: IncomingMessage, method: string, body: Buffer | undefin
     url = new URL(req.url ?? '/', 'http://localhost');
   }
   return new Request(url, { method, headers, body });
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 function describeIssue(issue: unknown): string {
