@@ -36,7 +36,9 @@ export class OnnxInstance {
       filename: WORKER_FILE,
       minThreads: 1,
       maxThreads: 1,
-      concurrentTasksPerWorker: 1,
+      // Two: the scheduler may stage the next batch while one runs (stageAhead). The thread
+      // still runs one at a time, in order: InferenceSession.run blocks it.
+      concurrentTasksPerWorker: 2,
       idleTimeout: Number.POSITIVE_INFINITY,
       execArgv: workerExecArgv(),
     });

@@ -5,6 +5,7 @@
  *
  *   enqueue(request, nowUs)       queue it, or throw QueueFullError / InvalidArgumentError
  *   poll(nowUs, idleInstances)    → { timedOut, batch?, waitUs? }; call again after each batch
+ *   stage(nowUs, minRows)         → a batch for a busy instance, or undefined (after poll)
  *   removeAll()                   everything queued, in order (close)
  *
  * Rules (Triton's dynamic batcher and ModelQueuePolicy):
@@ -166,6 +167,18 @@ export class BatchFormer<T> {
     return { timedOut, waitUs: untilTimeout === undefined ? plan.waitUs : Math.min(plan.waitUs, untilTimeout) };
   }
 
+  /**
+   * The batch to stage at a busy instance whose running batch has `minRows` rows: the batch
+   * poll() would send now, but only when it has at least `minRows` rows or cannot grow any
+   * more (full, or the next request cannot join it). Timeouts are poll()'s to apply first.
+   */
+  stage(nowUs: number, minRows: number): T[] | undefined {
+    if (this.count === 0) return undefined;
+    const plan = this.plan(nowUs);
+    if (plan.waitUs !== undefined || (plan.rows < minRows && !plan.full)) return undefined;
+    return this.take(plan.count);
+  }
+
   /** Empties the queue; returns every item in service order. */
   removeAll(): T[] {
     const all = this.order.flatMap((queue) => queue.clear().map((entry) => entry.item));
@@ -205,9 +218,12 @@ export class BatchFormer<T> {
     return rejected;
   }
 
-  /** How many requests from the head form the next batch, and whether it must wait. */
-  private plan(nowUs: number): { count: number; waitUs?: number } {
-    if (!this.batching) return { count: 1 };
+  /**
+   * How many requests from the head form the next batch, their rows, whether it can grow no
+   * more, and whether it must wait.
+   */
+  private plan(nowUs: number): { count: number; rows: number; full: boolean; waitUs?: number } {
+    if (!this.batching) return { count: 1, rows: this.head()!.rows, full: true };
     let rows = 0;
     let count = 0;
     let oldestUs = Infinity;
@@ -238,9 +254,26 @@ export class BatchFormer<T> {
       }
     }
     const delayExpired = this.delayUs > 0 && nowUs - oldestUs >= this.delayUs;
-    if (preferredCount > 0 && !delayExpired) return { count: preferredCount };
-    if (full || delayExpired || this.delayUs === 0) return { count };
-    return { count, waitUs: oldestUs + this.delayUs - nowUs };
+    if (preferredCount > 0 && !delayExpired) return { count: preferredCount, rows: this.rowsOf(preferredCount), full: false };
+    if (full || delayExpired || this.delayUs === 0) return { count, rows, full };
+    return { count, rows, full, waitUs: oldestUs + this.delayUs - nowUs };
+  }
+
+  /** The first request in service order. */
+  private head(): Entry<T> | undefined {
+    for (const queue of this.order) if (queue.length > 0) return queue.at(0);
+    return undefined;
+  }
+
+  /** Rows of the first `count` requests in service order. */
+  private rowsOf(count: number): number {
+    let rows = 0;
+    let seen = 0;
+    for (const queue of this.order) {
+      for (let i = 0; i < queue.length && seen < count; i++, seen++) rows += queue.at(i).rows;
+      if (seen === count) break;
+    }
+    return rows;
   }
 
   private take(count: number): T[] {

@@ -6,6 +6,11 @@
  * - `idle` holds the instances with no batch running; a batch takes one and gives it back
  *   when run() settles, so at most instanceCount batches run and each instance runs one
  *   at a time.
+ * - With stageAhead, when no instance is idle, a busy instance may also hold one staged
+ *   batch (the former's stage() rule: ready, and at least as big as the one running). The
+ *   instance's `lane` remembers the rows of each batch it holds, oldest first; when the
+ *   oldest settles the staged one is running, and the instance becomes idle only when its
+ *   lane is empty.
  * - The loop wakes (pump) on: enqueue (coalesced into one setImmediate, so requests that
  *   arrive in the same event-loop turn, e.g. several sockets read in one poll phase, can
  *   share a batch), a batch settling (an instance is free), and the timer the former
@@ -23,6 +28,7 @@ import type { BatchItem, RunBatch, ScheduledRequest, Scheduler, SchedulerOptions
 
 interface Pending<P, R> {
   readonly payload: P;
+  readonly rows: number;
   readonly enqueuedAtNs: bigint;
   readonly resolve: (result: R) => void;
   readonly reject: (error: Error) => void;
@@ -37,6 +43,11 @@ export class DynamicBatchScheduler<P, R> implements Scheduler<P, R> {
   private readonly preserveOrdering: boolean;
   /** Free instances; popped from the end, so the most recently used (warmest) goes first. */
   private readonly idle: number[];
+  private readonly stageAhead: boolean;
+  /** Per instance: rows of the batches handed to it and not settled, in hand-over order. */
+  private readonly lanes: number[][];
+  /** Per instance: when its running batch was handed over (or became the running one). */
+  private readonly handedAt: bigint[];
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerDueUs = Infinity;
@@ -59,6 +70,9 @@ export class DynamicBatchScheduler<P, R> implements Scheduler<P, R> {
     this.former = new BatchFormer(options);
     this.preserveOrdering = options.dynamicBatching?.preserve_ordering ?? false;
     this.idle = Array.from({ length: instanceCount }, (_, i) => instanceCount - 1 - i);
+    this.stageAhead = options.stageAhead ?? false;
+    this.lanes = Array.from({ length: instanceCount }, () => []);
+    this.handedAt = Array.from({ length: instanceCount }, () => 0n);
   }
 
   get queuedCount(): number {
@@ -76,7 +90,7 @@ export class DynamicBatchScheduler<P, R> implements Scheduler<P, R> {
       const enqueuedAtNs = this.clock.nowNs();
       this.former.enqueue(
         {
-          item: { payload: req.payload, enqueuedAtNs, resolve, reject },
+          item: { payload: req.payload, rows: req.batchSize, enqueuedAtNs, resolve, reject },
           batchSize: req.batchSize,
           shapeKey: req.shapeKey,
           priority: req.priority,
@@ -117,19 +131,41 @@ export class DynamicBatchScheduler<P, R> implements Scheduler<P, R> {
         this.dispatch(this.idle.pop()!, decision.batch);
         continue;
       }
+      if (this.idle.length === 0 && this.stageAhead && this.stageOne(nowUs)) continue;
       this.armTimer(nowUs, decision.waitUs);
       break;
     }
     this.notifyIfIdle();
   }
 
+  /**
+   * Stages a batch at the busy instance with one batch and the earliest hand-over (likely
+   * the first to finish), when the former has one for it. Returns whether it did.
+   */
+  private stageOne(nowUs: number): boolean {
+    let candidate = -1;
+    for (let i = 0; i < this.lanes.length; i++) {
+      if (this.lanes[i]!.length === 1 && (candidate === -1 || this.handedAt[i]! < this.handedAt[candidate]!)) candidate = i;
+    }
+    if (candidate === -1) return false;
+    const batch = this.former.stage(nowUs, this.lanes[candidate]![0]!);
+    if (batch === undefined || this.closedWith) return false;
+    this.dispatch(candidate, batch);
+    return true;
+  }
+
   private dispatch(instance: number, batch: Pending<P, R>[]): void {
     const dequeuedAtNs = this.clock.nowNs();
     this.inFlight += batch.length;
     const items: BatchItem<P>[] = batch.map((p) => ({ payload: p.payload, enqueuedAtNs: p.enqueuedAtNs, dequeuedAtNs }));
+    const lane = this.lanes[instance]!;
+    if (lane.length === 0) this.handedAt[instance] = dequeuedAtNs;
+    lane.push(batch.reduce((rows, pending) => rows + pending.rows, 0));
     const settled = this.invoke(instance, items);
     void settled.then(() => {
-      this.idle.push(instance);
+      lane.shift();
+      if (lane.length === 0) this.idle.push(instance);
+      else this.handedAt[instance] = this.clock.nowNs();
       this.pump();
     });
     if (this.preserveOrdering) {

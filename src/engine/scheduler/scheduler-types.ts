@@ -35,7 +35,9 @@ export interface BatchItem<P> {
 /**
  * Runs one batch on one instance (0-based) and returns one result per item, in order; an
  * item whose result is an `Error` fails alone. If it throws or rejects, every item of the
- * batch fails with that error. The scheduler calls it at most once at a time per instance.
+ * batch fails with that error. The scheduler calls it at most once at a time per instance,
+ * or, with `stageAhead`, at most twice: a staged batch is handed over while the previous one
+ * still runs, and the backend must run an instance's batches in the order it got them.
  */
 export type RunBatch<P, R> = (instance: number, items: BatchItem<P>[]) => Promise<Array<R | Error>>;
 
@@ -101,4 +103,14 @@ export interface SchedulerOptions {
   maxBatchSize: number;
   /** Absent: each request runs alone, FIFO (Triton without dynamic_batching). */
   dynamicBatching?: DynamicBatchingConfig;
+  /**
+   * When every instance is busy, hand a busy instance its next batch before the running one
+   * ends, so the instance starts it without waiting for this thread to hear that it is free
+   * (on a loaded I/O thread that round trip left the model idle about a tenth of the time).
+   * A batch is staged only when it is ready to go and holds at least as many rows as the
+   * batch running there: staging never trades a big batch for a small one. At most one
+   * batch is staged per instance. Default false: the backend must accept a second batch
+   * per instance (RunBatch).
+   */
+  stageAhead?: boolean;
 }

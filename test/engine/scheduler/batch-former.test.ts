@@ -278,3 +278,34 @@ describe('BatchFormer: guards', () => {
     expect(f.poll(0, 1)).toEqual({ timedOut: [] });
   });
 });
+
+describe('BatchFormer: staging a batch at a busy instance', () => {
+  it.each<[string, DynamicBatchingConfig | undefined, number, Req[], number, number, string[] | undefined]>([
+    ['a ready batch as big as the running one is staged', {}, 8, many(3), 0, 3, ['a', 'b', 'c']],
+    ['a ready batch bigger than the running one is staged whole', {}, 8, many(5), 0, 3, ['a', 'b', 'c', 'd', 'e']],
+    ['a batch smaller than the running one is not staged: it may still grow', {}, 8, many(2), 0, 3, undefined],
+    ['a batch that cannot grow (full) is staged even when smaller than the running one', {}, 2, many(3), 0, 4, ['a', 'b']],
+    [
+      'a batch that cannot grow (the next request has another shape) is staged',
+      {},
+      8,
+      [{ id: 'a' }, { id: 'b', shape: 't' }],
+      0,
+      4,
+      ['a'],
+    ],
+    ['a batch still inside max_queue_delay is not staged', { max_queue_delay_microseconds: 1000 }, 8, many(4), 500, 2, undefined],
+    ['once max_queue_delay has passed it is', { max_queue_delay_microseconds: 1000 }, 8, many(4), 1000, 2, ['a', 'b', 'c', 'd']],
+    ['rows count, not requests', {}, 8, [{ id: 'a', rows: 2 }, { id: 'b', rows: 2 }], 0, 4, ['a', 'b']],
+    ['without dynamic batching one request is staged behind the one running', undefined, 8, many(2), 0, 1, ['a']],
+  ])('%s', (_name, config, maxBatchSize, reqs, now, runningRows, expected) => {
+    const f = former(config, maxBatchSize);
+    add(f, reqs);
+    expect(f.stage(now, runningRows)).toEqual(expected);
+    expect(f.size).toBe(reqs.length - (expected?.length ?? 0));
+  });
+
+  it('stages nothing from an empty queue', () => {
+    expect(former({}).stage(0, 1)).toBeUndefined();
+  });
+});

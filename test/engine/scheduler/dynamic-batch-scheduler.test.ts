@@ -13,14 +13,14 @@ interface Call {
   finish(outcome?: Array<number | Error> | Error): void;
 }
 
-function harness(options: { instanceCount?: number; maxBatchSize?: number; dynamicBatching?: DynamicBatchingConfig }) {
+function harness(options: { instanceCount?: number; maxBatchSize?: number; dynamicBatching?: DynamicBatchingConfig; stageAhead?: boolean }) {
   const calls: Call[] = [];
   let running = 0;
   let maxRunning = 0;
   const busy = new Set<number>();
   let overlapOnOneInstance = false;
   const scheduler: Scheduler<number, number> = createScheduler<number, number>(
-    { modelName: 'm', instanceCount: options.instanceCount ?? 1, maxBatchSize: options.maxBatchSize ?? 8, dynamicBatching: options.dynamicBatching },
+    { modelName: 'm', instanceCount: options.instanceCount ?? 1, maxBatchSize: options.maxBatchSize ?? 8, dynamicBatching: options.dynamicBatching, stageAhead: options.stageAhead },
     (instance, items) =>
       new Promise((resolve, reject) => {
         if (busy.has(instance)) overlapOnOneInstance = true;
@@ -301,4 +301,73 @@ describe('DynamicBatchScheduler', () => {
     expect(waiting.error).toBeInstanceOf(ShuttingDownError);
     // jest would report the open 60 s timer as a leaked handle otherwise.
   });
+
+  describe('with stageAhead', () => {
+    it('hands a busy instance its next batch once it is ready and as big as the running one', async () => {
+      const { scheduler, calls } = harness({ dynamicBatching: {}, stageAhead: true });
+      const results = [1, 2].map((p) => scheduler.enqueue(req(p)));
+      await turn();
+      expect(calls.map((c) => c.payloads)).toEqual([[1, 2]]);
+      results.push(scheduler.enqueue(req(3)));
+      await turn();
+      // One row is fewer than the two running: it may still grow, so it stays queued.
+      expect(calls).toHaveLength(1);
+      results.push(scheduler.enqueue(req(4)));
+      await turn();
+      expect(calls.map((c) => [c.instance, c.payloads])).toEqual([
+        [0, [1, 2]],
+        [0, [3, 4]],
+      ]);
+      expect(scheduler.inFlightCount).toBe(4);
+      // The instance holds two batches: nothing more is handed to it until one settles.
+      results.push(...[5, 6, 7].map((p) => scheduler.enqueue(req(p))));
+      await turn();
+      expect(calls).toHaveLength(2);
+      calls[0]!.finish();
+      await turn();
+      expect(calls.map((c) => c.payloads)).toEqual([[1, 2], [3, 4], [5, 6, 7]]);
+      calls[1]!.finish();
+      calls[2]!.finish();
+      await expect(Promise.all(results)).resolves.toEqual([10, 20, 30, 40, 50, 60, 70]);
+    });
+
+    it('stages only when every instance is busy, and at the instance whose batch started first', async () => {
+      const { scheduler, calls } = harness({ instanceCount: 2, dynamicBatching: {}, stageAhead: true });
+      const results = [scheduler.enqueue(req(1))];
+      await turn();
+      results.push(scheduler.enqueue(req(2)));
+      await turn();
+      // The second instance was idle: the request ran there rather than being staged.
+      expect(calls.map((c) => [c.instance, c.payloads])).toEqual([
+        [0, [1]],
+        [1, [2]],
+      ]);
+      results.push(scheduler.enqueue(req(3)));
+      await turn();
+      expect(calls.map((c) => [c.instance, c.payloads])[2]).toEqual([0, [3]]);
+      for (const call of calls) call.finish();
+      await expect(Promise.all(results)).resolves.toEqual([10, 20, 30]);
+    });
+
+    it('a failed running batch does not fail the staged one, and the instance is freed after both', async () => {
+      const { scheduler, calls } = harness({ dynamicBatching: {}, stageAhead: true });
+      const first = track(scheduler.enqueue(req(1)));
+      await turn();
+      const second = track(scheduler.enqueue(req(2)));
+      await turn();
+      expect(calls).toHaveLength(2);
+      calls[0]!.finish(new Error('boom'));
+      calls[1]!.finish();
+      await turn();
+      expect(first.error).toEqual(new Error('boom'));
+      expect(second.value).toBe(20);
+      const third = scheduler.enqueue(req(3));
+      await turn();
+      expect(calls[2]!.payloads).toEqual([3]);
+      calls[2]!.finish();
+      await expect(third).resolves.toBe(30);
+      await scheduler.drain();
+    });
+  });
 });
+
