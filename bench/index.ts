@@ -53,6 +53,7 @@ async function main(): Promise<void> {
 
   const head = mlpHeadline(frontend);
   const engineRatio = engine.batched.rate / engine.raw;
+  const leanRatio = engine.lean.rate / engine.raw;
   const batchingRatio = engine.batched.rate / engine.unbatched.rate;
   const p99Ratio = head.scoreline.p99Ratio;
   const echoRatio = frontend.echo?.standings[0]!.ratio;
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
     '| comparison | measured | target | |',
     '|---|---:|---:|---|',
     `| engine / raw onnxruntime (samples/s) | ${engineRatio.toFixed(2)} | ≥ 0.85 | ${verdict(engineRatio >= 0.85)} |`,
+    `| engine / raw onnxruntime, minimal raw-socket load generator (samples/s) | ${leanRatio.toFixed(2)} | ≥ 0.85 | ${verdict(leanRatio >= 0.85)} |`,
     `| engine / engine without batching (samples/s) | ${batchingRatio.toFixed(2)} | ≥ 4 | ${verdict(batchingRatio >= 4)} |`,
     ...(echoRatio !== undefined ? [`| /score echo / bare node:http echo (req/s) | ${echoRatio.toFixed(2)} | ≥ 0.8 | ${verdict(echoRatio >= 0.8)} |`] : []),
     `| ${frontend.mlpModule} / naive deployment, concurrency ${head.concurrency} (req/s) | ${head.scoreline.ratio.toFixed(2)} | ≥ 4 | ${verdict(head.scoreline.ratio >= 4)} |`,
