@@ -148,8 +148,7 @@ function inputTensors(model: ModelInfo, request: ScoreRequest): { tensors: Infer
     if (shape.length > input.shape.length) {
       throw new InvalidArgumentError(`input "${input.name}" has ${shape.length} dimensions; model "${model.name}" takes at most ${input.shape.length}`);
     }
-    const flat: unknown[] = [];
-    flatten(values[input.name], shape, 0, flat, input.name);
+    const nested = shape;
     const single = model.batching && shape.length === input.shape.length - 1;
     if (single) shape = [1, ...shape];
     if (singleSample !== undefined && single !== singleSample) {
@@ -160,7 +159,7 @@ function inputTensors(model: ModelInfo, request: ScoreRequest): { tensors: Infer
     if (!fits) {
       throw new InvalidArgumentError(`input "${input.name}" of model "${model.name}" has shape [${input.shape}] (-1: any); got an array of shape [${shape}]`);
     }
-    return new InferInput(input.name, shape, input.datatype as DataType).setData(elements(flat, input));
+    return new InferInput(input.name, shape, input.datatype as DataType).setData(tensorData(values[input.name], nested, input));
   });
   return { tensors, singleSample: singleSample ?? false };
 }
@@ -197,6 +196,60 @@ function flatten(value: unknown, shape: number[], depth: number, out: unknown[],
   }
   if (!Array.isArray(value) || value.length !== shape[depth]) throw new InvalidArgumentError(`input "${input}" is not a rectangular array`);
   for (const item of value) flatten(item, shape, depth + 1, out, input);
+}
+
+/** The typed arrays filled straight from JSON numbers, with the range each datatype holds. */
+const NUMBER_ARRAYS: Partial<Record<DataType, { make: (length: number) => NumberArray; integer: boolean; min: number; max: number }>> = {
+  FP32: { make: (n) => new Float32Array(n), integer: false, min: -Infinity, max: Infinity },
+  FP64: { make: (n) => new Float64Array(n), integer: false, min: -Infinity, max: Infinity },
+  INT8: { make: (n) => new Int8Array(n), integer: true, min: -128, max: 127 },
+  INT16: { make: (n) => new Int16Array(n), integer: true, min: -32768, max: 32767 },
+  INT32: { make: (n) => new Int32Array(n), integer: true, min: -2147483648, max: 2147483647 },
+  UINT8: { make: (n) => new Uint8Array(n), integer: true, min: 0, max: 255 },
+  UINT16: { make: (n) => new Uint16Array(n), integer: true, min: 0, max: 65535 },
+  UINT32: { make: (n) => new Uint32Array(n), integer: true, min: 0, max: 4294967295 },
+};
+
+type NumberArray = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array;
+
+/**
+ * The input's data for the client: for the common numeric datatypes a typed array filled in
+ * one pass over the nested arrays (checking shape and each element as it goes), else the
+ * flat, checked elements that the client converts.
+ */
+function tensorData(value: unknown, shape: number[], input: TensorMetadata): unknown[] | NumberArray {
+  const kind = NUMBER_ARRAYS[input.datatype as DataType];
+  if (kind === undefined) {
+    const flat: unknown[] = [];
+    flatten(value, shape, 0, flat, input.name);
+    return elements(flat, input);
+  }
+  const out = kind.make(shape.reduce((product, dim) => product * dim, 1));
+  const put = (element: unknown, at: number): void => {
+    const fits = typeof element === 'number' && (kind.integer ? Number.isInteger(element) && element >= kind.min && element <= kind.max : Number.isFinite(element));
+    if (!fits) {
+      const expected = kind.integer ? `an integer in [${kind.min}, ${kind.max}]` : 'a number';
+      throw new InvalidArgumentError(`input "${input.name}" is ${input.datatype}: element ${at} should be ${expected}, got ${JSON.stringify(element)}`);
+    }
+    out[at] = element as number;
+  };
+  if (shape.length === 0) put(value, 0);
+  else fill(value, shape, 0, 0, put, input.name);
+  return out;
+}
+
+/** Walks a nested array of the given shape, handing each element and its flat index to `put`; returns the next index. */
+function fill(value: unknown, shape: number[], depth: number, at: number, put: (element: unknown, at: number) => void, input: string): number {
+  if (!Array.isArray(value) || value.length !== shape[depth]) throw new InvalidArgumentError(`input "${input}" is not a rectangular array`);
+  if (depth === shape.length - 1) {
+    for (let i = 0; i < value.length; i++) {
+      if (Array.isArray(value[i])) throw new InvalidArgumentError(`input "${input}" is not a rectangular array`);
+      put(value[i], at + i);
+    }
+    return at + value.length;
+  }
+  for (const item of value) at = fill(item, shape, depth + 1, at, put, input);
+  return at;
 }
 
 /** Checks each element against the input's datatype; the client converts them. */

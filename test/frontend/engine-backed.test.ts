@@ -98,6 +98,13 @@ describe('the default entry script scoring/score.ts on the test repository', () 
     ['the wrong shape', { model: 'mlp', data: [[1, 2, 3]] }, /input "INPUT0" of model "mlp" has shape \[-1,8\]/],
     ['a ragged array', { model: 'mlp', data: [[1, 2, 3, 4, 5, 6, 7, 8], [1]] }, /not a rectangular array/],
     ['a string for a number', { model: 'fixed', data: ['1', 2, 3, 4] }, /FP32: element 0 should be a number/],
+    ['a null inside a batch', { model: 'mlp', data: [[1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6, 7, null]] }, /FP32: element 15 should be a number, got null/],
+    [
+      'a fraction for an INT32 input',
+      { model: 'add_sub', inputs: { INPUT0: [...Array(15).fill(1), 1.5], INPUT1: Array(16).fill(1) } },
+      /INPUT0" is INT32: element 15 should be an integer in \[-2147483648, 2147483647\], got 1.5/,
+    ],
+    ['an INT32 out of range', { model: 'add_sub', inputs: { INPUT0: Array(16).fill(2 ** 31), INPUT1: Array(16).fill(1) } }, /INT32: element 0 should be an integer/],
     ['data for a model with two inputs', { model: 'add_sub', data: [[1]] }, /has 2 inputs \(INPUT0, INPUT1\)/],
     ['a body that is not an object', [1, 2, 3], /send a JSON object/],
   ])('refuses %s with 400 and a message that says what to fix', async (_case, body, message) => {
