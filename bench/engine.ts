@@ -7,6 +7,8 @@
  *                dynamic batching, max_batch_size 64, driven with binary /infer requests of
  *                batch 1 at concurrency 64
  *   no batching  the same engine and model with dynamic_batching removed
+ *   2× callers   the batched engine at twice the concurrency: with more callers than
+ *                max_batch_size a full batch can gather while another computes
  *   lean         the batched engine again, driven by a minimal raw-socket generator
  *                (lean-http-load.ts) instead of undici: the generator shares the two cores
  *                with the engine, and undici's CPU per request is taken from the model
@@ -105,9 +107,9 @@ async function measureEngineLean(url: string, model: string): Promise<Measured> 
   return summarize(completed / seconds, latenciesMs, errors);
 }
 
-/** Closed loop: CONCURRENCY callers, each sending its next request when the last one answers. */
-async function measureEngine(url: string, model: string): Promise<Measured> {
-  const pool = new Pool(url, { connections: CONCURRENCY, pipelining: 1 });
+/** Closed loop: `concurrency` callers, each sending its next request when the last one answers. */
+async function measureEngine(url: string, model: string, concurrency = CONCURRENCY): Promise<Measured> {
+  const pool = new Pool(url, { connections: concurrency, pipelining: 1 });
   const { body, headers } = inferRequest();
   let phase: 'warmup' | 'measure' | 'done' = 'warmup';
   let completed = 0;
@@ -125,7 +127,7 @@ async function measureEngine(url: string, model: string): Promise<Measured> {
       } else errors += 1;
     }
   };
-  const workers = Array.from({ length: CONCURRENCY }, worker);
+  const workers = Array.from({ length: concurrency }, worker);
   await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
   phase = 'measure';
   const start = performance.now();
@@ -146,6 +148,8 @@ export interface EngineBenchResult {
   batched: Measured;
   /** The batched engine driven by the minimal raw-socket generator. */
   lean: Measured;
+  /** The batched engine at twice the concurrency. */
+  double: Measured;
   unbatched: Measured;
   /** The markdown table written to bench/results/engine.md. */
   table: string;
@@ -185,6 +189,7 @@ export async function runEngineBench(): Promise<EngineBenchResult> {
       const batchedRuns: Measured[] = [];
       const unbatchedRuns: Measured[] = [];
       const leanRuns: Measured[] = [];
+      const doubleRuns: Measured[] = [];
       for (let round = 1; round <= ROUNDS; round++) {
         progress(`round ${round}/${ROUNDS}: raw onnxruntime, batch 64, 1 thread`);
         raws.push(await measureRaw(path.join(repo, 'mlp_batched', '1', 'model.onnx'), 64));
@@ -194,6 +199,8 @@ export async function runEngineBench(): Promise<EngineBenchResult> {
         batchedRuns.push(await measureEngine(engine.url, 'mlp_batched'));
         progress(`round ${round}/${ROUNDS}: engine, dynamic batching, concurrency ${CONCURRENCY}, minimal raw-socket generator`);
         leanRuns.push(await measureEngineLean(engine.url, 'mlp_batched'));
+        progress(`round ${round}/${ROUNDS}: engine, dynamic batching, concurrency ${2 * CONCURRENCY}`);
+        doubleRuns.push(await measureEngine(engine.url, 'mlp_batched', 2 * CONCURRENCY));
         progress(`round ${round}/${ROUNDS}: engine, no dynamic batching, concurrency ${CONCURRENCY}`);
         unbatchedRuns.push(await measureEngine(engine.url, 'mlp_unbatched'));
         progress(
@@ -207,29 +214,32 @@ export async function runEngineBench(): Promise<EngineBenchResult> {
       const batched = medianRun(batchedRuns);
       const unbatched = medianRun(unbatchedRuns);
       const lean = medianRun(leanRuns);
+      const double = medianRun(doubleRuns);
 
       const rows = [
         ['raw onnxruntime-node, batch 64, 1 thread (limit)', raw.toFixed(0), '', '', '1.00'],
         ['raw onnxruntime-node, batch 32, 1 thread (the pipelining bound at concurrency 64)', halfRaw.toFixed(0), '', '', (halfRaw / raw).toFixed(2)],
         ['engine, dynamic batching, batch-1 requests', batched.rate.toFixed(0), batched.p50.toFixed(1), batched.p99.toFixed(1), (batched.rate / raw).toFixed(2)],
         ['engine, dynamic batching, batch-1 requests, minimal raw-socket generator', lean.rate.toFixed(0), lean.p50.toFixed(1), lean.p99.toFixed(1), (lean.rate / raw).toFixed(2)],
+        [`engine, dynamic batching, batch-1 requests, concurrency ${2 * CONCURRENCY}`, double.rate.toFixed(0), double.p50.toFixed(1), double.p99.toFixed(1), (double.rate / raw).toFixed(2)],
         ['engine, no dynamic batching, batch-1 requests', unbatched.rate.toFixed(0), unbatched.p50.toFixed(1), unbatched.p99.toFixed(1), (unbatched.rate / raw).toFixed(2)],
       ];
       const table = [
-        `MLP ${LAYERS.join('→')}, concurrency ${CONCURRENCY}, medians of ${ROUNDS} alternating rounds of ${SECONDS}s, ${os.cpus().length} cores`,
+        `MLP ${LAYERS.join('→')}, concurrency ${CONCURRENCY} unless noted, medians of ${ROUNDS} alternating rounds of ${SECONDS}s, ${os.cpus().length} cores`,
         '',
         '| configuration | samples/s | p50 ms | p99 ms | × raw |',
         '|---|---:|---:|---:|---:|',
         ...rows.map((r) => `| ${r.join(' | ')} |`),
         '',
         `engine / raw = ${(batched.rate / raw).toFixed(2)} (target ≥ 0.85); with the minimal raw-socket generator ${(lean.rate / raw).toFixed(2)}`,
+        `engine / raw at concurrency ${2 * CONCURRENCY} = ${(double.rate / raw).toFixed(2)}`,
         `engine / no batching = ${(batched.rate / unbatched.rate).toFixed(2)} (target ≥ 4)`,
-        `errors: batched ${batched.errors}, lean generator ${lean.errors}, unbatched ${unbatched.errors}`,
+        `errors: batched ${batched.errors}, lean generator ${lean.errors}, concurrency ${2 * CONCURRENCY} ${double.errors}, unbatched ${unbatched.errors}`,
       ].join('\n');
       process.stdout.write(`${table}\n`);
       await fs.mkdir(path.join(__dirname, '..', '..', 'bench', 'results'), { recursive: true });
       await fs.writeFile(path.join(__dirname, '..', '..', 'bench', 'results', 'engine.md'), `${table}\n`);
-      return { raw, halfRaw, batched, lean, unbatched, table };
+      return { raw, halfRaw, batched, lean, double, unbatched, table };
     } finally {
       await engine.stop();
     }
