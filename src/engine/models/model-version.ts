@@ -94,8 +94,9 @@ export class ModelVersion implements ServableVersion {
     );
   }
 
+  /** Triton's pending count: requests awaiting execution (queued, or staged at an instance), not those running. */
   get pendingCount(): number {
-    return this.scheduler.queuedCount + this.scheduler.inFlightCount;
+    return this.scheduler.queuedCount + this.scheduler.stagedCount;
   }
 
   isReady(): boolean {

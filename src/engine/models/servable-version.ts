@@ -15,7 +15,10 @@ export interface ServableVersion {
   readonly version: number;
   readonly config: ModelConfig;
   readonly stats: ModelStatistics;
-  /** Requests accepted and not yet answered (queued or running). */
+  /**
+   * Requests awaiting execution, as Triton's nv_inference_pending_request_count: queued, or
+   * staged at a busy instance; not those running. An ensemble counts the requests inside it.
+   */
   readonly pendingCount: number;
   infer(request: InferenceRequest): Promise<InferenceResponse>;
   /**

@@ -44,8 +44,8 @@ export class DynamicBatchScheduler<P, R> implements Scheduler<P, R> {
   /** Free instances; popped from the end, so the most recently used (warmest) goes first. */
   private readonly idle: number[];
   private readonly stageAhead: boolean;
-  /** Per instance: rows of the batches handed to it and not settled, in hand-over order. */
-  private readonly lanes: number[][];
+  /** Per instance: the batches handed to it and not settled, in hand-over order. */
+  private readonly lanes: Array<Array<{ rows: number; requests: number }>>;
   /** Per instance: when its running batch was handed over (or became the running one). */
   private readonly handedAt: bigint[];
   private inFlight = 0;
@@ -81,6 +81,12 @@ export class DynamicBatchScheduler<P, R> implements Scheduler<P, R> {
 
   get inFlightCount(): number {
     return this.inFlight;
+  }
+
+  get stagedCount(): number {
+    let staged = 0;
+    for (const lane of this.lanes) for (let i = 1; i < lane.length; i++) staged += lane[i]!.requests;
+    return staged;
   }
 
   enqueue(req: ScheduledRequest<P>): Promise<R> {
@@ -148,7 +154,7 @@ export class DynamicBatchScheduler<P, R> implements Scheduler<P, R> {
       if (this.lanes[i]!.length === 1 && (candidate === -1 || this.handedAt[i]! < this.handedAt[candidate]!)) candidate = i;
     }
     if (candidate === -1) return false;
-    const batch = this.former.stage(nowUs, this.lanes[candidate]![0]!);
+    const batch = this.former.stage(nowUs, this.lanes[candidate]![0]!.rows);
     if (batch === undefined || this.closedWith) return false;
     this.dispatch(candidate, batch);
     return true;
@@ -160,7 +166,7 @@ export class DynamicBatchScheduler<P, R> implements Scheduler<P, R> {
     const items: BatchItem<P>[] = batch.map((p) => ({ payload: p.payload, enqueuedAtNs: p.enqueuedAtNs, dequeuedAtNs }));
     const lane = this.lanes[instance]!;
     if (lane.length === 0) this.handedAt[instance] = dequeuedAtNs;
-    lane.push(batch.reduce((rows, pending) => rows + pending.rows, 0));
+    lane.push({ rows: batch.reduce((rows, pending) => rows + pending.rows, 0), requests: batch.length });
     const settled = this.invoke(instance, items);
     void settled.then(() => {
       lane.shift();

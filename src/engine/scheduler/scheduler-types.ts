@@ -54,6 +54,12 @@ export interface Scheduler<P, R> {
   /** Requests taken from the queue whose results are not delivered yet. */
   readonly inFlightCount: number;
   /**
+   * Of those, the requests in batches staged at a busy instance (stageAhead), waiting for the
+   * batch before them. (The instance starts a staged batch as soon as the one before ends;
+   * this count drops when this thread hears that it did.)
+   */
+  readonly stagedCount: number;
+  /**
    * Resolves when nothing is queued or running. It does not stop new requests: a caller
    * that unloads a model stops routing to it first (or uses close()).
    */

@@ -319,6 +319,7 @@ describe('DynamicBatchScheduler', () => {
         [0, [3, 4]],
       ]);
       expect(scheduler.inFlightCount).toBe(4);
+      expect(scheduler.stagedCount).toBe(2);
       // The instance holds two batches: nothing more is handed to it until one settles.
       results.push(...[5, 6, 7].map((p) => scheduler.enqueue(req(p))));
       await turn();
@@ -326,9 +327,12 @@ describe('DynamicBatchScheduler', () => {
       calls[0]!.finish();
       await turn();
       expect(calls.map((c) => c.payloads)).toEqual([[1, 2], [3, 4], [5, 6, 7]]);
+      // [3, 4] runs now; [5, 6, 7] waits behind it.
+      expect(scheduler.stagedCount).toBe(3);
       calls[1]!.finish();
       calls[2]!.finish();
       await expect(Promise.all(results)).resolves.toEqual([10, 20, 30, 40, 50, 60, 70]);
+      expect(scheduler.stagedCount).toBe(0);
     });
 
     it('stages only when every instance is busy, and at the instance whose batch started first', async () => {
