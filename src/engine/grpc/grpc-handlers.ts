@@ -68,7 +68,9 @@ async function repositoryModelLoad(ctx: GrpcServiceContext, req: WireRepositoryM
 
 async function repositoryModelUnload(ctx: GrpcServiceContext, req: WireRepositoryModelRequest): Promise<unknown> {
   checkRepositoryName(req.repository_name);
-  await ctx.models.unload(req.model_name);
+  const p = req.parameters.unload_dependents;
+  if (p !== undefined && p.parameter_choice !== 'bool_param') throw new InvalidArgumentError("parameter 'unload_dependents' must be a bool_param");
+  await ctx.models.unload(req.model_name, { unloadDependents: p?.bool_param === true });
   return {};
 }
 

@@ -163,7 +163,11 @@ route('POST', '/v2/repository/models/:model/load', async (ctx, req, p) => {
 });
 
 route('POST', '/v2/repository/models/:model/unload', async (ctx, req, p) => {
-  await jsonBody(ctx, req);
-  await ctx.models.unload(p.model!);
+  const body = await jsonBody(ctx, req);
+  const unloadDependents = (body.parameters as Record<string, unknown> | undefined)?.unload_dependents;
+  if (unloadDependents !== undefined && typeof unloadDependents !== 'boolean') {
+    throw new InvalidArgumentError("parameter 'unload_dependents' must be true or false");
+  }
+  await ctx.models.unload(p.model!, { unloadDependents: unloadDependents === true });
   return { status: 200 };
 });

@@ -195,10 +195,32 @@ export class ModelManager {
     }
   }
 
-  /** Unloads a model (the model control API), waiting for requests it accepted to finish. */
-  async unload(name: string): Promise<void> {
+  /**
+   * Unloads a model (the model control API), waiting for requests it accepted to finish.
+   * With `unloadDependents` (Triton's unload_dependents), an ensemble's composing models are
+   * unloaded after it, and theirs in turn, except those another loaded ensemble still uses.
+   */
+  async unload(name: string, options: { unloadDependents?: boolean } = {}): Promise<void> {
     this.assertModelControl();
-    return this.unloadEntry(name);
+    const composing = options.unloadDependents ? this.composingModels(name) : [];
+    await this.unloadEntry(name);
+    for (const model of composing) {
+      if (this.entries.get(model)?.loaded === undefined || this.usedByLoadedEnsemble(model)) continue;
+      await this.unload(model, options);
+    }
+  }
+
+  /** The distinct models an ensemble's steps call; [] for a model that is not a loaded ensemble. */
+  private composingModels(name: string): string[] {
+    const steps = this.entries.get(name)?.loaded?.config.ensemble_scheduling?.step ?? [];
+    return [...new Set(steps.map((step) => step.model_name))];
+  }
+
+  private usedByLoadedEnsemble(model: string): boolean {
+    for (const entry of this.entries.values()) {
+      if (entry.loaded !== undefined && this.composingModels(entry.name).includes(model)) return true;
+    }
+    return false;
   }
 
   /** Unloads a model because it left the repository (polling); any mode. */

@@ -302,6 +302,13 @@ describe('errors carry the engine message and the gRPC code of its kind', () => 
     ['loading a model the repository lacks', 'RepositoryModelLoad', { model_name: 'nope' }, status.INVALID_ARGUMENT, /failed to load 'nope', no version is available/],
     ['a load config that is not JSON', 'RepositoryModelLoad', { model_name: 'mlp', parameters: { config: { string_param: '{' } } }, status.INVALID_ARGUMENT, /parameter 'config' is not valid JSON/],
     ['unloading a model never loaded', 'RepositoryModelUnload', { model_name: 'mlp' }, status.INVALID_ARGUMENT, /failed to unload 'mlp', model is not loaded/],
+    [
+      'unload_dependents that is not a bool_param',
+      'RepositoryModelUnload',
+      { model_name: 'mlp', parameters: { unload_dependents: { string_param: 'true' } } },
+      status.INVALID_ARGUMENT,
+      /parameter 'unload_dependents' must be a bool_param/,
+    ],
   ])('%s', async (_name, method, request, code, message) => {
     const err = await rpcError(method, request);
     expect(err.code).toBe(code);

@@ -271,6 +271,29 @@ describe('an ensemble in explicit model control mode', () => {
     expect((await inferJson(explicit.url, 'pipeline', [tensor('IN', [[1, 2, 3, 4]])])).status).toBe(200);
   });
 
+  it('with unload_dependents unloads its composing models too, except those another loaded ensemble uses', async () => {
+    for (const model of ['pipeline', 'diamond']) expect((await post(`${explicit.url}/v2/repository/models/${model}/load`)).status).toBe(200);
+    const ready = async (...models: string[]) => Promise.all(models.map((m) => isModelReady(explicit.url, m)));
+    expect(await ready('scale', 'classifier', 'add_sub_fp32')).toEqual([true, true, true]);
+
+    const badFlag = await post(`${explicit.url}/v2/repository/models/pipeline/unload`, { parameters: { unload_dependents: 'yes' } });
+    expect(badFlag.status).toBe(400);
+    expect(badFlag.json.error).toContain("'unload_dependents' must be true or false");
+    expect(await isModelReady(explicit.url, 'pipeline')).toBe(true);
+
+    expect((await post(`${explicit.url}/v2/repository/models/pipeline/unload`, { parameters: { unload_dependents: true } })).status).toBe(200);
+    // classifier served only pipeline; scale still serves diamond.
+    expect(await ready('pipeline', 'classifier', 'scale', 'diamond')).toEqual([false, false, true, true]);
+
+    expect((await post(`${explicit.url}/v2/repository/models/diamond/unload`, { parameters: { unload_dependents: false } })).status).toBe(200);
+    expect(await ready('diamond', 'scale', 'add_sub_fp32')).toEqual([false, true, true]);
+    expect((await post(`${explicit.url}/v2/repository/models/diamond/load`)).status).toBe(200);
+    expect((await post(`${explicit.url}/v2/repository/models/diamond/unload`, { parameters: { unload_dependents: true } })).status).toBe(200);
+    expect(await ready('diamond', 'scale', 'add_sub_fp32')).toEqual([false, false, false]);
+    const index = await repositoryIndex(explicit.url);
+    expect(index.find((e) => e.name === 'scale')).toMatchObject({ state: 'UNAVAILABLE', reason: 'unloaded' });
+  });
+
   it('answers a load of an ensemble whose composing model is missing with a reason naming it', async () => {
     const reply = await post(`${explicit.url}/v2/repository/models/missing_dep/load`);
     expect(reply.status).toBe(400);
