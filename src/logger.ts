@@ -33,12 +33,15 @@ export interface LogSink {
 /**
  * Lines for a stream, written together at the end of the event-loop turn (setImmediate), or
  * at once when a turn has logged more than `flushBytes`. `flush()` writes what is waiting;
- * the process's 'exit' handler calls it, and writes to stdout are synchronous there (files
- * and pipes on Linux), so process.exit() loses nothing that was logged before it.
+ * the process's 'exit' handler calls `close()`, which also makes later lines go out at once.
+ * Writes to stdout are synchronous there (files and pipes on Linux), so process.exit() loses
+ * nothing logged before it, or by 'exit' handlers after it.
  */
 export class LineBatcher {
   private pending = '';
   private scheduled = false;
+  /** Set by close(): from then on every line is written at once (no later turn will come). */
+  private closed = false;
 
   constructor(
     private readonly write: (text: string) => void,
@@ -47,7 +50,7 @@ export class LineBatcher {
 
   add(line: string): void {
     this.pending += line;
-    if (this.pending.length >= this.flushBytes) {
+    if (this.closed || this.pending.length >= this.flushBytes) {
       this.flush();
       return;
     }
@@ -55,6 +58,12 @@ export class LineBatcher {
       this.scheduled = true;
       setImmediate(this.flushSoon);
     }
+  }
+
+  /** Writes what is waiting and every later line at once (the process is exiting). */
+  close(): void {
+    this.closed = true;
+    this.flush();
   }
 
   flush(): void {
@@ -76,7 +85,8 @@ let stdoutBatcher: LineBatcher | undefined;
 function sharedStdout(): LineBatcher {
   if (stdoutBatcher === undefined) {
     const batcher = new LineBatcher((text) => process.stdout.write(text));
-    process.on('exit', () => batcher.flush());
+    // close(), not flush(): an 'exit' handler that runs after this one may still log.
+    process.on('exit', () => batcher.close());
     stdoutBatcher = batcher;
   }
   return stdoutBatcher;

@@ -18,6 +18,15 @@ describe('LineBatcher', () => {
     expect(writes).toEqual(['a\nb\n', 'c\n']);
   });
 
+  it('after close() writes what waits and every later line at once', () => {
+    const writes: string[] = [];
+    const batcher = new LineBatcher((text) => writes.push(text));
+    batcher.add('a\n');
+    batcher.close();
+    batcher.add('b\n');
+    expect(writes).toEqual(['a\n', 'b\n']);
+  });
+
   it('writes at once when a turn has logged more than its byte threshold', () => {
     const writes: string[] = [];
     const batcher = new LineBatcher((text) => writes.push(text), 8);
@@ -57,12 +66,13 @@ describe('createLogger', () => {
     expect(err).toEqual([expect.stringMatching(/ WARN serve worker 1: kept\n$/)]);
   });
 
-  it('loses no stdout line when the process exits in the turn that logged it', () => {
+  it('loses no stdout line when the process exits in the turn that logged it, nor one an exit handler logs', () => {
     const loggerModule = path.join(__dirname, '..', '..', 'dist', 'src', 'logger.js');
     const script = `
       const { createLogger } = require(${JSON.stringify(loggerModule)});
       const logger = createLogger();
-      for (let i = 0; i < 1000; i++) logger.info('line ' + i);
+      for (let i = 0; i < 999; i++) logger.info('line ' + i);
+      process.on('exit', () => logger.info('line 999'));
       process.exit(0);`;
     const stdout = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
     const lines = stdout.trimEnd().split('\n');
