@@ -5,8 +5,9 @@
  *   status and message;
  * - the score module's run(): a scoreline error with a status the client can act on (4xx,
  *   503) passes through with its message, so a module (or the engine, through the client)
- *   can refuse bad input with 400; a timeout is 504; anything else is AzureML's 500 with
- *   its generic message, the details going to the log only.
+ *   can refuse bad input with 400; a timeout is 504; an engine that cannot be reached is 503
+ *   with a message that does not name its address; anything else is AzureML's 500 with its
+ *   generic message, the details going to the log only.
  * Every 5xx from run() carries `x-ms-run-function-failed: True`; every 503 and 429
  * carries `Retry-After: 1`.
  */
@@ -21,6 +22,7 @@ export interface ErrorReply {
 
 export const RUN_FAILED_MESSAGE = 'An unexpected error occurred in scoring script. Check the logs for more info.';
 export const INTERNAL_ERROR_MESSAGE = 'An unexpected internal error occurred. Check the logs for more info.';
+export const ENGINE_UNREACHABLE_MESSAGE = 'The inference engine could not be reached; retry later. Check the logs for more info.';
 
 export function errorReply(err: unknown, source: 'server' | 'run'): ErrorReply {
   const known = asScorelineError(err);
@@ -33,7 +35,9 @@ export function errorReply(err: unknown, source: 'server' | 'run'): ErrorReply {
     return out;
   }
   if (known !== undefined && (known.code === 'SCORELINE_SCORING_TIMEOUT' || known.status < 500 || known.status === 503)) {
-    const out = reply(known.status, known.message, known.status >= 500);
+    // A network error names the engine's address: that stays in the log.
+    const message = known.code === 'SCORELINE_NETWORK' ? ENGINE_UNREACHABLE_MESSAGE : known.message;
+    const out = reply(known.status, message, known.status >= 500);
     // 503 is temporary (engine restarting or unreachable, queue full): say when to retry, so
     // clients and load balancers back off instead of failing the request for good.
     if (known.status === 503 || known.status === 429) out.headers['retry-after'] = '1';

@@ -10,7 +10,7 @@ import {
 } from '../../src/errors';
 import { apiKeyCheck } from '../../src/frontend/api-key';
 import { corsHeaders, preflightHeaders } from '../../src/frontend/cors';
-import { RUN_FAILED_MESSAGE, errorReply } from '../../src/frontend/error-status';
+import { ENGINE_UNREACHABLE_MESSAGE, RUN_FAILED_MESSAGE, errorReply } from '../../src/frontend/error-status';
 import { checkScoreModule } from '../../src/frontend/load-score-module';
 import { logFields } from '../../src/frontend/log-fields';
 import { requestIds } from '../../src/frontend/request-ids';
@@ -87,7 +87,7 @@ describe('error status', () => {
     ['an InvalidArgumentError', new InvalidArgumentError('bad data'), 400, 'bad data', false],
     ["the engine's 400", new InferenceServerError(400, 'unknown model'), 400, 'unknown model', false],
     ["the engine's 503", new InferenceServerError(503, 'Exceeds maximum queue size'), 503, 'Exceeds maximum queue size', true],
-    ['an unreachable engine', new NetworkError('connect ECONNREFUSED'), 503, 'connect ECONNREFUSED', true],
+    ['an unreachable engine', new NetworkError('POST http://127.0.0.1:8000/v2/models/m/infer: connect ECONNREFUSED'), 503, ENGINE_UNREACHABLE_MESSAGE, true],
     ["the engine's 500", new InferenceServerError(500, 'onnx failed'), 500, RUN_FAILED_MESSAGE, true],
     ['a timeout', new ScoringTimeoutError(100), 504, 'Scoring timeout after 100 ms', true],
     ['an error of another scoreline copy', Object.assign(new Error('bad'), { code: 'SCORELINE_INVALID_ARGUMENT', status: 400 }), 400, 'bad', false],
