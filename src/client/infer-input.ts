@@ -12,6 +12,7 @@ import {
   allocateTypedArray,
   dataTypeInfo,
   elementCount,
+  flattenNested,
   float32ToBFloat16Bits,
   float32ToFloat16Bits,
   isDataType,
@@ -50,10 +51,6 @@ function checkShape(shape: unknown, what: string): number[] {
   return [...shape];
 }
 
-function flatten(value: unknown, out: unknown[]): void {
-  if (Array.isArray(value)) for (const v of value) flatten(v, out);
-  else out.push(value);
-}
 
 export class InferInput {
   readonly name: string;
@@ -159,7 +156,7 @@ export class InferInput {
       throw new InvalidArgumentError(`${what}: data must be a typed array or an array, got ${data === null ? 'null' : typeof data}`);
     }
     const flat: unknown[] = [];
-    flatten(data, flat);
+    flattenNested(data, flat);
     if (datatype === 'BYTES') {
       return flat.map((v, i) => {
         if (typeof v === 'string') return Buffer.from(v, 'utf8');

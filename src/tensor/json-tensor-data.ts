@@ -17,12 +17,35 @@ const INTEGER_RANGES: Partial<Record<DataType, [number, number]>> = {
   INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
 };
 
-/** Flattens nested arrays into `out`; anything that is not an array is an element. */
-function flatten(value: unknown, out: unknown[]): void {
-  if (Array.isArray(value)) {
-    for (const v of value) flatten(v, out);
-  } else {
+/**
+ * Flattens nested arrays into `out`, row-major; anything that is not an array is an element.
+ * Iterative, so data nested deeper than the call stack allows (from a server, or a caller)
+ * flattens instead of throwing a RangeError.
+ */
+export function flattenNested(value: unknown, out: unknown[]): void {
+  if (!Array.isArray(value)) {
     out.push(value);
+    return;
+  }
+  const arrays: unknown[][] = [value];
+  const positions: number[] = [0];
+  while (arrays.length > 0) {
+    const top = arrays.length - 1;
+    const array = arrays[top]!;
+    const i = positions[top]!;
+    if (i === array.length) {
+      arrays.pop();
+      positions.pop();
+      continue;
+    }
+    positions[top] = i + 1;
+    const item = array[i];
+    if (Array.isArray(item)) {
+      arrays.push(item);
+      positions.push(0);
+    } else {
+      out.push(item);
+    }
   }
 }
 
@@ -41,7 +64,7 @@ export function tensorDataFromJson(datatype: DataType, count: number, data: unkn
     throw new InvalidArgumentError(`${what}: 'data' must be an array, got ${describe(data)}`);
   }
   const flat: unknown[] = [];
-  flatten(data, flat);
+  flattenNested(data, flat);
   if (flat.length !== count) {
     throw new InvalidArgumentError(`${what}: 'data' holds ${flat.length} elements but the shape needs ${count}`);
   }

@@ -8,6 +8,7 @@ import {
   float16BitsToFloat32,
   float32ToBFloat16Bits,
   float32ToFloat16Bits,
+  flattenNested,
   joinInferenceBody,
   sliceBinaryTensors,
   splitInferenceBody,
@@ -64,6 +65,18 @@ describe('JSON tensor data', () => {
   ])('rejects bad %s data with a message that names the element', (datatype, data, message) => {
     expect(() => tensorDataFromJson(datatype, 4, data, 'input x')).toThrow(InvalidArgumentError);
     expect(() => tensorDataFromJson(datatype, 4, data, 'input x')).toThrow(message);
+  });
+
+  it('flattens nested arrays row-major, however deep, without recursing', () => {
+    const out: unknown[] = [];
+    flattenNested([[1, [2, 3]], [], [[[4]]], 5], out);
+    expect(out).toEqual([1, 2, 3, 4, 5]);
+    let deep: unknown = 7;
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    const deepOut: unknown[] = [];
+    flattenNested(deep, deepOut);
+    expect(deepOut).toEqual([7]);
+    expect(() => tensorDataFromJson('FP32', 4, deep, 'output y')).toThrow("output y: 'data' holds 1 elements but the shape needs 4");
   });
 });
 
