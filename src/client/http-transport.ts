@@ -93,7 +93,6 @@ export class HttpTransport {
       body = pieces.length === 1 ? pieces[0] : length <= CONCAT_LIMIT ? Buffer.concat(pieces as Buffer[], length) : pieces;
     }
     const headers = mergeHeaders(this.options.headers, req.headers, own);
-    const ctx = { ...this.options, target: this.describe(req.method, req.path), signal: req.signal };
     try {
       const res = await this.pool.request({
         method: req.method,
@@ -102,15 +101,12 @@ export class HttpTransport {
         body: body as Buffer | undefined, // undici also takes iterables; its typings omit them
         signal: req.signal,
       });
-      const chunks: Buffer[] = [];
-      for await (const chunk of res.body) chunks.push(chunk as Buffer);
-      return {
-        status: res.statusCode,
-        headers: res.headers as IncomingHttpHeaders,
-        body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
-      };
+      // arrayBuffer() gathers the body in one piece, without an async iterator's promise per chunk.
+      const received = Buffer.from(await res.body.arrayBuffer());
+      return { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, body: received };
     } catch (err) {
-      throw toTransportError(err, ctx);
+      // Built only here: the message context (the target URL, the options) costs a request nothing.
+      throw toTransportError(err, { ...this.options, target: this.describe(req.method, req.path), signal: req.signal });
     }
   }
 
