@@ -153,9 +153,9 @@ export class DynamicBatchScheduler<P, R> implements Scheduler<P, R> {
     for (let i = 0; i < this.lanes.length; i++) {
       if (this.lanes[i]!.length === 1 && (candidate === -1 || this.handedAt[i]! < this.handedAt[candidate]!)) candidate = i;
     }
-    if (candidate === -1) return false;
+    if (candidate === -1 || this.closedWith) return false;
     const batch = this.former.stage(nowUs, this.lanes[candidate]![0]!.rows);
-    if (batch === undefined || this.closedWith) return false;
+    if (batch === undefined) return false;
     this.dispatch(candidate, batch);
     return true;
   }
