@@ -22,6 +22,7 @@ describe('scoreline serve options', () => {
       engineMetricsPort: 8002,
       scoringTimeoutMs: 3_600_000,
       maxConcurrency: 0,
+      engineConnections: 128,
       corsOrigins: [],
       engineUrl: undefined,
       modelRepository: undefined,
@@ -38,6 +39,7 @@ describe('scoreline serve options', () => {
     ['SCORING_TIMEOUT_MS', '--scoring-timeout-ms', 'scoringTimeoutMs', '250', 250],
     ['SCORELINE_ENGINE_URL', '--engine-url', 'engineUrl', 'http://triton:8000/', 'http://triton:8000'],
     ['SCORELINE_MAX_CONCURRENCY', '--max-concurrency', 'maxConcurrency', '4', 4],
+    ['SCORELINE_ENGINE_CONNECTIONS', '--engine-connections', 'engineConnections', '32', 32],
     ['SCORELINE_LOG_BODIES', '--log-bodies', 'logBodies', 'true', true],
   ] as const)('reads %s, and %s wins over it', (env, flag, key, text, value) => {
     expect(options([], { [env]: text })[key]).toEqual(value);
@@ -73,6 +75,7 @@ describe('scoreline serve options', () => {
     [[], { WORKER_COUNT: 'many' }, '--worker-count (WORKER_COUNT)'],
     [['--engine-url', 'ftp://x'], {}, '--engine-url (SCORELINE_ENGINE_URL)'],
     [['--max-body-bytes', '0'], {}, '--max-body-bytes (SCORELINE_MAX_BODY_BYTES)'],
+    [['--engine-connections', '0'], {}, '--engine-connections (SCORELINE_ENGINE_CONNECTIONS)'],
     [[], { SCORELINE_LOG_BODIES: 'sometimes' }, '--log-bodies (SCORELINE_LOG_BODIES)'],
     [['--app-root', '/no/such/dir'], {}, '--app-root (AML_APP_ROOT): no such directory'],
   ])('refuses %j %j with a message naming %s', (args, env, name) => {
