@@ -143,7 +143,7 @@ function inputTensors(model: ModelInfo, request: ScoreRequest): { tensors: Infer
   const tensors = model.inputs.map((input) => {
     if (!(input.name in values)) throw new InvalidArgumentError(`input "${input.name}" of model "${model.name}" is missing`);
     let shape = shapeOf(values[input.name]);
-    // Checked before flatten() recurses: nesting deeper than the input's rank is wrong anyway,
+    // Checked before forEachElement() recurses: nesting deeper than the input's rank is wrong anyway,
     // and a hostile 100,000-deep array must get a 400, not a stack overflow.
     if (shape.length > input.shape.length) {
       throw new InvalidArgumentError(`input "${input.name}" has ${shape.length} dimensions; model "${model.name}" takes at most ${input.shape.length}`);
@@ -181,21 +181,11 @@ function classification(value: unknown): number {
   return value;
 }
 
-/** The shape a nested array claims by its first elements; flatten() checks the rest agree. */
+/** The shape a nested array claims by its first elements; forEachElement() checks the rest agree. */
 function shapeOf(value: unknown): number[] {
   const shape: number[] = [];
   for (let level = value; Array.isArray(level); level = level[0]) shape.push(level.length);
   return shape;
-}
-
-function flatten(value: unknown, shape: number[], depth: number, out: unknown[], input: string): void {
-  if (depth === shape.length) {
-    if (Array.isArray(value)) throw new InvalidArgumentError(`input "${input}" is not a rectangular array`);
-    out.push(value);
-    return;
-  }
-  if (!Array.isArray(value) || value.length !== shape[depth]) throw new InvalidArgumentError(`input "${input}" is not a rectangular array`);
-  for (const item of value) flatten(item, shape, depth + 1, out, input);
 }
 
 /** The typed arrays filled straight from JSON numbers, with the range each datatype holds. */
@@ -221,7 +211,7 @@ function tensorData(value: unknown, shape: number[], input: TensorMetadata): unk
   const kind = NUMBER_ARRAYS[input.datatype as DataType];
   if (kind === undefined) {
     const flat: unknown[] = [];
-    flatten(value, shape, 0, flat, input.name);
+    forEachElement(value, shape, (element) => flat.push(element), input.name);
     return elements(flat, input);
   }
   const out = kind.make(shape.reduce((product, dim) => product * dim, 1));
@@ -233,12 +223,19 @@ function tensorData(value: unknown, shape: number[], input: TensorMetadata): unk
     }
     out[at] = element as number;
   };
-  if (shape.length === 0) put(value, 0);
-  else fill(value, shape, 0, 0, put, input.name);
+  forEachElement(value, shape, put, input.name);
   return out;
 }
 
-/** Walks a nested array of the given shape, handing each element and its flat index to `put`; returns the next index. */
+/**
+ * Hands each element of a nested array of the given shape to `put` with its row-major index
+ * (a scalar when the shape is []); throws when the array is not rectangular.
+ */
+function forEachElement(value: unknown, shape: number[], put: (element: unknown, at: number) => void, input: string): void {
+  if (shape.length === 0) put(value, 0);
+  else fill(value, shape, 0, 0, put, input);
+}
+
 function fill(value: unknown, shape: number[], depth: number, at: number, put: (element: unknown, at: number) => void, input: string): number {
   if (!Array.isArray(value) || value.length !== shape[depth]) throw new InvalidArgumentError(`input "${input}" is not a rectangular array`);
   if (depth === shape.length - 1) {

@@ -7,17 +7,9 @@ import http from 'node:http';
 import { once } from 'node:events';
 import { AddressInfo } from 'node:net';
 import { ClientTimeoutError, InferInput, InferenceServerClient, NetworkError } from '../../src/client';
+import { freePort } from '../helpers/free-port';
 import { RecordingServer, startRecordingServer } from './helpers/recording-server';
 
-/** A port that nothing listens on: bound once, then released. */
-async function freePort(): Promise<number> {
-  const s = http.createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 const RESPONSE = (tag: string) => ({
   status: 200,

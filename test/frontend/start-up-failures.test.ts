@@ -7,7 +7,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fixture, startServe } from './helpers/serve-process';
+import { fixture, startServe, stopChild } from './helpers/serve-process';
 
 let modelDir: string;
 
@@ -24,9 +24,7 @@ afterAll(async () => {
 async function failedStart(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string; ms: number }> {
   const started = performance.now();
   const serve = await startServe(args, { env, waitUntilServing: false });
-  const timer = setTimeout(() => serve.child.kill('SIGKILL'), 30_000);
-  const exit = await serve.exited;
-  clearTimeout(timer);
+  const exit = await stopChild(serve.child, serve.exited);
   return { code: exit.code, output: serve.output(), ms: performance.now() - started };
 }
 

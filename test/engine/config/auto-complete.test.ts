@@ -6,6 +6,7 @@ import {
   requireCompleteConfig,
 } from '../../../src/engine/config/auto-complete';
 import { type ModelConfig, parseModelConfig } from '../../../src/engine/config/model-config';
+import { errorOf } from '../../helpers/error-of';
 
 const io = (name: string, shape: Array<number | string>, type = 'float32'): IoMetadata => ({ name, type, shape });
 
@@ -27,14 +28,6 @@ const shapes = (config: ModelConfig) => ({
   dynamic_batching: config.dynamic_batching !== undefined,
 });
 
-function errorOf(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected an error');
-}
 
 describe('autoCompleteConfig', () => {
   it.each<[string, string | undefined, ModelMetadata, number | undefined, ReturnType<typeof shapes>]>([

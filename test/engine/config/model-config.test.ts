@@ -9,6 +9,7 @@ import {
   validateModelConfig,
 } from '../../../src/engine/config/model-config';
 import { DATATYPES, configTypeFromDataType } from '../../../src/tensor/datatypes';
+import { errorOf } from '../../helpers/error-of';
 
 /** Triton's "simple" example model (qa/L0_simple), served here by onnxruntime. */
 const SIMPLE = `
@@ -165,14 +166,6 @@ const input = (over: object) => ({
 
 const output = (over: object) => ({ label_filename: '', is_shape_tensor: false, is_non_linear_format_io: false, ...over });
 
-function errorOf(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected an error');
-}
 
 describe('parseModelConfig', () => {
   it("parses Triton's simple example with every default filled in", () => {

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { CLI, PACKAGE_ROOT, freePort, type Exit } from '../../frontend/helpers/serve-process';
+import { CLI, PACKAGE_ROOT, freePort, stopChild, type Exit } from '../../frontend/helpers/serve-process';
 import { childrenOf, commandLine, enginePid } from './process-tree';
 import { sleep } from './load';
 
@@ -69,13 +69,7 @@ export async function startFaultServer(args: string[], options: { env?: Record<s
   const exited = new Promise<Exit>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
   const log = (): string => kept + partial;
   const dump = (): string => `${kept}${partial}\n--- last ${TAIL_CHARS} characters ---\n${tail}`;
-  const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    const exit = await exited;
-    clearTimeout(timer);
-    return exit;
-  };
+  const stop = (signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> => stopChild(child, exited, signal);
   const waitForLog = async (pattern: RegExp, timeoutMs = 30_000): Promise<void> => {
     const deadline = performance.now() + timeoutMs;
     while (!pattern.test(kept + partial)) {

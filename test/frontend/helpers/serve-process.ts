@@ -4,9 +4,9 @@
  * share the port the primary names, so `--port 0` would give each worker its own).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { Agent, request } from 'undici';
+import { freePort } from '../../helpers/free-port';
 
 export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const CLI = path.join(PACKAGE_ROOT, 'bin', 'scoreline.js');
@@ -35,12 +35,18 @@ export interface StartOptions {
   timeoutMs?: number;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+export { freePort };
+
+/**
+ * Sends `signal` (unless the child already ended; none: just wait) and resolves with its exit,
+ * SIGKILLing it if it has not exited after 30 s.
+ */
+export async function stopChild(child: ChildProcess, exited: Promise<Exit>, signal?: NodeJS.Signals): Promise<Exit> {
+  if (signal !== undefined && child.exitCode === null && child.signalCode === null) child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const exit = await exited;
+  clearTimeout(timer);
+  return exit;
 }
 
 export function fixture(name: string): string {
@@ -65,13 +71,7 @@ export async function startServe(args: string[], options: StartOptions = {}): Pr
   child.stderr!.on('data', onData);
   // 'close', not 'exit': it comes after the output streams end, so output() is complete.
   const exited = new Promise<Exit>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
-  const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    const exit = await exited;
-    clearTimeout(timer);
-    return exit;
-  };
+  const stop = (signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> => stopChild(child, exited, signal);
   const serve: ServeProcess = { url: `http://127.0.0.1:${port}`, port, child, output: () => output, exited, stop };
   if (options.waitUntilServing === false) return serve;
 
