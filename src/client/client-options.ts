@@ -25,6 +25,13 @@ export interface InferenceServerClientOptions {
   concurrency?: number;
   /** Headers sent with every request (an API key, a tracing header); per-call headers win. */
   headers?: Record<string, string>;
+  /**
+   * Merge concurrent `infer()` calls to a batching model into one request along the batch
+   * dimension, and give each caller its own rows (default false; see infer-coalescer.ts for
+   * which calls qualify). Saves a request per call where many small calls run at once, as
+   * in a scoring worker.
+   */
+  coalesceInfer?: boolean;
 }
 
 const positiveMs = z.number().finite().positive();
@@ -37,6 +44,7 @@ const optionsSchema = z.strictObject({
   networkTimeout: positiveMs.default(60_000),
   concurrency: z.number().int().min(1).max(1024).default(16),
   headers: z.record(z.string(), z.string()).default({}),
+  coalesceInfer: z.boolean().default(false),
 }) satisfies z.ZodType<Required<InferenceServerClientOptions>, InferenceServerClientOptions>;
 
 export interface ResolvedClientOptions {
@@ -48,6 +56,7 @@ export interface ResolvedClientOptions {
   networkTimeout: number;
   concurrency: number;
   headers: Record<string, string>;
+  coalesceInfer: boolean;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

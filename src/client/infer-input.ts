@@ -115,6 +115,16 @@ export class InferInput {
     return this;
   }
 
+  /** @internal The contents as set (undefined before setData), for merging concurrent calls. */
+  get contents(): TensorData | undefined {
+    return this.data;
+  }
+
+  /** @internal Whether the contents go as binary data after the JSON header. */
+  get sentAsBinary(): boolean {
+    return this.binary;
+  }
+
   /** Number of bytes this input adds after the JSON header (0 when sent as JSON or unset). */
   get binaryByteLength(): number {
     return this.data !== undefined && this.binary ? rawByteLength(this.datatype, this.data) : 0;

@@ -73,6 +73,11 @@ export class InferResult {
     }
   }
 
+  /** @internal A result assembled by the client itself (one caller's rows of a merged call). */
+  static fromParts(response: WireInferResponse, binary: Map<string, Buffer>): InferResult {
+    return new InferResult(response, binary);
+  }
+
   private constructor(response: WireInferResponse, binary: Map<string, Buffer>) {
     this.response = response;
     this.binary = binary;

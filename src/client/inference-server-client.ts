@@ -8,6 +8,7 @@ import { ClientTimeoutError, InferenceServerError, InvalidArgumentError, Network
 import { INFERENCE_HEADER_CONTENT_LENGTH } from '../tensor';
 import { InferenceServerClientOptions, ResolvedClientOptions, resolveClientOptions } from './client-options';
 import { HttpRequest, HttpResponse, HttpTransport, QueryParams } from './http-transport';
+import { InferCoalescer } from './infer-coalescer';
 import { InferInput } from './infer-input';
 import { InferResult } from './infer-result';
 import { InferRequestBody, InferRequestFields, buildInferRequestBody } from './inference-request-body';
@@ -101,11 +102,20 @@ export class InferenceServerClient {
   readonly url: string;
   private readonly options: ResolvedClientOptions;
   private readonly transport: HttpTransport;
+  private readonly coalescer: InferCoalescer | undefined;
 
   constructor(options: InferenceServerClientOptions | string) {
     this.options = resolveClientOptions(options);
     this.url = `${this.options.origin}${this.options.basePath}`;
     this.transport = new HttpTransport(this.options);
+    this.coalescer = !this.options.coalesceInfer
+      ? undefined
+      : new InferCoalescer({
+          backend: {
+            send: (modelName, inputs, options) => this.sendInfer(modelName, inputs, options),
+            maxBatchSize: async (modelName, modelVersion) => (await this.getModelConfig(modelName, { modelVersion })).max_batch_size ?? 0,
+          },
+        });
   }
 
   /** True when `GET /v2/health/live` answers 200. Rejects only when the server is unreachable. */
@@ -173,8 +183,14 @@ export class InferenceServerClient {
   /**
    * Runs one inference. Inputs go as binary data unless an input was set with
    * `binaryData: false`; outputs come back as `outputs` asks, or all in binary when omitted.
+   * With the `coalesceInfer` option, concurrent calls may share a request (see there).
    */
   async infer(modelName: string, inputs: readonly InferInput[], options: InferOptions = {}): Promise<InferResult> {
+    if (this.coalescer !== undefined) return this.coalescer.infer(modelName, inputs, options);
+    return this.sendInfer(modelName, inputs, options);
+  }
+
+  private async sendInfer(modelName: string, inputs: readonly InferInput[], options: InferOptions): Promise<InferResult> {
     const path = `${modelPath(modelName, options.modelVersion)}/infer`;
     const request = InferenceServerClient.generateRequestBody(inputs, options);
     const headers: Record<string, string> = { ...options.headers };
@@ -254,6 +270,8 @@ export class InferenceServerClient {
 
   /** Waits for in-flight calls, then closes the connections; later calls reject with NetworkError. */
   async close(): Promise<void> {
+    // Calls waiting to be merged were accepted before close(): send them first.
+    this.coalescer?.flushAll();
     await this.transport.close();
   }
 

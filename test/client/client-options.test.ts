@@ -29,7 +29,7 @@ describe('the url option', () => {
 });
 
 describe('options', () => {
-  it('defaults as tritonclient does (60 s timeouts), with a pool of 16 connections', () => {
+  it('defaults as tritonclient does (60 s timeouts, one request per infer call), with a pool of 16 connections', () => {
     expect(resolveClientOptions('localhost:8000')).toEqual({
       origin: 'http://localhost:8000',
       basePath: '',
@@ -37,6 +37,7 @@ describe('options', () => {
       networkTimeout: 60_000,
       concurrency: 16,
       headers: {},
+      coalesceInfer: false,
     });
   });
 
@@ -44,6 +45,7 @@ describe('options', () => {
     ['a missing url', {}, /option 'url'/],
     ['a zero concurrency', { url: 'h:1', concurrency: 0 }, /option 'concurrency'/],
     ['a fractional concurrency', { url: 'h:1', concurrency: 1.5 }, /option 'concurrency'/],
+    ['a coalesceInfer that is not a boolean', { url: 'h:1', coalesceInfer: 'yes' }, /option 'coalesceInfer'/],
     ['a negative networkTimeout', { url: 'h:1', networkTimeout: -1 }, /option 'networkTimeout'/],
     ['a string connectionTimeout', { url: 'h:1', connectionTimeout: '5' }, /option 'connectionTimeout'/],
     ['a misspelt option', { url: 'h:1', concurency: 2 }, /unknown option\(s\) 'concurency'/],

@@ -92,6 +92,26 @@ describe('the default entry script scoring/score.ts on the test repository', () 
     expect(classes![0]!.score).toBeGreaterThanOrEqual(classes![1]!.score);
   });
 
+  it("merges concurrent requests' engine calls (--coalesce-infer, the default): every answer its own, fewer engine requests than calls", async () => {
+    const engineUrl = /engine=(http:\/\/127\.0\.0\.1:\d+)/.exec(serve.output())![1]!;
+    const stats = async () => {
+      const res = await call(agent, `${engineUrl}/v2/models/mlp/stats`);
+      const model = (res.json() as { model_stats: { inference_count: number; inference_stats: { success: { count: number } } }[] }).model_stats[0]!;
+      return { rows: model.inference_count, requests: model.inference_stats.success.count };
+    };
+    const before = await stats();
+    const rows = Array.from({ length: 120 }, (_, i) => Array.from({ length: 8 }, (__, k) => Math.cos(i + k)));
+    const replies = await Promise.all(rows.map((row) => score({ model: 'mlp', data: row })));
+    replies.forEach((reply, i) => {
+      expect(reply.status).toBe(200);
+      const expected = mlpForward(testModels().mlp, rows[i]!, 1);
+      (reply.json().OUTPUT0 as number[]).forEach((value, k) => expect(value).toBeCloseTo(expected[k]!, 4));
+    });
+    const after = await stats();
+    expect(after.rows - before.rows).toBe(120);
+    expect(after.requests - before.requests).toBeLessThan(120);
+  });
+
   it.each([
     ['no model named while several are served', { data: [[1]] }, /name the model: .*one of: .*add_sub/],
     ['an unknown model (the engine says so)', { model: 'nope', data: [[1]] }, /nope/],

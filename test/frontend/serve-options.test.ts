@@ -23,6 +23,7 @@ describe('scoreline serve options', () => {
       scoringTimeoutMs: 3_600_000,
       maxConcurrency: 0,
       engineConnections: 128,
+      coalesceInfer: true,
       corsOrigins: [],
       engineUrl: undefined,
       modelRepository: undefined,
@@ -45,6 +46,15 @@ describe('scoreline serve options', () => {
     expect(options([], { [env]: text })[key]).toEqual(value);
     const flagArgs = flag === '--log-bodies' ? [flag] : [flag, text];
     expect(options(flagArgs, { [env]: flag === '--log-bodies' ? 'false' : '9' })[key]).toEqual(value);
+  });
+
+  it('turns switches off with --no-<flag> or the variable, and the flag wins over the variable', () => {
+    expect(options(['--no-coalesce-infer']).coalesceInfer).toBe(false);
+    expect(options([], { SCORELINE_COALESCE_INFER: '0' }).coalesceInfer).toBe(false);
+    expect(options(['--coalesce-infer'], { SCORELINE_COALESCE_INFER: 'false' }).coalesceInfer).toBe(true);
+    expect(options(['--no-coalesce-infer'], { SCORELINE_COALESCE_INFER: 'yes' }).coalesceInfer).toBe(false);
+    expect(options(['--no-log-bodies'], { SCORELINE_LOG_BODIES: 'true' }).logBodies).toBe(false);
+    expect(() => options(['--no-port'])).toThrow(/Unknown option '--no-port'/);
   });
 
   it('reads the API key from SCORELINE_API_KEY only (a flag would show in ps)', () => {
@@ -87,5 +97,6 @@ describe('scoreline serve options', () => {
     expect(resolveServeOptions(['--help'], {}).help).toBe(true);
     expect(serveUsage()).toMatch(/--worker-count <value>\s+WORKER_COUNT/);
     expect(serveUsage()).toMatch(/\(env only\)\s+SCORELINE_API_KEY/);
+    expect(serveUsage()).toMatch(/--\[no-\]coalesce-infer\s+SCORELINE_COALESCE_INFER/);
   });
 });
