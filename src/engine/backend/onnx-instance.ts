@@ -40,6 +40,8 @@ export class OnnxInstance {
       // still runs one at a time, in order: InferenceSession.run blocks it.
       concurrentTasksPerWorker: 2,
       idleTimeout: Number.POSITIVE_INFINITY,
+      // The scheduler measures queue and compute times itself (Triton's statistics).
+      recordTiming: false,
       execArgv: workerExecArgv(),
     });
     try {
