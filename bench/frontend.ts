@@ -10,6 +10,8 @@
  *              the bench body, else bench/score-modules/mlp-score) and the embedded engine
  *              (dynamic batching) vs the naive deployment (express + onnxruntime-node in
  *              process, no batching), concurrency 64           target ≥ 4× req/s, p99 no worse
+ *              (also shown: the same front end on a stub engine that answers at once, the
+ *              ceiling of the front end and its engine hop without the model)
  *
  * Load comes from `scoreline perf`'s generator, in this process. Environment: BENCH_WORKERS
  * (default: the core count), BENCH_ROUNDS, BENCH_SECONDS, BENCH_ENGINE_THREADS (intra-op
@@ -205,8 +207,15 @@ async function mlpComparison(workers: number, concurrencies: readonly number[]):
     progress(TAG, `MLP ${MLP_LAYERS.join('→')}: naive express + onnxruntime-node and scoreline serve + engine, ${workers} workers each`);
     const naive = await spawnServer([path.join(__dirname, 'naive-server.js'), String(port), String(workers), modelPath], /naive server listening/, { url: `http://127.0.0.1:${port}` });
     let scoreline: { server: ChildServer; module: string } | undefined;
+    let stub: ChildServer | undefined;
+    let frontEndAlone: ChildServer | undefined;
     try {
       scoreline = await startScorelineMlp(dir, workers);
+      // The same front end on an engine that answers at once: its own ceiling on this machine.
+      const stubPort = await freePort();
+      const stubArgs = [String(stubPort), 'mlp_bench', String(MLP_LAYERS[0]), String(MLP_LAYERS[MLP_LAYERS.length - 1]), '64'];
+      stub = await spawnServer([path.join(__dirname, 'stub-engine.js'), ...stubArgs], /stub engine listening/, { url: `http://127.0.0.1:${stubPort}` });
+      frontEndAlone = await spawnServe(path.join(PACKAGE_ROOT, scoreline.module), workers, { args: ['--engine-url', stub.url] });
       // Both deployments must compute the same thing, or the comparison means nothing.
       const [a, b] = await Promise.all([postJson(`${scoreline.server.url}/score`, mlpBody()), postJson(`${naive.url}/score`, mlpBody())]);
       const [ya, yb] = [outputsOf(a.json), outputsOf(b.json)];
@@ -216,12 +225,15 @@ async function mlpComparison(workers: number, concurrencies: readonly number[]):
       const comparisons = await compare(
         [
           { name: `scoreline (${scoreline.module})`, url: `${scoreline.server.url}/score`, body: mlpBody() },
+          { name: 'scoreline front end on a stub engine (no model)', url: `${frontEndAlone.url}/score`, body: mlpBody() },
           { name: 'naive express + onnxruntime-node', url: `${naive.url}/score`, body: mlpBody() },
         ],
         concurrencies,
       );
       return { module: scoreline.module, comparisons };
     } finally {
+      await frontEndAlone?.stop();
+      await stub?.stop();
       await scoreline?.server.stop();
       await naive.stop();
     }
@@ -257,10 +269,16 @@ export function echoTable(r: FrontendBenchResult): string[] {
   ];
 }
 
+/** The MLP contenders in the order measured: scoreline, its front end on the stub engine, the naive baseline. */
+export function mlpStandings(c: Comparison): { scoreline: Standing; frontEndAlone: Standing; naive: Standing } {
+  const [scoreline, frontEndAlone, naive] = c.standings as [Standing, Standing, Standing];
+  return { scoreline, frontEndAlone, naive };
+}
+
 /** The concurrency-64 comparison of the MLP (or the highest measured). */
-export function mlpHeadline(r: FrontendBenchResult): { concurrency: number; scoreline: Standing; naive: Standing } {
+export function mlpHeadline(r: FrontendBenchResult): { concurrency: number; scoreline: Standing; frontEndAlone: Standing; naive: Standing } {
   const c = r.mlp.find((x) => x.concurrency === 64) ?? r.mlp[r.mlp.length - 1]!;
-  return { concurrency: c.concurrency, scoreline: c.standings[0]!, naive: c.standings[1]! };
+  return { concurrency: c.concurrency, ...mlpStandings(c) };
 }
 
 export function mlpTable(r: FrontendBenchResult): string[] {
@@ -270,19 +288,22 @@ export function mlpTable(r: FrontendBenchResult): string[] {
       `${ENGINE_THREADS} intra-op thread${ENGINE_THREADS === 1 ? '' : 's'}); naive: express + onnxruntime-node per worker (one intra-op thread each, no batching); ` +
       `${ROUNDS} rounds of ${SECONDS} s (median round by req/s; × naive: medians of per-round ratios)`,
     '',
-    '| concurrency | scoreline req/s | p50 ms | p99 ms | naive req/s | p50 ms | p99 ms | × naive req/s | × naive p99 |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| concurrency | scoreline req/s | p50 ms | p99 ms | naive req/s | p50 ms | p99 ms | × naive req/s | × naive p99 | front end on a stub engine req/s | × naive |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...r.mlp.map((c) => {
-      const [s, n] = c.standings as [Standing, Standing];
+      const { scoreline: s, frontEndAlone: a, naive: n } = mlpStandings(c);
       return (
         `| ${c.concurrency} | ${f0(s.step.requestsPerSecond)} | ${f1(s.step.latency.p50Ms)} | ${f1(s.step.latency.p99Ms)} | ` +
-        `${f0(n.step.requestsPerSecond)} | ${f1(n.step.latency.p50Ms)} | ${f1(n.step.latency.p99Ms)} | ${f2(s.ratio)} | ${f2(s.p99Ratio)} |`
+        `${f0(n.step.requestsPerSecond)} | ${f1(n.step.latency.p50Ms)} | ${f1(n.step.latency.p99Ms)} | ${f2(s.ratio)} | ${f2(s.p99Ratio)} | ` +
+        `${f0(a.step.requestsPerSecond)} | ${f2(a.ratio)} |`
       );
     }),
     '',
     `at concurrency ${head.concurrency}: scoreline / naive = ${f2(head.scoreline.ratio)} req/s (target ≥ 4), ` +
       `${f2(head.scoreline.p99Ratio)} p99 (target ≤ 1: no worse)` +
       `; errors: ${r.mlp.reduce((n, c) => n + c.standings.reduce((m, s) => m + s.step.errorCount, 0), 0)}`,
+    `the same front end on a stub engine that answers at once (no model): ${f2(head.frontEndAlone.ratio)} × naive, ` +
+      `the ceiling of the front end and its engine hop on these cores; the rest of the gap is the model's share of them`,
   ];
 }
 

@@ -33,8 +33,8 @@ function plot(r: FrontendBenchResult): string {
     [
       series('scoreline p99', 0, 'p99Ms', '#1f77b4'),
       series('scoreline p50', 0, 'p50Ms', '#1f77b4'),
-      series('naive p99', 1, 'p99Ms', '#d62728'),
-      series('naive p50', 1, 'p50Ms', '#d62728'),
+      series('naive p99', 2, 'p99Ms', '#d62728'),
+      series('naive p50', 2, 'p50Ms', '#d62728'),
     ],
     { title: `MLP ${MLP_LAYERS.join('→')}: latency vs throughput at concurrency ${SWEEP.join(', ')}`, xLabel: 'throughput (requests/s)', yLabel: 'latency (ms)' },
   );
