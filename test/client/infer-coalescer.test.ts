@@ -244,6 +244,27 @@ describe('InferCoalescer', () => {
     await expect(coalescer.infer('m', [row(4)], { signal: controller.signal })).rejects.toThrow('caller gave up');
   });
 
+  it('rejects a caller that aborts after its request went out at once, and still answers the others', async () => {
+    const { backend, coalescer, turn } = setup();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const answer = backend.answer;
+    backend.send = async (modelName, inputs, options) => {
+      backend.sent.push({ modelName, inputs, options });
+      await held;
+      return answer({ modelName, inputs, options }) as InferResult;
+    };
+    const controller = new AbortController();
+    const leaving = coalescer.infer('m', [row(1)], { signal: controller.signal });
+    const staying = coalescer.infer('m', [row(2)], {});
+    await turn();
+    expect(backend.sent).toHaveLength(1);
+    controller.abort(new Error('client went away'));
+    await expect(leaving).rejects.toThrow('client went away');
+    release();
+    expect((await staying).asTypedArray<Float32Array>('OUTPUT0')[0]).toBe(4);
+  });
+
   it('sends calls alone while the max_batch_size lookup fails, and asks again after a pause', async () => {
     let now = 0;
     const { backend, coalescer, turn } = setup({ now: () => now });
