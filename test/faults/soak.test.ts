@@ -21,8 +21,15 @@ const CONCURRENCY = 128;
 const SECONDS = Number(process.env.FAULTS_SOAK_SECONDS ?? (process.env.npm_lifecycle_event === 'test:faults' ? 60 : 10));
 const WARM_UP_SECONDS = Math.min(10, Math.max(4, SECONDS / 4));
 const RSS_GROWTH_LIMIT = 0.1;
-/** Descriptors that may come and go: the workers' engine client pools open connections on demand. */
-const FD_SLACK = 16;
+const WORKERS = 2;
+/**
+ * Each worker's engine client opens connections on demand, up to this many, and the engine
+ * holds the other end: descriptors that may appear after the warm-up without a leak. Kept
+ * small so the bound stays tight (a leak per request would show as thousands): with merged
+ * engine calls a worker rarely has more requests at the engine than this.
+ */
+const ENGINE_CONNECTIONS = 8;
+const FD_SLACK = 2 * WORKERS * ENGINE_CONNECTIONS + 8;
 const SAMPLE_MS = 500;
 const WINDOW_SAMPLES = 4;
 
@@ -30,7 +37,7 @@ let repository: Repository;
 let server: FaultServer;
 beforeAll(async () => {
   repository = await mlpRepository();
-  server = await startFaultServer(['--model-repository', repository.dir, '--worker-count', '2', ...ENGINE_PORTS]);
+  server = await startFaultServer(['--model-repository', repository.dir, '--worker-count', String(WORKERS), '--engine-connections', String(ENGINE_CONNECTIONS), ...ENGINE_PORTS]);
 }, 120_000);
 afterAll(async () => {
   await server?.stop();
