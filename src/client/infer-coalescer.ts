@@ -19,7 +19,8 @@
  *   (each would mean something per request to the server).
  * Anything else goes alone, exactly as without this option. A merged request that the server
  * rejects as the caller's fault (4xx) is retried call by call, so each caller gets the
- * answer its own request earns; other failures (the model failed, the engine is gone) reach
+ * answer its own request earns, and so is one whose outputs cannot be split by rows (the
+ * model then no longer gets merged calls); other failures (the model failed, the engine is gone) reach
  * every caller of the merged request, as they would through the engine's batcher.
  *
  * The engine's statistics then count one request per merged request (its inference_count
@@ -135,6 +136,10 @@ function malformedSplit(message: string): InferenceServerError {
   return new InferenceServerError(502, `malformed inference response to a merged request: ${message}`);
 }
 
+function cacheKey(modelName: string, modelVersion: string | number | undefined): string {
+  return `${modelName}\u0000${String(modelVersion ?? '')}`;
+}
+
 export class InferCoalescer {
   private readonly backend: CoalescerBackend;
   private readonly schedule: (flush: () => void) => void;
@@ -159,7 +164,7 @@ export class InferCoalescer {
     const merge = mergeKeyOf(modelName, inputs, options);
     if (merge === undefined) return this.backend.send(modelName, inputs, options);
     options.signal?.throwIfAborted();
-    const maxRows = await this.maxRowsOf(modelName, String(options.modelVersion ?? ''));
+    const maxRows = await this.maxRowsOf(modelName, options.modelVersion);
     // A call that fills a batch by itself gains nothing from waiting; one over the limit
     // gets the server's own error.
     if (maxRows <= 1 || merge.rows >= maxRows) return this.backend.send(modelName, inputs, options);
@@ -255,27 +260,36 @@ export class InferCoalescer {
       if (err instanceof InferenceServerError && err.status >= 400 && err.status < 500) {
         // Perhaps one caller's fault, perhaps a model reloaded with a smaller max_batch_size:
         // ask again next time, and let each call earn its own answer now.
-        this.maxRowsCache.delete(`${group.modelName}\u0000${String(first.options.modelVersion ?? '')}`);
-        for (const call of calls) this.backend.send(group.modelName, call.inputs, call.options).then(call.resolve, call.reject);
+        this.maxRowsCache.delete(cacheKey(group.modelName, first.options.modelVersion));
+        this.sendEachAlone(group.modelName, calls);
       } else {
         for (const call of calls) call.reject(err);
       }
       return;
     }
+    let parts: InferResult[];
     try {
-      const parts = splitByCall(result, group.rows, calls);
-      calls.forEach((call, i) => call.resolve(parts[i]!));
-    } catch (err) {
-      for (const call of calls) call.reject(err);
+      parts = splitByCall(result, group.rows, calls);
+    } catch {
+      // An output without the batch dimension first (a model that batches in its own way):
+      // this model's answers cannot be split, so its calls go alone from now on.
+      this.maxRowsCache.set(cacheKey(group.modelName, first.options.modelVersion), { value: Promise.resolve(0), until: Number.POSITIVE_INFINITY });
+      this.sendEachAlone(group.modelName, calls);
+      return;
     }
+    calls.forEach((call, i) => call.resolve(parts[i]!));
   }
 
-  private maxRowsOf(modelName: string, modelVersion: string): Promise<number> {
-    const key = `${modelName}\u0000${modelVersion}`;
+  private sendEachAlone(modelName: string, calls: readonly PendingCall[]): void {
+    for (const call of calls) this.backend.send(modelName, call.inputs, call.options).then(call.resolve, call.reject);
+  }
+
+  private maxRowsOf(modelName: string, modelVersion: string | number | undefined): Promise<number> {
+    const key = cacheKey(modelName, modelVersion);
     const hit = this.maxRowsCache.get(key);
     if (hit !== undefined && hit.until > this.now()) return hit.value;
     const entry = { value: Promise.resolve(0), until: Number.POSITIVE_INFINITY };
-    entry.value = this.backend.maxBatchSize(modelName, modelVersion).then(
+    entry.value = this.backend.maxBatchSize(modelName, String(modelVersion ?? '')).then(
       (n) => (Number.isSafeInteger(n) && n > 0 ? n : 0),
       () => {
         // Not loaded yet, or the server is away: those calls go alone (and get the

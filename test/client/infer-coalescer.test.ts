@@ -5,7 +5,7 @@
  * the real engine.
  */
 import { InferenceServerError, InferInput, InferRequestedOutput, InferResult, type InferOptions } from '../../src/client';
-import { FAILED_LOOKUP_RETRY_MS, InferCoalescer, mergeKeyOf, type CoalescerBackend } from '../../src/client/infer-coalescer';
+import { FAILED_LOOKUP_RETRY_MS, InferCoalescer, mergeKeyOf, splitByCall, type CoalescerBackend } from '../../src/client/infer-coalescer';
 import { joinInferenceBody } from '../../src/tensor';
 
 interface Sent {
@@ -217,15 +217,23 @@ describe('InferCoalescer', () => {
     expect(backend.sent).toHaveLength(1);
   });
 
-  it('fails every caller with a 502 when an output has no batch dimension to split', async () => {
+  it('sends each call alone, and stops merging for the model, when an answer has no batch dimension to split', async () => {
     const { backend, coalescer, turn } = setup();
-    backend.answer = () => doubled(row(9));
+    backend.answer = () => doubled(row(9)); // always one row, whatever was asked
     const calls = [row(1), row(2)].map((x) => coalescer.infer('m', [x], {}));
     await turn();
-    for (const outcome of await Promise.allSettled(calls)) {
-      expect(outcome.status).toBe('rejected');
-      expect((outcome as PromiseRejectedResult).reason).toMatchObject({ status: 502, message: expect.stringMatching(/output 'OUTPUT0' has shape \[1,1\], expected 2 rows/) });
-    }
+    const results = await Promise.all(calls);
+    expect(results.map((r) => r.asTypedArray<Float32Array>('OUTPUT0')[0])).toEqual([18, 18]);
+    expect(backend.sent.map((s) => s.inputs[0]!.shape[0])).toEqual([2, 1, 1]);
+    const later = [row(3), row(4)].map((x) => coalescer.infer('m', [x], {}));
+    await turn();
+    await Promise.all(later);
+    expect(backend.sent.map((s) => s.inputs[0]!.shape[0])).toEqual([2, 1, 1, 1, 1]);
+    expect(backend.lookups).toBe(1);
+  });
+
+  it('splitByCall refuses an output whose first dimension is not the merged row count', () => {
+    expect(() => splitByCall(doubled(row(9)), 2, [{ rows: 1 }, { rows: 1 }])).toThrow(/output 'OUTPUT0' has shape \[1,1\], expected 2 rows first/);
   });
 
   it('drops a call aborted while it waits, rejecting it with the signal\'s reason; an aborted signal is refused at once', async () => {
