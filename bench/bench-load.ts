@@ -6,13 +6,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
 import type { PreparedRequest } from '../src/perf/http-transport';
 import type { StepResult } from '../src/perf/perf-report';
 import { profile } from '../src/perf/profiler';
+import { freePort } from '../src/util/free-port';
 
 /** Benchmarks run from dist/bench; the package root is two levels up. */
 export const PACKAGE_ROOT = path.join(__dirname, '..', '..');
@@ -29,13 +29,7 @@ export function progress(tag: string, message: string): void {
   process.stderr.write(`[${tag}] ${message}\n`);
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort };
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -5,21 +5,13 @@
  * prints "echo server listening" once every worker listens.
  */
 import cluster from 'node:cluster';
+import { runPeerPrimary } from './cluster-peer';
 import http from 'node:http';
 
 const [port, workers] = process.argv.slice(2).map(Number) as [number, number];
 
 if (cluster.isPrimary) {
-  let listening = 0;
-  for (let i = 0; i < workers; i++) {
-    cluster.fork().on('listening', () => {
-      if (++listening === workers) console.log(`echo server listening on 127.0.0.1:${port} with ${workers} workers`);
-    });
-  }
-  process.on('SIGTERM', () => {
-    for (const w of Object.values(cluster.workers ?? {})) w?.kill();
-    process.exit(0);
-  });
+  runPeerPrimary(workers, `echo server listening on 127.0.0.1:${port} with ${workers} workers`);
 } else {
   http
     .createServer((req, res) => {

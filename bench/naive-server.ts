@@ -9,6 +9,7 @@
  *   POST /score {"data": [[x0, ..., x511]]}  →  {"result": [[y0, ..., y9]]}
  */
 import cluster from 'node:cluster';
+import { runPeerPrimary } from './cluster-peer';
 import express from 'express';
 import * as ort from 'onnxruntime-node';
 
@@ -38,16 +39,7 @@ async function worker(): Promise<void> {
 }
 
 if (cluster.isPrimary) {
-  let listening = 0;
-  for (let i = 0; i < workers; i++) {
-    cluster.fork().on('listening', () => {
-      if (++listening === workers) console.log(`naive server listening on 127.0.0.1:${port} with ${workers} workers`);
-    });
-  }
-  process.on('SIGTERM', () => {
-    for (const w of Object.values(cluster.workers ?? {})) w?.kill();
-    process.exit(0);
-  });
+  runPeerPrimary(workers, `naive server listening on 127.0.0.1:${port} with ${workers} workers`);
 } else {
   worker().catch((err: unknown) => {
     console.error(err);

@@ -153,7 +153,7 @@ export class InferCoalescer {
     this.now = options.now ?? Date.now;
   }
 
-  /** Calls waiting for their group's flush (for tests and close()). */
+  /** Calls waiting for their group's flush (tests read it). */
   get pendingCalls(): number {
     let n = 0;
     for (const group of this.pending.values()) n += group.calls.length;

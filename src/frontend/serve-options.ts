@@ -34,7 +34,7 @@ export const SERVE_OPTION_SPECS = {
   engineGrpcPort: { flag: 'engine-grpc-port', env: 'SCORELINE_ENGINE_GRPC_PORT', kind: 'integer', help: "embedded engine's gRPC port (0: any free port, -1: no gRPC)" },
   engineMetricsPort: { flag: 'engine-metrics-port', env: 'SCORELINE_ENGINE_METRICS_PORT', kind: 'integer', help: "embedded engine's metrics port (0: any free port)" },
   engineConnections: { flag: 'engine-connections', env: 'SCORELINE_ENGINE_CONNECTIONS', kind: 'integer', help: "keep-alive connections from each worker's client to the engine (its requests beyond them wait in the client)" },
-  coalesceInfer: { flag: 'coalesce-infer', env: 'SCORELINE_COALESCE_INFER', kind: 'boolean', help: "the workers' engine client merges concurrent single-row infer() calls to a batching model into one request (--no-coalesce-infer: one request per call)" },
+  coalesceInfer: { flag: 'coalesce-infer', env: 'SCORELINE_COALESCE_INFER', kind: 'boolean', help: "the workers' engine client merges the concurrent infer() calls a worker makes to a batching model into one request (--no-coalesce-infer: one request per call)" },
   engineStartTimeoutMs: { flag: 'engine-start-timeout-ms', env: 'SCORELINE_ENGINE_START_TIMEOUT_MS', kind: 'integer', help: 'how long to wait for the engine and its models to be ready' },
   scoringTimeoutMs: { flag: 'scoring-timeout-ms', env: 'SCORING_TIMEOUT_MS', kind: 'integer', help: 'run() deadline; the client gets 504 when it passes' },
   initTimeoutMs: { flag: 'init-timeout-ms', env: 'SCORELINE_INIT_TIMEOUT_MS', kind: 'integer', help: 'deadline for loading the entry script and init(); the server exits when it passes' },
@@ -86,7 +86,7 @@ const serveOptionsSchema = z.strictObject({
   // at 64 callers with 64 connections).
   engineConnections: positive.max(1024).default(128),
   // Each infer() call is a whole HTTP exchange with the engine; merging the calls a worker
-  // starts in one event-loop turn took the MLP bench from ~4,300 to ~7,000 req/s.
+  // starts in one event-loop turn took the MLP bench from ~4,900 to ~5,900-6,600 req/s.
   coalesceInfer: z.boolean().default(true),
   maxRequestsPerWorker: z.number().int().min(0).default(0),
   maxRequestsJitter: z.number().int().min(0).default(0),

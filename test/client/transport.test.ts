@@ -7,7 +7,7 @@ import http from 'node:http';
 import { once } from 'node:events';
 import { AddressInfo } from 'node:net';
 import { ClientTimeoutError, InferInput, InferenceServerClient, NetworkError } from '../../src/client';
-import { freePort } from '../helpers/free-port';
+import { freePort } from '../../src/util/free-port';
 import { RecordingServer, startRecordingServer } from './helpers/recording-server';
 
 

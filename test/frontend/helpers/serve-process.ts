@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Agent, request } from 'undici';
-import { freePort } from '../../helpers/free-port';
+import { freePort } from '../../../src/util/free-port';
 
 export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const CLI = path.join(PACKAGE_ROOT, 'bin', 'scoreline.js');
