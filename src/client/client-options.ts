@@ -32,6 +32,12 @@ export interface InferenceServerClientOptions {
    * in a scoring worker.
    */
   coalesceInfer?: boolean;
+  /**
+   * The HTTP client underneath (default 'undici'). 'lean': scoreline's own keep-alive
+   * HTTP/1.1 connections (http1-pool.ts), plain http: URLs only; less CPU per request and a
+   * request written at once. `scoreline serve`'s workers use it for the engine.
+   */
+  transport?: 'undici' | 'lean';
 }
 
 const positiveMs = z.number().finite().positive();
@@ -45,6 +51,7 @@ const optionsSchema = z.strictObject({
   concurrency: z.number().int().min(1).max(1024).default(16),
   headers: z.record(z.string(), z.string()).default({}),
   coalesceInfer: z.boolean().default(false),
+  transport: z.enum(['undici', 'lean']).default('undici'),
 }) satisfies z.ZodType<Required<InferenceServerClientOptions>, InferenceServerClientOptions>;
 
 export interface ResolvedClientOptions {
@@ -57,6 +64,7 @@ export interface ResolvedClientOptions {
   concurrency: number;
   headers: Record<string, string>;
   coalesceInfer: boolean;
+  transport: 'undici' | 'lean';
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -107,5 +115,9 @@ export function resolveClientOptions(options: unknown): ResolvedClientOptions {
       throw new InvalidOptionError("InferenceServerClient option 'headers': 'Transfer-Encoding' is set by the client and cannot be given");
     }
   }
-  return { ...parseServerUrl(url), ...rest };
+  const server = parseServerUrl(url);
+  if (rest.transport === 'lean' && server.origin.startsWith('https:')) {
+    throw new InvalidOptionError(`InferenceServerClient option 'transport': 'lean' speaks plain HTTP only; use 'undici' for ${server.origin}`);
+  }
+  return { ...server, ...rest };
 }

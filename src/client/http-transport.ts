@@ -1,13 +1,16 @@
 /**
- * The client's only contact with the network: one undici Pool of keep-alive connections to
- * the server's origin. Requests are not pipelined, so each connection carries one request at
- * a time and a slow inference holds back nothing but itself; the pool hands each queued
- * request to the first connection that frees up (no head-of-line blocking across calls).
+ * The client's only contact with the network: a pool of keep-alive connections to the
+ * server's origin, undici's (the default) or the lean one of http1-pool.ts (option
+ * `transport: 'lean'`). Either way requests are not pipelined, so each connection carries
+ * one request at a time and a slow inference holds back nothing but itself; the pool hands
+ * each queued request to the first connection that frees up (no head-of-line blocking
+ * across calls).
  */
 import { IncomingHttpHeaders } from 'node:http';
 import { Pool } from 'undici';
 import { InvalidArgumentError } from '../errors';
 import { ResolvedClientOptions } from './client-options';
+import { Http1Pool } from './http1-pool';
 import { toTransportError } from './transport-error';
 
 /** Query parameters: repeated keys for arrays, form-encoded (space as '+'), as tritonclient does. */
@@ -32,8 +35,8 @@ export interface HttpResponse {
   body: Buffer;
 }
 
-// Above this size a multi-part body is streamed piece by piece; below it one copy is cheaper
-// than several socket writes.
+// undici: above this size a multi-part body is streamed piece by piece; below it one copy is
+// cheaper than several socket writes. (The lean pool corks the socket: one writev either way.)
 const CONCAT_LIMIT = 64 * 1024;
 
 export function queryString(query: QueryParams | undefined): string {
@@ -62,17 +65,63 @@ function mergeHeaders(...sources: Array<Record<string, string> | undefined>): Re
   return out;
 }
 
+/** One exchange on a pooled connection: what either pool is asked to do. */
+interface Exchange {
+  method: HttpRequest['method'];
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer | readonly Buffer[] | undefined;
+  signal: AbortSignal | undefined;
+}
+
+interface ConnectionPool {
+  exchange(exchange: Exchange): Promise<HttpResponse>;
+  close(): Promise<void>;
+}
+
+function undiciPool(options: ResolvedClientOptions): ConnectionPool {
+  const pool = new Pool(options.origin, {
+    connections: options.concurrency,
+    pipelining: 1,
+    connectTimeout: options.connectionTimeout,
+    headersTimeout: options.networkTimeout,
+    bodyTimeout: options.networkTimeout,
+  });
+  return {
+    async exchange({ method, path, headers, body, signal }) {
+      let payload = body;
+      if (payload !== undefined && !Buffer.isBuffer(payload)) {
+        // undici writes an iterable body chunk by chunk (a socket write each) under the
+        // content-length given; for a small body one copy is cheaper.
+        const length = Number(headers['content-length']);
+        if (length <= CONCAT_LIMIT) payload = Buffer.concat(payload as Buffer[], length);
+      }
+      const res = await pool.request({ method, path, headers, body: payload as Buffer | undefined, signal }); // undici takes iterables too; its typings omit them
+      // arrayBuffer() gathers the body in one piece, without an async iterator's promise per chunk.
+      const received = Buffer.from(await res.body.arrayBuffer());
+      return { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, body: received };
+    },
+    async close() {
+      if (!pool.closed && !pool.destroyed) await pool.close();
+    },
+  };
+}
+
+function leanPool(options: ResolvedClientOptions): ConnectionPool {
+  const pool = new Http1Pool({
+    origin: options.origin,
+    connections: options.concurrency,
+    connectTimeoutMs: options.connectionTimeout,
+    responseTimeoutMs: options.networkTimeout,
+  });
+  return { exchange: (exchange) => pool.request(exchange), close: () => pool.close() };
+}
+
 export class HttpTransport {
-  private readonly pool: Pool;
+  private readonly pool: ConnectionPool;
 
   constructor(private readonly options: ResolvedClientOptions) {
-    this.pool = new Pool(options.origin, {
-      connections: options.concurrency,
-      pipelining: 1,
-      connectTimeout: options.connectionTimeout,
-      headersTimeout: options.networkTimeout,
-      bodyTimeout: options.networkTimeout,
-    });
+    this.pool = options.transport === 'lean' ? leanPool(options) : undiciPool(options);
   }
 
   /** Full URL of a path, for messages. */
@@ -83,27 +132,17 @@ export class HttpTransport {
   async request(req: HttpRequest): Promise<HttpResponse> {
     const path = `${this.options.basePath}${req.path}${queryString(req.query)}`;
     const own: Record<string, string> = {};
-    let body: Buffer | Iterable<Buffer> | undefined;
+    let body: Buffer | readonly Buffer[] | undefined;
     if (req.body !== undefined) {
       const pieces = Buffer.isBuffer(req.body) ? [req.body] : (req.body as readonly Buffer[]);
       const length = req.bodyLength ?? pieces.reduce((n, p) => n + p.length, 0);
       own['content-length'] = String(length);
       if (req.contentType !== undefined) own['content-type'] = req.contentType;
-      // undici writes an iterable body chunk by chunk under the content-length given above.
-      body = pieces.length === 1 ? pieces[0] : length <= CONCAT_LIMIT ? Buffer.concat(pieces as Buffer[], length) : pieces;
+      body = pieces.length === 1 ? pieces[0] : pieces;
     }
     const headers = mergeHeaders(this.options.headers, req.headers, own);
     try {
-      const res = await this.pool.request({
-        method: req.method,
-        path,
-        headers,
-        body: body as Buffer | undefined, // undici also takes iterables; its typings omit them
-        signal: req.signal,
-      });
-      // arrayBuffer() gathers the body in one piece, without an async iterator's promise per chunk.
-      const received = Buffer.from(await res.body.arrayBuffer());
-      return { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, body: received };
+      return await this.pool.exchange({ method: req.method, path, headers, body, signal: req.signal });
     } catch (err) {
       // Built only here: the message context (the target URL, the options) costs a request nothing.
       throw toTransportError(err, { ...this.options, target: this.describe(req.method, req.path), signal: req.signal });
@@ -112,6 +151,6 @@ export class HttpTransport {
 
   /** Waits for in-flight requests, then closes every connection. */
   async close(): Promise<void> {
-    if (!this.pool.closed && !this.pool.destroyed) await this.pool.close();
+    await this.pool.close();
   }
 }

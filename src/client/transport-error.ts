@@ -1,5 +1,5 @@
 /**
- * Turns what undici and the socket layer throw into the client's two stable failures:
+ * Turns what undici, the lean pool and the socket layer throw into the client's two stable failures:
  * ClientTimeoutError (SCORELINE_CLIENT_TIMEOUT) when a configured timeout expired, and
  * NetworkError (SCORELINE_NETWORK) when the server could not be reached or the connection
  * broke. A caller's own abort is not a failure of ours and passes through as it came.
@@ -14,7 +14,8 @@ export interface TransportErrorContext {
   signal?: AbortSignal;
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'SCORELINE_HTTP1_RESPONSE_TIMEOUT', 'ETIMEDOUT']);
+const CONNECT_TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'SCORELINE_HTTP1_CONNECT_TIMEOUT']);
 
 function codeOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
@@ -38,7 +39,7 @@ export function toTransportError(err: unknown, ctx: TransportErrorContext): unkn
   if (err instanceof ScorelineError) return err;
   if (ctx.signal?.aborted) return ctx.signal.reason ?? err;
   const code = codeOf(err);
-  if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+  if (code !== undefined && CONNECT_TIMEOUT_CODES.has(code)) {
     return new ClientTimeoutError(`${ctx.target}: connecting took longer than connectionTimeout (${ctx.connectionTimeout} ms)`, {
       cause: err,
     });
@@ -46,11 +47,11 @@ export function toTransportError(err: unknown, ctx: TransportErrorContext): unkn
   if (code !== undefined && TIMEOUT_CODES.has(code)) {
     return new ClientTimeoutError(`${ctx.target}: no response within networkTimeout (${ctx.networkTimeout} ms)`, { cause: err });
   }
-  if (code === 'UND_ERR_DESTROYED' || code === 'UND_ERR_CLOSED') {
+  if (code === 'UND_ERR_DESTROYED' || code === 'UND_ERR_CLOSED' || code === 'SCORELINE_HTTP1_CLOSED') {
     return new NetworkError(`${ctx.target}: the client is closed`, { cause: err });
   }
-  if (code === 'UND_ERR_INVALID_ARG') {
-    // undici refused the request itself (a header value with a newline, say): the caller's input.
+  if (code === 'UND_ERR_INVALID_ARG' || code === 'SCORELINE_HTTP1_INVALID_REQUEST') {
+    // The pool refused the request itself (a header value with a newline, say): the caller's input.
     return new InvalidArgumentError(`${ctx.target}: ${describe(err)}`, { cause: err });
   }
   return new NetworkError(`${ctx.target}: ${describe(err)}`, { cause: err });

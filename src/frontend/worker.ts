@@ -56,7 +56,15 @@ export async function runWorker(options: ServeOptions): Promise<void> {
   process.on('disconnect', () => stop('primary went away'));
   if (options.modelDir !== undefined) process.env.AZUREML_MODEL_DIR = options.modelDir;
 
-  const client = options.engineUrl === undefined ? undefined : new InferenceServerClient({ url: options.engineUrl, concurrency: options.engineConnections, coalesceInfer: options.coalesceInfer });
+  const client =
+    options.engineUrl === undefined
+      ? undefined
+      : new InferenceServerClient({
+          url: options.engineUrl,
+          concurrency: options.engineConnections,
+          coalesceInfer: options.coalesceInfer,
+          transport: options.engineTransport,
+        });
   let module: LoadedScoreModule;
   try {
     module = await startScoreModule(options, { modelDir: options.modelDir, engineUrl: options.engineUrl, client, logger, workerId });

@@ -1,0 +1,206 @@
+/**
+ * Reads HTTP/1.1 responses from a connection's bytes, one request in flight at a time (no
+ * pipelining): the client's lean transport (http1-pool.ts) feeds it what the socket reads.
+ * A pure state object, tested without sockets.
+ *
+ * Framing, as RFC 9112 section 6 orders it: no body for 1xx, 204 and 304 (and after
+ * HEAD); `Transfer-Encoding: chunked`; else `Content-Length`; else the body runs until the
+ * server closes. Interim 1xx responses (100 Continue) are skipped. Anything malformed is an
+ * Http1ProtocolError: the connection cannot be trusted for another request.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+export interface Http1Response {
+  status: number;
+  /** Names lower-cased; repeated headers joined with ', ' (set-cookie kept as a list). */
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  /** Whether the connection may carry another request (no `Connection: close`, HTTP/1.1). */
+  keepAlive: boolean;
+  /** Seconds from `Keep-Alive: timeout=N`, when the server sent it. */
+  keepAliveTimeoutSeconds: number | undefined;
+}
+
+export class Http1ProtocolError extends Error {
+  readonly code = 'SCORELINE_HTTP1_PROTOCOL';
+}
+
+/** Headers larger than this are refused (Node's own server allows 16 KiB by default). */
+export const MAX_HEADER_BYTES = 64 * 1024;
+
+const CRLF = Buffer.from('\r\n');
+const HEADER_END = Buffer.from('\r\n\r\n');
+
+type State =
+  | { kind: 'head' }
+  | { kind: 'length'; remaining: number }
+  | { kind: 'chunk-size' }
+  | { kind: 'chunk-data'; remaining: number }
+  | { kind: 'chunk-end' }
+  | { kind: 'trailers' }
+  | { kind: 'until-close' }
+  | { kind: 'done' };
+
+interface Head {
+  status: number;
+  headers: IncomingHttpHeaders;
+  keepAlive: boolean;
+  keepAliveTimeoutSeconds: number | undefined;
+}
+
+function parseHead(text: string): Head {
+  const lines = text.split('\r\n');
+  const statusLine = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/.exec(lines[0]!);
+  if (statusLine === null) throw new Http1ProtocolError(`not an HTTP/1.x status line: ${JSON.stringify(lines[0]!.slice(0, 80))}`);
+  const headers: IncomingHttpHeaders = {};
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(':');
+    if (colon <= 0 || /\s/.test(line[0]!) || /\s/.test(line[colon - 1]!)) throw new Http1ProtocolError(`malformed header line: ${JSON.stringify(line.slice(0, 80))}`);
+    const name = line.slice(0, colon).toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    const before = headers[name];
+    if (name === 'set-cookie') headers[name] = [...((before as string[] | undefined) ?? []), value];
+    else headers[name] = before === undefined ? value : `${before as string}, ${value}`;
+  }
+  const connection = String(headers.connection ?? '').toLowerCase();
+  const http10 = statusLine[1] === '0';
+  const keepAlive = http10 ? /\bkeep-alive\b/.test(connection) : !/\bclose\b/.test(connection);
+  const timeout = /\btimeout=(\d+)/i.exec(String(headers['keep-alive'] ?? ''));
+  return { status: Number(statusLine[2]), headers, keepAlive, keepAliveTimeoutSeconds: timeout ? Number(timeout[1]) : undefined };
+}
+
+export class Http1ResponseParser {
+  private state: State = { kind: 'head' };
+  private pending: Buffer | undefined;
+  private head: Head | undefined;
+  private readonly body: Buffer[] = [];
+  private bodyBytes = 0;
+
+  /** @param bodyless the request was a HEAD: the response has no body whatever it says. */
+  constructor(private readonly bodyless = false) {}
+
+  /** Whether any byte of a response arrived (a request that got none may be retried elsewhere). */
+  get started(): boolean {
+    return this.pending !== undefined || this.state.kind !== 'head';
+  }
+
+  /**
+   * Takes bytes read from the socket; returns the response once it is complete. Bytes past
+   * the end of that response are an error (nothing was asked for them).
+   */
+  feed(chunk: Buffer): Http1Response | undefined {
+    let data = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
+    this.pending = undefined;
+    while (data.length > 0) {
+      const state = this.state;
+      switch (state.kind) {
+        case 'head': {
+          const end = data.indexOf(HEADER_END);
+          if (end === -1) {
+            if (data.length > MAX_HEADER_BYTES) throw new Http1ProtocolError(`response headers over ${MAX_HEADER_BYTES} bytes`);
+            this.pending = data;
+            return undefined;
+          }
+          const head = parseHead(data.toString('latin1', 0, end));
+          data = data.subarray(end + HEADER_END.length);
+          if (head.status < 200) continue; // an interim response: the real one follows
+          this.head = head;
+          this.state = this.framing(head);
+          break;
+        }
+        case 'length': {
+          const take = Math.min(state.remaining, data.length);
+          this.keep(data.subarray(0, take));
+          data = data.subarray(take);
+          state.remaining -= take;
+          if (state.remaining === 0) this.state = { kind: 'done' };
+          break;
+        }
+        case 'chunk-size': {
+          const end = data.indexOf(CRLF);
+          if (end === -1) {
+            if (data.length > 1024) throw new Http1ProtocolError('chunk size line too long');
+            this.pending = data;
+            return undefined;
+          }
+          const size = /^([0-9a-fA-F]{1,8})(?:;.*)?$/.exec(data.toString('latin1', 0, end));
+          if (size === null) throw new Http1ProtocolError(`malformed chunk size: ${JSON.stringify(data.toString('latin1', 0, Math.min(end, 40)))}`);
+          data = data.subarray(end + CRLF.length);
+          const remaining = parseInt(size[1]!, 16);
+          this.state = remaining === 0 ? { kind: 'trailers' } : { kind: 'chunk-data', remaining };
+          break;
+        }
+        case 'chunk-data': {
+          const take = Math.min(state.remaining, data.length);
+          this.keep(data.subarray(0, take));
+          data = data.subarray(take);
+          state.remaining -= take;
+          if (state.remaining === 0) this.state = { kind: 'chunk-end' };
+          break;
+        }
+        case 'chunk-end': {
+          if (data.length < CRLF.length) {
+            this.pending = data;
+            return undefined;
+          }
+          if (data[0] !== 0x0d || data[1] !== 0x0a) throw new Http1ProtocolError('chunk data not followed by CRLF');
+          data = data.subarray(CRLF.length);
+          this.state = { kind: 'chunk-size' };
+          break;
+        }
+        case 'trailers': {
+          // Trailer fields end with an empty line; the client has no use for them.
+          const end = data.indexOf(CRLF);
+          if (end === -1) {
+            if (data.length > MAX_HEADER_BYTES) throw new Http1ProtocolError(`response trailers over ${MAX_HEADER_BYTES} bytes`);
+            this.pending = data;
+            return undefined;
+          }
+          data = data.subarray(end + CRLF.length);
+          if (end === 0) this.state = { kind: 'done' };
+          break;
+        }
+        case 'until-close':
+          this.keep(data);
+          data = data.subarray(data.length);
+          break;
+        case 'done':
+          throw new Http1ProtocolError(`${data.length} bytes after the end of the response`);
+      }
+    }
+    return this.state.kind === 'done' ? this.response(this.head!.keepAlive) : undefined;
+  }
+
+  /** The connection closed: the response if its body runs until close, else a protocol error. */
+  end(): Http1Response {
+    if (this.state.kind === 'until-close') return this.response(false);
+    throw new Http1ProtocolError(this.started ? 'the connection closed in the middle of the response' : 'the connection closed before a response');
+  }
+
+  private framing(head: Head): State {
+    if (this.bodyless || head.status === 204 || head.status === 304) return { kind: 'done' };
+    const transferEncoding = head.headers['transfer-encoding'];
+    if (transferEncoding !== undefined) {
+      if (!/(?:^|,)\s*chunked\s*$/i.test(String(transferEncoding))) throw new Http1ProtocolError(`unsupported Transfer-Encoding '${String(transferEncoding)}'`);
+      return { kind: 'chunk-size' };
+    }
+    const lengthText = head.headers['content-length'];
+    if (lengthText === undefined) return { kind: 'until-close' };
+    if (!/^\d{1,15}$/.test(String(lengthText))) throw new Http1ProtocolError(`malformed Content-Length '${String(lengthText)}'`);
+    const length = Number(lengthText);
+    return length === 0 ? { kind: 'done' } : { kind: 'length', remaining: length };
+  }
+
+  private keep(piece: Buffer): void {
+    if (piece.length === 0) return;
+    this.body.push(piece);
+    this.bodyBytes += piece.length;
+  }
+
+  private response(keepAlive: boolean): Http1Response {
+    const { status, headers, keepAliveTimeoutSeconds } = this.head!;
+    const body = this.body.length === 1 ? this.body[0]! : Buffer.concat(this.body, this.bodyBytes);
+    return { status, headers, body, keepAlive, keepAliveTimeoutSeconds };
+  }
+}
