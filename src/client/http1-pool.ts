@@ -149,7 +149,10 @@ export class Http1Pool {
   async close(): Promise<void> {
     this.closing = true;
     if (this.busy()) await new Promise<void>((resolve) => (this.drained = resolve));
-    for (const connection of [...this.all]) connection.socket.destroy();
+    // Still in the set: its 'close' event (which removes it) is yet to come.
+    const closing = [...this.all].map(({ socket }) => new Promise((resolve) => socket.once('close', resolve)));
+    for (const connection of this.all) connection.socket.destroy();
+    await Promise.all(closing);
   }
 
   private busy(): boolean {

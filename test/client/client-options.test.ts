@@ -38,6 +38,7 @@ describe('options', () => {
       concurrency: 16,
       headers: {},
       coalesceInfer: false,
+      transport: 'undici',
     });
   });
 
@@ -46,6 +47,8 @@ describe('options', () => {
     ['a zero concurrency', { url: 'h:1', concurrency: 0 }, /option 'concurrency'/],
     ['a fractional concurrency', { url: 'h:1', concurrency: 1.5 }, /option 'concurrency'/],
     ['a coalesceInfer that is not a boolean', { url: 'h:1', coalesceInfer: 'yes' }, /option 'coalesceInfer'/],
+    ['an unknown transport', { url: 'h:1', transport: 'curl' }, /option 'transport'/],
+    ['the lean transport for an https URL', { url: 'https://h:1', transport: 'lean' }, /option 'transport': 'lean' speaks plain HTTP only; use 'undici' for https:\/\/h:1/],
     ['a negative networkTimeout', { url: 'h:1', networkTimeout: -1 }, /option 'networkTimeout'/],
     ['a string connectionTimeout', { url: 'h:1', connectionTimeout: '5' }, /option 'connectionTimeout'/],
     ['a misspelt option', { url: 'h:1', concurency: 2 }, /unknown option\(s\) 'concurency'/],

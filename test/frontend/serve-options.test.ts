@@ -24,6 +24,7 @@ describe('scoreline serve options', () => {
       maxConcurrency: 0,
       engineConnections: 128,
       coalesceInfer: true,
+      engineTransport: 'lean',
       corsOrigins: [],
       engineUrl: undefined,
       modelRepository: undefined,
@@ -46,6 +47,16 @@ describe('scoreline serve options', () => {
     expect(options([], { [env]: text })[key]).toEqual(value);
     const flagArgs = flag === '--log-bodies' ? [flag] : [flag, text];
     expect(options(flagArgs, { [env]: flag === '--log-bodies' ? 'false' : '9' })[key]).toEqual(value);
+  });
+
+  it("uses the lean transport for the engine unless told otherwise, undici for an https engine (lean is http only)", () => {
+    expect(options(['--engine-transport', 'undici']).engineTransport).toBe('undici');
+    expect(options([], { SCORELINE_ENGINE_TRANSPORT: 'undici' }).engineTransport).toBe('undici');
+    expect(options(['--engine-url', 'https://triton:8000']).engineTransport).toBe('undici');
+    expect(() => options(['--engine-url', 'https://triton:8000', '--engine-transport', 'lean'])).toThrow(
+      /--engine-transport \(SCORELINE_ENGINE_TRANSPORT\): lean speaks plain HTTP only; use undici for https:\/\/triton:8000/,
+    );
+    expect(() => options(['--engine-transport', 'curl'])).toThrow(/--engine-transport \(SCORELINE_ENGINE_TRANSPORT\)/);
   });
 
   it('turns switches off with --no-<flag> or the variable, and the flag wins over the variable', () => {
