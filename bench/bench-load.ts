@@ -37,7 +37,7 @@ export function median(values: readonly number[]): number {
 }
 
 /** The round with the median throughput: its latencies belong to it. */
-export function medianStep(steps: readonly StepResult[]): StepResult {
+export function medianStep<T extends { requestsPerSecond: number }>(steps: readonly T[]): T {
   return [...steps].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)[Math.floor(steps.length / 2)]!;
 }
 

@@ -24,7 +24,7 @@ import * as ort from 'onnxruntime-node';
 import { Pool } from 'undici';
 import { mlp } from '../src/onnx/model-zoo';
 import { configText, writeRepositoryModel } from '../src/onnx/repository-writer';
-import { httpPost, startLeanLoad } from './lean-http-load';
+import { httpPost, measureLean, percentile } from './lean-http-load';
 import { spawnEngine } from './spawn-engine';
 
 const LAYERS = [512, 2048, 2048, 512, 10];
@@ -86,25 +86,16 @@ function inferRequest(): { body: Buffer; headers: Record<string, string> } {
 
 function summarize(rate: number, latencies: number[], errors: number): Measured {
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  return { rate, p50: pct(0.5), p99: pct(0.99), errors };
+  return { rate, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), errors };
 }
 
 /** The same closed loop as measureEngine, from the minimal raw-socket generator. */
 async function measureEngineLean(url: string, model: string): Promise<Measured> {
   const { hostname, port } = new URL(url);
   const { body, headers } = inferRequest();
-  const load = await startLeanLoad({
-    host: hostname,
-    port: Number(port),
-    request: httpPost(hostname, Number(port), `/v2/models/${model}/infer`, headers, body),
-    concurrency: CONCURRENCY,
-  });
-  await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
-  load.startMeasuring();
-  await new Promise((r) => setTimeout(r, SECONDS * 1000));
-  const { completed, errors, latenciesMs, seconds } = await load.stop();
-  return summarize(completed / seconds, latenciesMs, errors);
+  const request = httpPost(hostname, Number(port), `/v2/models/${model}/infer`, headers, body);
+  const m = await measureLean(url, request, CONCURRENCY, WARMUP_SECONDS * 1000, SECONDS * 1000);
+  return { rate: m.requestsPerSecond, p50: m.latency.p50Ms, p99: m.latency.p99Ms, errors: m.errorCount };
 }
 
 /** Closed loop: `concurrency` callers, each sending its next request when the last one answers. */

@@ -13,7 +13,10 @@
  *              (also shown: the same front end on a stub engine that answers at once, the
  *              ceiling of the front end and its engine hop without the model)
  *
- * Load comes from `scoreline perf`'s generator, in this process. Environment: BENCH_WORKERS
+ * Load comes from `scoreline perf`'s generator, in this process. The MLP comparison at
+ * concurrency 64 is measured again from the lean raw-socket generator (bench/lean-http-load.ts):
+ * every microsecond of CPU a generator spends on these two cores is taken from the server it
+ * measures, and the line shows how much each generator took. Environment: BENCH_WORKERS
  * (default: the core count), BENCH_ROUNDS, BENCH_SECONDS, BENCH_ENGINE_THREADS (intra-op
  * threads of the engine's one instance; default 1, the naive workers' per-session setting).
  * Writes bench/results/frontend.md.
@@ -25,9 +28,9 @@ import path from 'node:path';
 import { request } from 'undici';
 import { mlp } from '../src/onnx/model-zoo';
 import { configText, writeRepositoryModel } from '../src/onnx/repository-writer';
-import type { StepResult } from '../src/perf/perf-report';
 import { seededRandom } from '../src/perf/seeded-random';
-import { ChildServer, PACKAGE_ROOT, RESULTS_DIR, ROUNDS, SECONDS, freePort, median, medianStep, measure, progress, spawnServe, spawnServer } from './bench-load';
+import { ChildServer, PACKAGE_ROOT, RESULTS_DIR, ROUNDS, SECONDS, WARMUP_SECONDS, freePort, median, medianStep, measure, progress, spawnServe, spawnServer } from './bench-load';
+import { httpPost, measureLean } from './lean-http-load';
 
 export const MLP_LAYERS = [512, 2048, 2048, 512, 10] as const;
 export const WORKERS = Number(process.env.BENCH_WORKERS ?? os.availableParallelism());
@@ -41,10 +44,22 @@ export interface Contender {
   body: unknown;
 }
 
+/** Which load generator measures a comparison (see the module comment). */
+export type Generator = 'perf' | 'lean';
+
+/** What a comparison reads from one measured step, whichever generator measured it. */
+export interface Step {
+  requestsPerSecond: number;
+  latency: { p50Ms: number; p99Ms: number };
+  errorCount: number;
+  /** The generator's own CPU per completed request, µs. */
+  clientCpuUsPerRequest: number;
+}
+
 export interface Standing {
   name: string;
   /** The round with the median req/s (its latencies belong to it). */
-  step: StepResult;
+  step: Step;
   /** Median over the rounds of req/s ÷ the baseline's req/s in the same round. */
   ratio: number;
   /** Likewise for p99 latency. */
@@ -53,6 +68,7 @@ export interface Standing {
 
 export interface Comparison {
   concurrency: number;
+  generator: Generator;
   /** One per contender, in the order given; the last is the baseline (ratio 1). */
   standings: Standing[];
 }
@@ -64,6 +80,8 @@ export interface FrontendBenchResult {
   /** Which score module served the MLP. */
   mlpModule: string;
   mlp: Comparison[];
+  /** The MLP's scoreline and naive contenders at concurrency 64 again, from the lean generator. */
+  mlpLeanGenerator: Comparison | undefined;
   machine: string;
 }
 
@@ -99,16 +117,20 @@ async function postJson(url: string, body: unknown): Promise<{ status: number; j
  * compares each with the last contender round by round: paired ratios cancel most of the
  * noise a shared machine adds to a round.
  */
-async function compare(contenders: readonly Contender[], concurrencies: readonly number[]): Promise<Comparison[]> {
-  const runs = concurrencies.map(() => contenders.map((): StepResult[] => []));
+async function compare(contenders: readonly Contender[], concurrencies: readonly number[], generator: Generator): Promise<Comparison[]> {
+  const runs = concurrencies.map(() => contenders.map((): Step[] => []));
   for (let round = 0; round < ROUNDS; round++) {
     for (const [ci, c] of concurrencies.entries()) {
       for (let k = 0; k < contenders.length; k++) {
         const who = (k + round) % contenders.length;
         const contender = contenders[who]!;
-        const step = await measure(contender.url, contender.body, c);
+        const step = await measureStep(generator, contender, c);
         runs[ci]![who]!.push(step);
-        progress(TAG, `round ${round + 1}/${ROUNDS}, concurrency ${c}: ${contender.name} ${step.requestsPerSecond.toFixed(0)} req/s, p99 ${step.latency.p99Ms.toFixed(1)} ms, errors ${step.errorCount}`);
+        progress(
+          TAG,
+          `round ${round + 1}/${ROUNDS}, concurrency ${c}, ${generator} generator: ${contender.name} ${step.requestsPerSecond.toFixed(0)} req/s, ` +
+            `p99 ${step.latency.p99Ms.toFixed(1)} ms, errors ${step.errorCount}, generator CPU ${step.clientCpuUsPerRequest.toFixed(0)} µs/request`,
+        );
       }
     }
   }
@@ -116,6 +138,7 @@ async function compare(contenders: readonly Contender[], concurrencies: readonly
     const baseline = runs[ci]![contenders.length - 1]!;
     return {
       concurrency,
+      generator,
       standings: contenders.map((contender, who) => ({
         name: contender.name,
         step: medianStep(runs[ci]![who]!),
@@ -124,6 +147,18 @@ async function compare(contenders: readonly Contender[], concurrencies: readonly
       })),
     };
   });
+}
+
+async function measureStep(generator: Generator, contender: Contender, concurrency: number): Promise<Step> {
+  if (generator === 'lean') {
+    const { hostname, port, pathname } = new URL(contender.url);
+    const request = httpPost(hostname, Number(port), pathname, { 'content-type': 'application/json' }, Buffer.from(JSON.stringify(contender.body)));
+    return measureLean(contender.url, request, concurrency, WARMUP_SECONDS * 1000, SECONDS * 1000);
+  }
+  const step = await measure(contender.url, contender.body, concurrency);
+  // clientCpuPercent is % of one core over the measured windows.
+  const perRequest = step.completed > 0 ? (step.clientCpuPercent / 100) * (step.durationMs * 1000) / step.completed : NaN;
+  return { requestsPerSecond: step.requestsPerSecond, latency: step.latency, errorCount: step.errorCount, clientCpuUsPerRequest: perRequest };
 }
 
 async function echoComparison(workers: number): Promise<Comparison> {
@@ -141,6 +176,7 @@ async function echoComparison(workers: number): Promise<Comparison> {
         { name: 'bare node:http echo', url: `${bare.url}/score`, body: ECHO_BODY },
       ],
       [ECHO_CONCURRENCY],
+      'perf',
     );
     return result!;
   } finally {
@@ -199,7 +235,10 @@ function outputsOf(json: unknown): number[] {
   return rows?.[0] ?? [];
 }
 
-async function mlpComparison(workers: number, concurrencies: readonly number[]): Promise<{ module: string; comparisons: Comparison[] }> {
+async function mlpComparison(
+  workers: number,
+  concurrencies: readonly number[],
+): Promise<{ module: string; comparisons: Comparison[]; leanGenerator: Comparison | undefined }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'scoreline-bench-frontend-'));
   try {
     const modelPath = await writeMlpRepository(dir);
@@ -222,15 +261,14 @@ async function mlpComparison(workers: number, concurrencies: readonly number[]):
       if (ya.length !== MLP_LAYERS[MLP_LAYERS.length - 1] || ya.some((v, i) => Math.abs(v - yb[i]!) > 1e-3 * Math.max(1, Math.abs(v)))) {
         throw new Error(`the deployments disagree: scoreline ${JSON.stringify(a.json).slice(0, 200)} vs naive ${JSON.stringify(b.json).slice(0, 200)}`);
       }
-      const comparisons = await compare(
-        [
-          { name: `scoreline (${scoreline.module})`, url: `${scoreline.server.url}/score`, body: mlpBody() },
-          { name: 'scoreline front end on a stub engine (no model)', url: `${frontEndAlone.url}/score`, body: mlpBody() },
-          { name: 'naive express + onnxruntime-node', url: `${naive.url}/score`, body: mlpBody() },
-        ],
-        concurrencies,
-      );
-      return { module: scoreline.module, comparisons };
+      const [withScoreline, withStub, withNaive] = [
+        { name: `scoreline (${scoreline.module})`, url: `${scoreline.server.url}/score`, body: mlpBody() },
+        { name: 'scoreline front end on a stub engine (no model)', url: `${frontEndAlone.url}/score`, body: mlpBody() },
+        { name: 'naive express + onnxruntime-node', url: `${naive.url}/score`, body: mlpBody() },
+      ];
+      const comparisons = await compare([withScoreline, withStub, withNaive], concurrencies, 'perf');
+      const [leanGenerator] = concurrencies.includes(64) ? await compare([withScoreline, withNaive], [64], 'lean') : [];
+      return { module: scoreline.module, comparisons, leanGenerator };
     } finally {
       await frontEndAlone?.stop();
       await stub?.stop();
@@ -244,8 +282,8 @@ async function mlpComparison(workers: number, concurrencies: readonly number[]):
 
 export async function runFrontendBench(options: { mlpConcurrencies: readonly number[]; echo?: boolean }): Promise<FrontendBenchResult> {
   const echo = options.echo === false ? undefined : await echoComparison(WORKERS);
-  const { module, comparisons } = await mlpComparison(WORKERS, options.mlpConcurrencies);
-  return { workers: WORKERS, echo, mlpModule: module, mlp: comparisons, machine: machine() };
+  const { module, comparisons, leanGenerator } = await mlpComparison(WORKERS, options.mlpConcurrencies);
+  return { workers: WORKERS, echo, mlpModule: module, mlp: comparisons, mlpLeanGenerator: leanGenerator, machine: machine() };
 }
 
 const f0 = (n: number) => n.toFixed(0);
@@ -304,6 +342,19 @@ export function mlpTable(r: FrontendBenchResult): string[] {
       `; errors: ${r.mlp.reduce((n, c) => n + c.standings.reduce((m, s) => m + s.step.errorCount, 0), 0)}`,
     `the same front end on a stub engine that answers at once (no model): ${f2(head.frontEndAlone.ratio)} × naive, ` +
       `the ceiling of the front end and its engine hop on these cores; the rest of the gap is the model's share of them`,
+    ...leanGeneratorLines(r, head.scoreline, head.naive),
+  ];
+}
+
+/** The concurrency-64 MLP comparison again from the lean generator, and what each generator cost. */
+function leanGeneratorLines(r: FrontendBenchResult, perf: Standing, perfNaive: Standing): string[] {
+  if (r.mlpLeanGenerator === undefined) return [];
+  const [scoreline, naive] = r.mlpLeanGenerator.standings as [Standing, Standing];
+  const cpu = (s: Standing) => f0(s.step.clientCpuUsPerRequest);
+  return [
+    `from the lean raw-socket generator instead (same servers, concurrency 64): scoreline ${f0(scoreline.step.requestsPerSecond)} req/s, ` +
+      `naive ${f0(naive.step.requestsPerSecond)} req/s: ${f2(scoreline.ratio)} × naive req/s, ${f2(scoreline.p99Ratio)} × its p99; ` +
+      `generator CPU per request: perf ${cpu(perf)} µs (scoreline) and ${cpu(perfNaive)} µs (naive), lean ${cpu(scoreline)} and ${cpu(naive)} µs`,
   ];
 }
 

@@ -57,6 +57,7 @@ async function main(): Promise<void> {
   const batchingRatio = engine.batched.rate / engine.unbatched.rate;
   const p99Ratio = head.scoreline.p99Ratio;
   const echoRatio = frontend.echo?.standings[0]!.ratio;
+  const leanHead = frontend.mlpLeanGenerator?.standings[0];
   const summary = [
     '| comparison | measured | target | |',
     '|---|---:|---:|---|',
@@ -66,6 +67,9 @@ async function main(): Promise<void> {
     ...(echoRatio !== undefined ? [`| /score echo / bare node:http echo (req/s) | ${echoRatio.toFixed(2)} | ≥ 0.8 | ${verdict(echoRatio >= 0.8)} |`] : []),
     `| ${frontend.mlpModule} / naive deployment, concurrency ${head.concurrency} (req/s) | ${head.scoreline.ratio.toFixed(2)} | ≥ 4 | ${verdict(head.scoreline.ratio >= 4)} |`,
     `| ${frontend.mlpModule} / naive deployment, concurrency ${head.concurrency} (p99) | ${p99Ratio.toFixed(2)} | ≤ 1 | ${verdict(p99Ratio <= 1)} |`,
+    ...(leanHead !== undefined
+      ? [`| the same from the lean raw-socket load generator (req/s; p99) | ${leanHead.ratio.toFixed(2)}; ${leanHead.p99Ratio.toFixed(2)} | – | for reference |`]
+      : []),
   ];
   const text = [
     `# Benchmarks (\`npm run bench\`, ${started.toISOString().slice(0, 10)})`,

@@ -115,3 +115,39 @@ export async function startLeanLoad(options: LeanLoadOptions): Promise<LeanLoad>
     },
   };
 }
+
+export interface LeanMeasurement {
+  requestsPerSecond: number;
+  latency: { p50Ms: number; p99Ms: number };
+  /** Responses other than 200. */
+  errorCount: number;
+  /** This process's CPU time per completed request, µs: what the generator took from the machine. */
+  clientCpuUsPerRequest: number;
+}
+
+/** A latency percentile (nearest rank) of sorted values; NaN when there are none. */
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+}
+
+/**
+ * One closed-loop step: `concurrency` callers send `request` to `url`'s host and port for
+ * `warmupMs` (not counted), then `measureMs` counted.
+ */
+export async function measureLean(url: string, request: Buffer, concurrency: number, warmupMs: number, measureMs: number): Promise<LeanMeasurement> {
+  const { hostname, port } = new URL(url);
+  const load = await startLeanLoad({ host: hostname, port: Number(port), request, concurrency });
+  await new Promise((resolve) => setTimeout(resolve, warmupMs));
+  const cpuBefore = process.cpuUsage();
+  load.startMeasuring();
+  await new Promise((resolve) => setTimeout(resolve, measureMs));
+  const { completed, errors, latenciesMs, seconds } = await load.stop();
+  const cpu = process.cpuUsage(cpuBefore);
+  latenciesMs.sort((a, b) => a - b);
+  return {
+    requestsPerSecond: completed / seconds,
+    latency: { p50Ms: percentile(latenciesMs, 0.5), p99Ms: percentile(latenciesMs, 0.99) },
+    errorCount: errors,
+    clientCpuUsPerRequest: completed === 0 ? NaN : (cpu.user + cpu.system) / completed,
+  };
+}
