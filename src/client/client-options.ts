@@ -15,7 +15,7 @@ export interface InferenceServerClientOptions {
   /**
    * Milliseconds to wait for the response headers and then between body chunks (default
    * 60 000, tritonclient's network_timeout). undici checks it about twice a second, so a
-   * timeout fires up to a second late.
+   * timeout fires up to a second late; the lean transport's fires on time.
    */
   networkTimeout?: number;
   /**

@@ -40,6 +40,11 @@ export interface Http1Request {
   signal?: AbortSignal;
 }
 
+/** A complete response, and when its first byte arrived (performance.now(); load generators read it). */
+export interface Http1Result extends Http1Response {
+  firstByteMs: number;
+}
+
 export type Http1PoolErrorCode =
   | 'SCORELINE_HTTP1_CONNECT_TIMEOUT'
   | 'SCORELINE_HTTP1_RESPONSE_TIMEOUT'
@@ -71,7 +76,8 @@ interface Exchange {
   head: string;
   attempts: number;
   settled: boolean;
-  resolve(response: Http1Response): void;
+  firstByteMs: number;
+  resolve(response: Http1Result): void;
   reject(err: unknown): void;
   onAbort: (() => void) | undefined;
 }
@@ -123,8 +129,8 @@ export class Http1Pool {
     return this.all.size;
   }
 
-  request(request: Http1Request): Promise<Http1Response> {
-    return new Promise<Http1Response>((resolve, reject) => {
+  request(request: Http1Request): Promise<Http1Result> {
+    return new Promise<Http1Result>((resolve, reject) => {
       if (this.closing) throw new Http1PoolError('SCORELINE_HTTP1_CLOSED', 'the client is closed');
       const signal = request.signal;
       signal?.throwIfAborted();
@@ -133,6 +139,7 @@ export class Http1Pool {
         head: requestHead(request.method, request.path, this.hostHeader, request.headers),
         attempts: 0,
         settled: false,
+        firstByteMs: 0,
         resolve,
         reject,
         onAbort: undefined,
@@ -164,11 +171,13 @@ export class Http1Pool {
   private dispatch(exchange: Exchange): void {
     const now = performance.now();
     for (let connection = this.idle.pop(); connection !== undefined; connection = this.idle.pop()) {
-      if (connection.reuseUntil > now && !connection.socket.destroyed) {
+      const { socket } = connection;
+      // A server's FIN ends the socket before its 'close' event removes it from the pool.
+      if (connection.reuseUntil > now && !socket.destroyed && !socket.readableEnded && !socket.writableEnded) {
         this.send(connection, exchange);
         return;
       }
-      connection.socket.destroy(); // past its keep-alive: the server may be closing it
+      socket.destroy(); // past its keep-alive (the server may be closing it), or closed by the server
     }
     if (this.all.size < this.options.connections) this.send(this.open(), exchange);
     else this.waiting.push(exchange);
@@ -222,6 +231,7 @@ export class Http1Pool {
       connection.socket.destroy();
       return;
     }
+    if (exchange.firstByteMs === 0) exchange.firstByteMs = performance.now();
     let response: Http1Response | undefined;
     try {
       response = connection.parser!.feed(chunk);
@@ -309,7 +319,7 @@ export class Http1Pool {
     if (exchange.settled) return;
     exchange.settled = true;
     if (exchange.onAbort !== undefined) exchange.request.signal!.removeEventListener('abort', exchange.onAbort);
-    if (response !== undefined) exchange.resolve(response);
+    if (response !== undefined) exchange.resolve({ ...response, firstByteMs: exchange.firstByteMs });
     else exchange.reject(error);
     this.notifyIfDrained();
   }

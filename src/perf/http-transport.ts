@@ -1,9 +1,12 @@
 /**
- * Sends prepared HTTP requests through an undici Pool and reads each response to its last
- * byte. A response counts as complete only when its body has every byte its
- * content-length promised.
+ * Sends prepared HTTP requests and reads each response to its last byte: over the client's
+ * lean keep-alive pool (src/client/http1-pool.ts) for http: origins, over an undici Pool for
+ * https:. A response counts as complete only when its body has every byte its framing
+ * promised. The generator shares the machine with the server it measures, so its own CPU
+ * per request matters: the lean pool spends about half of undici's with its body iterator.
  */
 import { Pool } from 'undici';
+import { Http1Pool, type Http1PoolError } from '../client/http1-pool';
 import type { Outcome, Transport } from './transport';
 
 export interface PreparedRequest {
@@ -14,13 +17,58 @@ export interface PreparedRequest {
   body?: Uint8Array;
 }
 
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'SCORELINE_HTTP1_CONNECT_TIMEOUT',
+  'SCORELINE_HTTP1_RESPONSE_TIMEOUT',
+] satisfies (string | Http1PoolError['code'])[]);
+
 function failureBucket(err: unknown): string {
-  const code = (err as { code?: string } | null)?.code;
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return 'timeout';
+  const { code, message } = (err ?? {}) as { code?: string; message?: string };
+  if (code !== undefined && TIMEOUT_CODES.has(code)) return 'timeout';
+  if (code === 'SCORELINE_HTTP1_PROTOCOL' && message?.includes('in the middle of the response')) return 'incomplete';
   return 'network';
 }
 
-export function httpTransport(options: { origin: string; requests: readonly PreparedRequest[]; connections: number; timeoutMs: number }): Transport {
+interface HttpTransportOptions {
+  origin: string;
+  requests: readonly PreparedRequest[];
+  connections: number;
+  timeoutMs: number;
+}
+
+export function httpTransport(options: HttpTransportOptions): Transport {
+  return options.origin.startsWith('http:') ? leanTransport(options) : undiciTransport(options);
+}
+
+function leanTransport(options: HttpTransportOptions): Transport {
+  const pool = new Http1Pool({ origin: options.origin, connections: options.connections, connectTimeoutMs: options.timeoutMs, responseTimeoutMs: options.timeoutMs });
+  // Built once: the pool writes headers as given, so the body's length goes in here (undici adds it itself).
+  const requests = options.requests.map(({ method, path, headers, body }) => {
+    const own: Record<string, string> = {};
+    for (const [name, value] of Object.entries(headers)) own[name.toLowerCase()] = value;
+    const bytes = body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    if (bytes !== undefined) own['content-length'] = String(bytes.length);
+    return { method, path, headers: own, body: bytes };
+  });
+  return {
+    async send(index: number): Promise<Outcome> {
+      const request = requests[index % requests.length]!;
+      try {
+        const res = await pool.request(request);
+        if (res.status < 200 || res.status >= 300) return { ok: false, bucket: String(res.status), connectionFailed: false };
+        return { ok: true, firstByteMs: res.firstByteMs };
+      } catch (err) {
+        return { ok: false, bucket: failureBucket(err), connectionFailed: true };
+      }
+    },
+    close: () => pool.close(),
+  };
+}
+
+function undiciTransport(options: HttpTransportOptions): Transport {
   const pool = new Pool(options.origin, {
     connections: options.connections,
     pipelining: 1,

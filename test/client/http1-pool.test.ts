@@ -144,6 +144,18 @@ describe('connections that go bad', () => {
     await expect(post).rejects.toMatchObject({ code: expect.stringMatching(/ECONNRESET|SCORELINE_HTTP1_CONNECTION_LOST|SCORELINE_HTTP1_PROTOCOL/) });
   });
 
+  it('does not reuse a connection the server closed while it was idle: a POST after it goes out on a new one', async () => {
+    peer = await startPeer((_, socket) => {
+      socket.write(ok());
+      setTimeout(() => socket.end(), 10);
+    });
+    pool = makePool();
+    await get();
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    const post = await pool.request({ method: 'POST', path: '/infer', headers: { 'content-length': '0' } });
+    expect([post.status, peer.sockets.length]).toEqual([200, 2]);
+  });
+
   it('fails a response that breaks off mid-body', async () => {
     peer = await startPeer((_, socket) => socket.end('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc'));
     pool = makePool();
