@@ -193,7 +193,7 @@ async function mlpStats(engineUrl: string): Promise<{ rows: number; requests: nu
   return { rows: model.inference_count, requests: model.inference_stats.success.count, maxBatchSize: config.max_batch_size };
 }
 
-describe("the workers' client merges engine calls made together (--[no-]coalesce-infer)", () => {
+describe("the workers' client merges engine calls made together (--[no-]coalesce-infer), over either transport", () => {
   let engine: RunningEngine;
   const serves: Record<'merging' | 'plain', ServeProcess | undefined> = { merging: undefined, plain: undefined };
   beforeAll(async () => {
@@ -201,7 +201,8 @@ describe("the workers' client merges engine calls made together (--[no-]coalesce
     const common = ['--entry-script', fixture('fan-out.ts'), '--engine-url', engine.url, '--worker-count', '1'];
     [serves.merging, serves.plain] = await Promise.all([
       startServe(common, { timeoutMs: 90_000 }),
-      startServe([...common, '--no-coalesce-infer'], { timeoutMs: 90_000 }),
+      // The plain one also talks to the engine through undici instead of the lean transport.
+      startServe([...common, '--no-coalesce-infer', '--engine-transport', 'undici'], { timeoutMs: 90_000 }),
     ]);
   }, 120_000);
   afterAll(async () => {
@@ -211,7 +212,7 @@ describe("the workers' client merges engine calls made together (--[no-]coalesce
 
   it.each([
     ['merged up to max_batch_size (the default)', 'merging', (calls: number, max: number) => Math.ceil(calls / max)],
-    ['one engine request per call with --no-coalesce-infer', 'plain', (calls: number) => calls],
+    ['one engine request per call with --no-coalesce-infer (over undici: --engine-transport undici)', 'plain', (calls: number) => calls],
   ] as const)('sends %s, and every call gets its own rows', async (_case, which, expectedRequests) => {
     const rows = Array.from({ length: 20 }, (_, i) => Array.from({ length: 8 }, (__, k) => Math.sin(3 * i + k)));
     const before = await mlpStats(engine.url);
