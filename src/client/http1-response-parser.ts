@@ -109,14 +109,9 @@ export class Http1ResponseParser {
           this.state = this.framing(head);
           break;
         }
-        case 'length': {
-          const take = Math.min(state.remaining, data.length);
-          this.keep(data.subarray(0, take));
-          data = data.subarray(take);
-          state.remaining -= take;
-          if (state.remaining === 0) this.state = { kind: 'done' };
+        case 'length':
+          data = this.keepCounted(state, data, { kind: 'done' });
           break;
-        }
         case 'chunk-size': {
           const end = data.indexOf(CRLF);
           if (end === -1) {
@@ -131,14 +126,9 @@ export class Http1ResponseParser {
           this.state = remaining === 0 ? { kind: 'trailers' } : { kind: 'chunk-data', remaining };
           break;
         }
-        case 'chunk-data': {
-          const take = Math.min(state.remaining, data.length);
-          this.keep(data.subarray(0, take));
-          data = data.subarray(take);
-          state.remaining -= take;
-          if (state.remaining === 0) this.state = { kind: 'chunk-end' };
+        case 'chunk-data':
+          data = this.keepCounted(state, data, { kind: 'chunk-end' });
           break;
-        }
         case 'chunk-end': {
           if (data.length < CRLF.length) {
             this.pending = data;
@@ -190,6 +180,15 @@ export class Http1ResponseParser {
     if (!/^\d{1,15}$/.test(String(lengthText))) throw new Http1ProtocolError(`malformed Content-Length '${String(lengthText)}'`);
     const length = Number(lengthText);
     return length === 0 ? { kind: 'done' } : { kind: 'length', remaining: length };
+  }
+
+  /** Keeps up to `state.remaining` body bytes; moves to `next` when none remain. Returns the rest of `data`. */
+  private keepCounted(state: { remaining: number }, data: Buffer, next: State): Buffer {
+    const take = Math.min(state.remaining, data.length);
+    this.keep(data.subarray(0, take));
+    state.remaining -= take;
+    if (state.remaining === 0) this.state = next;
+    return data.subarray(take);
   }
 
   private keep(piece: Buffer): void {
