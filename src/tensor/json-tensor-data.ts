@@ -39,7 +39,10 @@ export function flattenNested(value: unknown, out: unknown[]): void {
       continue;
     }
     positions[top] = i + 1;
-    const item = array[i];
+    // .at(), not array[i]: this one read sees arrays of arrays and arrays of numbers, and V8
+    // optimizes such an indexed read into converting the caller's unboxed number arrays to
+    // boxed elements (a heap number per element, on every call).
+    const item: unknown = array.at(i);
     if (Array.isArray(item)) {
       arrays.push(item);
       positions.push(0);
