@@ -114,6 +114,7 @@ export class Http1Pool {
   private readonly all = new Set<Connection>();
   private readonly waiting: Exchange[] = [];
   private closing = false;
+  private closed: Promise<void> | undefined;
   private drained: (() => void) | undefined;
 
   constructor(private readonly options: Http1PoolOptions) {
@@ -153,7 +154,13 @@ export class Http1Pool {
   }
 
   /** Lets requests in flight and waiting finish, then closes every connection. New requests fail. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    // One shutdown however many callers ask (a second drained-waiter would replace the first).
+    this.closed ??= this.shutDown();
+    return this.closed;
+  }
+
+  private async shutDown(): Promise<void> {
     this.closing = true;
     if (this.busy()) await new Promise<void>((resolve) => (this.drained = resolve));
     // Still in the set: its 'close' event (which removes it) is yet to come.

@@ -212,6 +212,15 @@ describe('the caller', () => {
     expect(pool.openConnections).toBe(0);
   });
 
+  it('close() called twice while a request is in flight resolves both calls', async () => {
+    peer = await startPeer((_, socket) => setTimeout(() => socket.write(ok()), 50));
+    pool = makePool();
+    const inFlight = get();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await Promise.all([pool.close(), pool.close(), inFlight]);
+    expect(pool.openConnections).toBe(0);
+  });
+
   it('refuses an https origin', () => {
     expect(() => new Http1Pool({ origin: 'https://example.com', connections: 1, connectTimeoutMs: 1, responseTimeoutMs: 1 })).toThrow(/plain HTTP only/);
   });
