@@ -10,7 +10,7 @@ import { IncomingHttpHeaders } from 'node:http';
 import { Pool } from 'undici';
 import { InvalidArgumentError } from '../errors';
 import { ResolvedClientOptions } from './client-options';
-import { Http1Pool } from './http1-pool';
+import { Http1Pool, type Http1Request } from './http1-pool';
 import { toTransportError } from './transport-error';
 
 /** Query parameters: repeated keys for arrays, form-encoded (space as '+'), as tritonclient does. */
@@ -65,27 +65,31 @@ function mergeHeaders(...sources: Array<Record<string, string> | undefined>): Re
   return out;
 }
 
-/** One exchange on a pooled connection: what either pool is asked to do. */
-interface Exchange {
-  method: HttpRequest['method'];
-  path: string;
-  headers: Record<string, string>;
-  body: Buffer | readonly Buffer[] | undefined;
-  signal: AbortSignal | undefined;
-}
-
+/** What either pool is asked to do: one request on a pooled connection (headers complete). */
 interface ConnectionPool {
-  exchange(exchange: Exchange): Promise<HttpResponse>;
+  exchange(request: Http1Request): Promise<HttpResponse>;
   close(): Promise<void>;
 }
 
-function undiciPool(options: ResolvedClientOptions): ConnectionPool {
-  const pool = new Pool(options.origin, {
-    connections: options.concurrency,
+/**
+ * An undici Pool as both the client and `scoreline perf` use it: keep-alive, one request per
+ * connection at a time, the response timeout applied to headers and to each body chunk.
+ */
+export function undiciKeepAlivePool(origin: string, options: { connections: number; connectTimeoutMs: number; responseTimeoutMs: number }): Pool {
+  return new Pool(origin, {
+    connections: options.connections,
     pipelining: 1,
-    connectTimeout: options.connectionTimeout,
-    headersTimeout: options.networkTimeout,
-    bodyTimeout: options.networkTimeout,
+    connectTimeout: options.connectTimeoutMs,
+    headersTimeout: options.responseTimeoutMs,
+    bodyTimeout: options.responseTimeoutMs,
+  });
+}
+
+function undiciPool(options: ResolvedClientOptions): ConnectionPool {
+  const pool = undiciKeepAlivePool(options.origin, {
+    connections: options.concurrency,
+    connectTimeoutMs: options.connectionTimeout,
+    responseTimeoutMs: options.networkTimeout,
   });
   return {
     async exchange({ method, path, headers, body, signal }) {

@@ -63,7 +63,7 @@ export class Http1PoolError extends Error {
 }
 
 /** Without a `Keep-Alive: timeout=N` hint, an idle connection is reused for this long. */
-export const DEFAULT_KEEP_ALIVE_MS = 4000;
+const DEFAULT_KEEP_ALIVE_MS = 4000;
 /** A hinted keep-alive is shortened by this much, so the server never closes first mid-request. */
 const KEEP_ALIVE_MARGIN_MS = 1000;
 

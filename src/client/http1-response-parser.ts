@@ -21,8 +21,17 @@ export interface Http1Response {
   keepAliveTimeoutSeconds: number | undefined;
 }
 
+/**
+ * SCORELINE_HTTP1_INCOMPLETE: the connection closed before the response's last byte (a load
+ * generator counts that apart); SCORELINE_HTTP1_PROTOCOL: anything else malformed.
+ */
 export class Http1ProtocolError extends Error {
-  readonly code = 'SCORELINE_HTTP1_PROTOCOL';
+  constructor(
+    message: string,
+    readonly code: 'SCORELINE_HTTP1_PROTOCOL' | 'SCORELINE_HTTP1_INCOMPLETE' = 'SCORELINE_HTTP1_PROTOCOL',
+  ) {
+    super(message);
+  }
 }
 
 /** Headers larger than this are refused (Node's own server allows 16 KiB by default). */
@@ -96,12 +105,8 @@ export class Http1ResponseParser {
       const state = this.state;
       switch (state.kind) {
         case 'head': {
-          const end = data.indexOf(HEADER_END);
-          if (end === -1) {
-            if (data.length > MAX_HEADER_BYTES) throw new Http1ProtocolError(`response headers over ${MAX_HEADER_BYTES} bytes`);
-            this.pending = data;
-            return undefined;
-          }
+          const end = this.find(data, HEADER_END, MAX_HEADER_BYTES, 'response headers');
+          if (end === -1) return undefined;
           const head = parseHead(data.toString('latin1', 0, end));
           data = data.subarray(end + HEADER_END.length);
           if (head.status < 200) continue; // an interim response: the real one follows
@@ -113,12 +118,8 @@ export class Http1ResponseParser {
           data = this.keepCounted(state, data, { kind: 'done' });
           break;
         case 'chunk-size': {
-          const end = data.indexOf(CRLF);
-          if (end === -1) {
-            if (data.length > 1024) throw new Http1ProtocolError('chunk size line too long');
-            this.pending = data;
-            return undefined;
-          }
+          const end = this.find(data, CRLF, 1024, 'a chunk size line');
+          if (end === -1) return undefined;
           const size = /^([0-9a-fA-F]{1,8})(?:;.*)?$/.exec(data.toString('latin1', 0, end));
           if (size === null) throw new Http1ProtocolError(`malformed chunk size: ${JSON.stringify(data.toString('latin1', 0, Math.min(end, 40)))}`);
           data = data.subarray(end + CRLF.length);
@@ -141,12 +142,8 @@ export class Http1ResponseParser {
         }
         case 'trailers': {
           // Trailer fields end with an empty line; the client has no use for them.
-          const end = data.indexOf(CRLF);
-          if (end === -1) {
-            if (data.length > MAX_HEADER_BYTES) throw new Http1ProtocolError(`response trailers over ${MAX_HEADER_BYTES} bytes`);
-            this.pending = data;
-            return undefined;
-          }
+          const end = this.find(data, CRLF, MAX_HEADER_BYTES, 'response trailers');
+          if (end === -1) return undefined;
           data = data.subarray(end + CRLF.length);
           if (end === 0) this.state = { kind: 'done' };
           break;
@@ -165,7 +162,8 @@ export class Http1ResponseParser {
   /** The connection closed: the response if its body runs until close, else a protocol error. */
   end(): Http1Response {
     if (this.state.kind === 'until-close') return this.response(false);
-    throw new Http1ProtocolError(this.started ? 'the connection closed in the middle of the response' : 'the connection closed before a response');
+    if (this.started) throw new Http1ProtocolError('the connection closed in the middle of the response', 'SCORELINE_HTTP1_INCOMPLETE');
+    throw new Http1ProtocolError('the connection closed before a response');
   }
 
   private framing(head: Head): State {
@@ -180,6 +178,19 @@ export class Http1ResponseParser {
     if (!/^\d{1,15}$/.test(String(lengthText))) throw new Http1ProtocolError(`malformed Content-Length '${String(lengthText)}'`);
     const length = Number(lengthText);
     return length === 0 ? { kind: 'done' } : { kind: 'length', remaining: length };
+  }
+
+  /**
+   * Where `marker` starts in `data`, or -1 after keeping `data` for the next read (over
+   * `limit` bytes without it is an error: `what` names the part in the message).
+   */
+  private find(data: Buffer, marker: Buffer, limit: number, what: string): number {
+    const at = data.indexOf(marker);
+    if (at === -1) {
+      if (data.length > limit) throw new Http1ProtocolError(`${what} over ${limit} bytes`);
+      this.pending = data;
+    }
+    return at;
   }
 
   /** Keeps up to `state.remaining` body bytes; moves to `next` when none remain. Returns the rest of `data`. */

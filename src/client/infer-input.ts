@@ -51,7 +51,6 @@ function checkShape(shape: unknown, what: string): number[] {
   return [...shape];
 }
 
-
 export class InferInput {
   readonly name: string;
   readonly datatype: DataType;

@@ -14,8 +14,13 @@ export interface TransportErrorContext {
   signal?: AbortSignal;
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'SCORELINE_HTTP1_RESPONSE_TIMEOUT', 'ETIMEDOUT']);
+const RESPONSE_TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'SCORELINE_HTTP1_RESPONSE_TIMEOUT', 'ETIMEDOUT']);
 const CONNECT_TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'SCORELINE_HTTP1_CONNECT_TIMEOUT']);
+
+/** Whether an error code from either pool (undici's or the lean one) or the socket means a timeout. */
+export function isTimeoutCode(code: string | undefined): boolean {
+  return code !== undefined && (RESPONSE_TIMEOUT_CODES.has(code) || CONNECT_TIMEOUT_CODES.has(code));
+}
 
 function codeOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
@@ -44,7 +49,7 @@ export function toTransportError(err: unknown, ctx: TransportErrorContext): unkn
       cause: err,
     });
   }
-  if (code !== undefined && TIMEOUT_CODES.has(code)) {
+  if (code !== undefined && RESPONSE_TIMEOUT_CODES.has(code)) {
     return new ClientTimeoutError(`${ctx.target}: no response within networkTimeout (${ctx.networkTimeout} ms)`, { cause: err });
   }
   if (code === 'UND_ERR_DESTROYED' || code === 'UND_ERR_CLOSED' || code === 'SCORELINE_HTTP1_CLOSED') {

@@ -5,8 +5,9 @@
  * promised. The generator shares the machine with the server it measures, so its own CPU
  * per request matters: the lean pool spends about half of undici's with its body iterator.
  */
-import { Pool } from 'undici';
-import { Http1Pool, type Http1PoolError } from '../client/http1-pool';
+import { Http1Pool } from '../client/http1-pool';
+import { undiciKeepAlivePool } from '../client/http-transport';
+import { isTimeoutCode } from '../client/transport-error';
 import type { Outcome, Transport } from './transport';
 
 export interface PreparedRequest {
@@ -17,18 +18,10 @@ export interface PreparedRequest {
   body?: Uint8Array;
 }
 
-const TIMEOUT_CODES = new Set([
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'SCORELINE_HTTP1_CONNECT_TIMEOUT',
-  'SCORELINE_HTTP1_RESPONSE_TIMEOUT',
-] satisfies (string | Http1PoolError['code'])[]);
-
 function failureBucket(err: unknown): string {
-  const { code, message } = (err ?? {}) as { code?: string; message?: string };
-  if (code !== undefined && TIMEOUT_CODES.has(code)) return 'timeout';
-  if (code === 'SCORELINE_HTTP1_PROTOCOL' && message?.includes('in the middle of the response')) return 'incomplete';
+  const code = (err as { code?: string } | null)?.code;
+  if (isTimeoutCode(code)) return 'timeout';
+  if (code === 'SCORELINE_HTTP1_INCOMPLETE') return 'incomplete';
   return 'network';
 }
 
@@ -69,13 +62,7 @@ function leanTransport(options: HttpTransportOptions): Transport {
 }
 
 function undiciTransport(options: HttpTransportOptions): Transport {
-  const pool = new Pool(options.origin, {
-    connections: options.connections,
-    pipelining: 1,
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
-    connect: { timeout: options.timeoutMs },
-  });
+  const pool = undiciKeepAlivePool(options.origin, { connections: options.connections, connectTimeoutMs: options.timeoutMs, responseTimeoutMs: options.timeoutMs });
   const { requests } = options;
   return {
     async send(index: number): Promise<Outcome> {

@@ -2,6 +2,7 @@
  * The lean transport's response parser (internals): framing, keep-alive and every way a
  * response can be malformed, fed whole and byte by byte, no sockets.
  */
+import { errorOf } from '../helpers/error-of';
 import { Http1ProtocolError, Http1ResponseParser, MAX_HEADER_BYTES, type Http1Response } from '../../src/client/http1-response-parser';
 
 /** Feeds `text` in pieces of `step` bytes; returns the response and the piece it completed on. */
@@ -103,5 +104,6 @@ describe('malformed responses', () => {
     parser.feed(Buffer.from('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc'));
     expect(parser.started).toBe(true);
     expect(() => parser.end()).toThrow('the connection closed in the middle of the response');
+    expect(errorOf(() => parser.end())).toMatchObject({ code: 'SCORELINE_HTTP1_INCOMPLETE' });
   });
 });
