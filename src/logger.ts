@@ -3,11 +3,15 @@
  * one event per line, with an ISO timestamp and level: easy to grep, easy for a log
  * collector. Info and below go to stdout, warnings and errors to stderr.
  *
- * Stdout lines are gathered and written once per event-loop turn: the front end logs a line
- * per request, and one write() system call per line was a tenth of an echo request's cost.
- * Every logger in the process shares the one buffer, so stdout keeps the order lines were
- * logged in. Warnings and errors are written at once: they are rare, and they are what a
- * crashing process must not lose.
+ * Stdout lines are gathered and written together, at most STDOUT_FLUSH_DELAY_MS after the
+ * first of them: the front end logs a line per request, and a write() system call per line
+ * was a tenth of an echo request's cost; one per event-loop turn still cost an echo request
+ * about 1.5 µs of its ~20 when a busy worker's turns carry one or two requests each (see
+ * bench/README.md). Every logger in the process shares the one buffer, so stdout keeps the
+ * order lines were logged in, and a warning or error first writes what stdout holds.
+ * Warnings and errors are written at once: they are rare, and they are what a crashing
+ * process must not lose. Nothing waiting is lost when the process exits, however it exits
+ * short of being killed: the 'exit' handler writes it.
  */
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'verbose';
@@ -30,12 +34,18 @@ export interface LogSink {
   err(line: string): void;
 }
 
+const DEFAULT_FLUSH_BYTES = 64 * 1024;
+/** How long a process's stdout lines may wait to be written with the lines after them. */
+export const STDOUT_FLUSH_DELAY_MS = 20;
+
 /**
- * Lines for a stream, written together at the end of the event-loop turn (setImmediate), or
- * at once when a turn has logged more than `flushBytes`. `flush()` writes what is waiting;
- * the process's 'exit' handler calls `close()`, which also makes later lines go out at once.
- * Writes to stdout are synchronous there (files and pipes on Linux), so process.exit() loses
- * nothing logged before it, or by 'exit' handlers after it.
+ * Lines for a stream, written together `delayMs` after the first line that found the buffer
+ * empty (0: at the end of the event-loop turn, by setImmediate), or at once when more than
+ * `flushBytes` wait. `flush()` writes what is waiting; the process's 'exit' handler calls
+ * `close()`, which also makes later lines go out at once. Writes to stdout are synchronous
+ * there (files and pipes on Linux), so process.exit() loses nothing logged before it, or by
+ * 'exit' handlers after it. The timer is unref'd: waiting lines never keep a process alive,
+ * the 'exit' handler writes them.
  */
 export class LineBatcher {
   private pending = '';
@@ -45,18 +55,20 @@ export class LineBatcher {
 
   constructor(
     private readonly write: (text: string) => void,
-    private readonly flushBytes = 64 * 1024,
+    private readonly options: { flushBytes?: number; delayMs?: number } = {},
   ) {}
 
   add(line: string): void {
     this.pending += line;
-    if (this.closed || this.pending.length >= this.flushBytes) {
+    if (this.closed || this.pending.length >= (this.options.flushBytes ?? DEFAULT_FLUSH_BYTES)) {
       this.flush();
       return;
     }
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.flushSoon);
+      const delayMs = this.options.delayMs ?? 0;
+      if (delayMs > 0) setTimeout(this.flushSoon, delayMs).unref();
+      else setImmediate(this.flushSoon);
     }
   }
 
@@ -84,7 +96,7 @@ let stdoutBatcher: LineBatcher | undefined;
 /** The process's stdout batcher, made (and hooked to 'exit') on first use. */
 function sharedStdout(): LineBatcher {
   if (stdoutBatcher === undefined) {
-    const batcher = new LineBatcher((text) => process.stdout.write(text));
+    const batcher = new LineBatcher((text) => process.stdout.write(text), { delayMs: STDOUT_FLUSH_DELAY_MS });
     // close(), not flush(): an 'exit' handler that runs after this one may still log.
     process.on('exit', () => batcher.close());
     stdoutBatcher = batcher;

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { LineBatcher, createLogger, type LogSink } from '../../src/logger';
 
@@ -18,6 +18,18 @@ describe('LineBatcher', () => {
     expect(writes).toEqual(['a\nb\n', 'c\n']);
   });
 
+  it('with a delay, writes the lines of several turns together once the delay has passed', async () => {
+    const writes: string[] = [];
+    const batcher = new LineBatcher((text) => writes.push(text), { delayMs: 30 });
+    batcher.add('a\n');
+    await nextTurn();
+    batcher.add('b\n');
+    await nextTurn();
+    expect(writes).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(writes).toEqual(['a\nb\n']);
+  });
+
   it('after close() writes what waits and every later line at once', () => {
     const writes: string[] = [];
     const batcher = new LineBatcher((text) => writes.push(text));
@@ -29,7 +41,7 @@ describe('LineBatcher', () => {
 
   it('writes at once when a turn has logged more than its byte threshold', () => {
     const writes: string[] = [];
-    const batcher = new LineBatcher((text) => writes.push(text), 8);
+    const batcher = new LineBatcher((text) => writes.push(text), { flushBytes: 8 });
     batcher.add('1234\n');
     expect(writes).toEqual([]);
     batcher.add('5678\n');
@@ -78,5 +90,27 @@ describe('createLogger', () => {
     const lines = stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(1000);
     expect(lines.map((l) => l.replace(/^\S+ INFO /, ''))).toEqual(Array.from({ length: 1000 }, (_, i) => `line ${i}`));
+  });
+
+  it('writes the waiting lines of a process that ends on its own (the flush timer does not hold it)', () => {
+    const loggerModule = path.join(__dirname, '..', '..', 'dist', 'src', 'logger.js');
+    const script = `
+      const { createLogger } = require(${JSON.stringify(loggerModule)});
+      createLogger().info('the last words');`;
+    const stdout = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(stdout).toMatch(/ INFO the last words\n$/);
+  });
+
+  it('loses no stdout line when the process dies of an uncaught exception before the lines were due', () => {
+    const loggerModule = path.join(__dirname, '..', '..', 'dist', 'src', 'logger.js');
+    const script = `
+      const { createLogger } = require(${JSON.stringify(loggerModule)});
+      const logger = createLogger();
+      logger.info('before the crash');
+      setImmediate(() => { throw new Error('boom'); });`;
+    const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('boom');
+    expect(result.stdout).toMatch(/ INFO before the crash\n$/);
   });
 });
