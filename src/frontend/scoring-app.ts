@@ -50,11 +50,14 @@ export class ScoringApp {
       this.log(req, res.writableFinished ? res.statusCode : 499, started, record);
       if (this.inFlight === 0) this.idle?.();
     });
-    this.route(req, res, record).catch((err: unknown) => {
-      this.options.logger.error(`request failed: ${describeError(err)}`);
-      if (!res.headersSent) sendError(res, {}, errorReply(err, 'server'));
-      else res.destroy();
-    });
+    let answering: Promise<void> | undefined;
+    try {
+      answering = this.route(req, res, record);
+    } catch (err) {
+      this.failed(res, err);
+      return;
+    }
+    answering?.catch((err: unknown) => this.failed(res, err));
   };
 
   /** Stops keeping connections alive; resolves when no request is in flight. */
@@ -70,7 +73,18 @@ export class ScoringApp {
     return this.inFlight;
   }
 
-  private async route(req: IncomingMessage, res: ServerResponse, record: RequestRecord): Promise<void> {
+  /** A request whose handling threw: a 500 when nothing was sent yet, else the connection is cut. */
+  private failed(res: ServerResponse, err: unknown): void {
+    this.options.logger.error(`request failed: ${describeError(err)}`);
+    if (!res.headersSent) sendError(res, {}, errorReply(err, 'server'));
+    else res.destroy();
+  }
+
+  /**
+   * Answers a request; returns the promise of the answer when it is not sent at once (not an
+   * async function: most routes answer synchronously, and /score has its own).
+   */
+  private route(req: IncomingMessage, res: ServerResponse, record: RequestRecord): Promise<void> | undefined {
     const headers: HeaderMap = {};
     if (this.draining) headers.connection = 'close';
     let ids: RequestIds;
@@ -99,8 +113,7 @@ export class ScoringApp {
     corsHeaders(this.options.corsOrigins, req.headers, headers as Record<string, string>);
 
     if (path === '/score') {
-      await this.options.runner.score({ req, res, headers, ids, method, search: queryAt === -1 ? '' : url.slice(queryAt), record });
-      return;
+      return this.options.runner.score({ req, res, headers, ids, method, search: queryAt === -1 ? '' : url.slice(queryAt), record });
     }
     if (!known) {
       sendError(res, headers, errorReply(new NotFoundError(NOT_FOUND), 'server'));
@@ -119,8 +132,7 @@ export class ScoringApp {
     if (path === '/') {
       sendText(res, 200, headers, 'Healthy');
     } else if (path === '/ready') {
-      const ready = !this.draining && (await this.engineReady());
-      sendText(res, ready ? 200 : 503, headers, ready ? 'Ready' : this.draining ? 'Shutting down' : 'Engine not ready');
+      return this.ready(res, headers);
     } else {
       const version = new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt)).get('version');
       try {
@@ -129,6 +141,11 @@ export class ScoringApp {
         sendError(res, headers, errorReply(err, 'server'));
       }
     }
+  }
+
+  private async ready(res: ServerResponse, headers: HeaderMap): Promise<void> {
+    const ready = !this.draining && (await this.engineReady());
+    sendText(res, ready ? 200 : 503, headers, ready ? 'Ready' : this.draining ? 'Shutting down' : 'Engine not ready');
   }
 
   private async engineReady(): Promise<boolean> {
