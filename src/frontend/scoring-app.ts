@@ -44,7 +44,8 @@ export class ScoringApp {
     const started = performance.now();
     const record: RequestRecord = { requestId: undefined, body: undefined };
     this.inFlight++;
-    res.once('close', () => {
+    // on(), not once(): a response closes once, and once() costs a bound wrapper per request.
+    res.on('close', () => {
       this.inFlight--;
       // 499 (nginx's "client closed request"): the client left before the response was complete.
       this.log(req, res.writableFinished ? res.statusCode : 499, started, record);
