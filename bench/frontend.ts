@@ -118,6 +118,14 @@ async function postJson(url: string, body: unknown): Promise<{ status: number; j
  * noise a shared machine adds to a round.
  */
 async function compare(contenders: readonly Contender[], concurrencies: readonly number[], generator: Generator): Promise<Comparison[]> {
+  // One unmeasured step each first: a fresh server's first seconds (JIT tiers, onnxruntime's
+  // first runs, the engine's arenas) are slower than its steady state, and without this the
+  // first round compared a cold server with a warm one.
+  const warmAt = Math.max(...concurrencies);
+  for (const contender of contenders) {
+    progress(TAG, `warming up (unmeasured): ${contender.name}, concurrency ${warmAt}, ${generator} generator`);
+    await measureStep(generator, contender, warmAt);
+  }
   const runs = concurrencies.map(() => contenders.map((): Step[] => []));
   for (let round = 0; round < ROUNDS; round++) {
     for (const [ci, c] of concurrencies.entries()) {
