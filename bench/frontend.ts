@@ -117,14 +117,21 @@ async function postJson(url: string, body: unknown): Promise<{ status: number; j
  * compares each with the last contender round by round: paired ratios cancel most of the
  * noise a shared machine adds to a round.
  */
-async function compare(contenders: readonly Contender[], concurrencies: readonly number[], generator: Generator): Promise<Comparison[]> {
-  // One unmeasured step each first: a fresh server's first seconds (JIT tiers, onnxruntime's
-  // first runs, the engine's arenas) are slower than its steady state, and without this the
-  // first round compared a cold server with a warm one.
-  const warmAt = Math.max(...concurrencies);
-  for (const contender of contenders) {
-    progress(TAG, `warming up (unmeasured): ${contender.name}, concurrency ${warmAt}, ${generator} generator`);
-    await measureStep(generator, contender, warmAt);
+async function compare(
+  contenders: readonly Contender[],
+  concurrencies: readonly number[],
+  generator: Generator,
+  servers: 'fresh' | 'warm' = 'fresh',
+): Promise<Comparison[]> {
+  // Fresh servers get one unmeasured step each first: a server's first seconds (JIT tiers,
+  // onnxruntime's first runs, the engine's arenas) are slower than its steady state, and
+  // without this the first round compared a cold server with a warm one.
+  if (servers === 'fresh') {
+    const warmAt = Math.max(...concurrencies);
+    for (const contender of contenders) {
+      progress(TAG, `warming up (unmeasured): ${contender.name}, concurrency ${warmAt}, ${generator} generator`);
+      await measureStep(generator, contender, warmAt);
+    }
   }
   const runs = concurrencies.map(() => contenders.map((): Step[] => []));
   for (let round = 0; round < ROUNDS; round++) {
@@ -275,7 +282,7 @@ async function mlpComparison(
         { name: 'naive express + onnxruntime-node', url: `${naive.url}/score`, body: mlpBody() },
       ];
       const comparisons = await compare([withScoreline, withStub, withNaive], concurrencies, 'perf');
-      const [leanGenerator] = concurrencies.includes(64) ? await compare([withScoreline, withNaive], [64], 'lean') : [];
+      const [leanGenerator] = concurrencies.includes(64) ? await compare([withScoreline, withNaive], [64], 'lean', 'warm') : [];
       return { module: scoreline.module, comparisons, leanGenerator };
     } finally {
       await frontEndAlone?.stop();

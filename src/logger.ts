@@ -36,7 +36,7 @@ export interface LogSink {
 
 const DEFAULT_FLUSH_BYTES = 64 * 1024;
 /** How long a process's stdout lines may wait to be written with the lines after them. */
-export const STDOUT_FLUSH_DELAY_MS = 20;
+const STDOUT_FLUSH_DELAY_MS = 20;
 
 /**
  * Lines for a stream, written together `delayMs` after the first line that found the buffer
