@@ -7,10 +7,16 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { MalformedRequestError } from '../errors';
+import { parseJsonBytes } from '../util/parse-json-bytes';
 
 export function bodyInput(body: Buffer): unknown {
   if (!isUtf8(body)) throw new MalformedRequestError('Input cannot be decoded as UTF-8');
-  return jsonOrText(body.toString('utf8'));
+  try {
+    // JSON.parse's result, faster on bodies of decimal numbers (parse-json-bytes.ts).
+    return parseJsonBytes(body);
+  } catch {
+    return body.toString('utf8');
+  }
 }
 
 export function queryInput(search: string): Record<string, unknown> {
