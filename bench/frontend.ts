@@ -10,15 +10,21 @@
  *              the bench body, else bench/score-modules/mlp-score) and the embedded engine
  *              (dynamic batching) vs the naive deployment (express + onnxruntime-node in
  *              process, no batching), concurrency 64           target ≥ 4× req/s, p99 no worse
- *              (also shown: the same front end on a stub engine that answers at once, the
- *              ceiling of the front end and its engine hop without the model)
+ *              Each deployment as it is meant to run on the machine: naive with a worker per
+ *              core (each worker computes), scoreline with its default WORKER_COUNT, 1 (its
+ *              workers parse, call the engine and answer; the model runs in the engine).
+ *              (also shown: scoreline with as many workers as naive, and the same front end
+ *              on a stub engine that answers at once, the ceiling of the front end and its
+ *              engine hop without the model)
  *
  * Load comes from `scoreline perf`'s generator, in this process. The MLP comparison at
  * concurrency 64 is measured again from the lean raw-socket generator (bench/lean-http-load.ts):
  * every microsecond of CPU a generator spends on these two cores is taken from the server it
  * measures, and the line shows how much each generator took. Environment: BENCH_WORKERS
- * (default: the core count), BENCH_ROUNDS, BENCH_SECONDS, BENCH_ENGINE_THREADS (intra-op
- * threads of the engine's one instance; default 1, the naive workers' per-session setting).
+ * (echo servers and naive workers; default: the core count), BENCH_SCORELINE_WORKERS
+ * (scoreline's MLP deployment; default 1, WORKER_COUNT's default), BENCH_ROUNDS,
+ * BENCH_SECONDS, BENCH_ENGINE_THREADS (intra-op threads of the engine's one instance;
+ * default 1, the naive workers' per-session setting).
  * Writes bench/results/frontend.md.
  */
 import { existsSync } from 'node:fs';
@@ -34,6 +40,8 @@ import { httpPost, measureLean } from './lean-http-load';
 
 export const MLP_LAYERS = [512, 2048, 2048, 512, 10] as const;
 export const WORKERS = Number(process.env.BENCH_WORKERS ?? os.availableParallelism());
+/** scoreline's MLP deployment: WORKER_COUNT's default (serve-options.ts). */
+export const SCORELINE_WORKERS = Number(process.env.BENCH_SCORELINE_WORKERS ?? 1);
 const ENGINE_THREADS = Number(process.env.BENCH_ENGINE_THREADS ?? 1);
 const ECHO_CONCURRENCY = 64;
 const TAG = 'bench:frontend';
@@ -74,7 +82,10 @@ export interface Comparison {
 }
 
 export interface FrontendBenchResult {
+  /** Workers of the echo servers and of the naive deployment. */
   workers: number;
+  /** Workers of scoreline's MLP deployment (the headline). */
+  scorelineWorkers: number;
   /** /score echo with the default request log, with --log-level warn, then bare node:http. */
   echo: Comparison | undefined;
   /** Which score module served the MLP. */
@@ -226,7 +237,7 @@ async function writeMlpRepository(dir: string): Promise<string> {
  */
 async function startScorelineMlp(repo: string, workers: number): Promise<{ server: ChildServer; module: string }> {
   const candidates = [path.join(PACKAGE_ROOT, 'scoring', 'score.ts'), path.join(__dirname, 'score-modules', 'mlp-score.js')].filter((f) => existsSync(f));
-  const args = ['--model-repository', repo, '--engine-http-port', '0', '--engine-metrics-port', '0', '--engine-grpc-port', '0'];
+  const args = engineArgs(repo);
   for (const entry of candidates) {
     const name = path.relative(PACKAGE_ROOT, entry);
     let server: ChildServer | undefined;
@@ -243,6 +254,11 @@ async function startScorelineMlp(repo: string, workers: number): Promise<{ serve
   throw new Error('no score module served the MLP benchmark request');
 }
 
+/** serve's flags for an embedded engine on `repo`, its ports left to the system. */
+function engineArgs(repo: string): string[] {
+  return ['--model-repository', repo, '--engine-http-port', '0', '--engine-metrics-port', '0', '--engine-grpc-port', '0'];
+}
+
 /** The first row of outputs of an answer: {"result": [[...]]}, or scoring/score.ts's {"OUTPUT0": [[...]]}. */
 function outputsOf(json: unknown): number[] {
   const values = json !== null && typeof json === 'object' ? Object.values(json as Record<string, unknown>) : [];
@@ -252,42 +268,52 @@ function outputsOf(json: unknown): number[] {
 
 async function mlpComparison(
   workers: number,
+  scorelineWorkers: number,
   concurrencies: readonly number[],
 ): Promise<{ module: string; comparisons: Comparison[]; leanGenerator: Comparison | undefined }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'scoreline-bench-frontend-'));
   try {
     const modelPath = await writeMlpRepository(dir);
     const port = await freePort();
-    progress(TAG, `MLP ${MLP_LAYERS.join('→')}: naive express + onnxruntime-node and scoreline serve + engine, ${workers} workers each`);
+    progress(
+      TAG,
+      `MLP ${MLP_LAYERS.join('→')}: naive express + onnxruntime-node (${workers} workers) and scoreline serve + engine (${scorelineWorkers} worker${scorelineWorkers === 1 ? '' : 's'}` +
+        `${scorelineWorkers === workers ? '' : `, and ${workers}`})`,
+    );
     const naive = await spawnServer([path.join(__dirname, 'naive-server.js'), String(port), String(workers), modelPath], /naive server listening/, { url: `http://127.0.0.1:${port}` });
-    let scoreline: { server: ChildServer; module: string } | undefined;
-    let stub: ChildServer | undefined;
-    let frontEndAlone: ChildServer | undefined;
+    const servers: ChildServer[] = [];
     try {
-      scoreline = await startScorelineMlp(dir, workers);
+      const scoreline = await startScorelineMlp(dir, scorelineWorkers);
+      servers.push(scoreline.server);
+      const sameWorkers = scorelineWorkers === workers ? undefined : await spawnServe(path.join(PACKAGE_ROOT, scoreline.module), workers, { args: engineArgs(dir) });
+      if (sameWorkers) servers.push(sameWorkers);
       // The same front end on an engine that answers at once: its own ceiling on this machine.
       const stubPort = await freePort();
       const stubArgs = [String(stubPort), 'mlp_bench', String(MLP_LAYERS[0]), String(MLP_LAYERS[MLP_LAYERS.length - 1]), '64'];
-      stub = await spawnServer([path.join(__dirname, 'stub-engine.js'), ...stubArgs], /stub engine listening/, { url: `http://127.0.0.1:${stubPort}` });
-      frontEndAlone = await spawnServe(path.join(PACKAGE_ROOT, scoreline.module), workers, { args: ['--engine-url', stub.url] });
-      // Both deployments must compute the same thing, or the comparison means nothing.
-      const [a, b] = await Promise.all([postJson(`${scoreline.server.url}/score`, mlpBody()), postJson(`${naive.url}/score`, mlpBody())]);
-      const [ya, yb] = [outputsOf(a.json), outputsOf(b.json)];
-      if (ya.length !== MLP_LAYERS[MLP_LAYERS.length - 1] || ya.some((v, i) => Math.abs(v - yb[i]!) > 1e-3 * Math.max(1, Math.abs(v)))) {
-        throw new Error(`the deployments disagree: scoreline ${JSON.stringify(a.json).slice(0, 200)} vs naive ${JSON.stringify(b.json).slice(0, 200)}`);
+      const stub = await spawnServer([path.join(__dirname, 'stub-engine.js'), ...stubArgs], /stub engine listening/, { url: `http://127.0.0.1:${stubPort}` });
+      servers.push(stub);
+      const frontEndAlone = await spawnServe(path.join(PACKAGE_ROOT, scoreline.module), scorelineWorkers, { args: ['--engine-url', stub.url] });
+      servers.push(frontEndAlone);
+      // The deployments must compute the same thing, or the comparison means nothing.
+      const expected = outputsOf((await postJson(`${naive.url}/score`, mlpBody())).json);
+      for (const server of [scoreline.server, sameWorkers]) {
+        if (server === undefined) continue;
+        const answer = await postJson(`${server.url}/score`, mlpBody());
+        const got = outputsOf(answer.json);
+        if (got.length !== MLP_LAYERS[MLP_LAYERS.length - 1] || got.some((v, i) => Math.abs(v - expected[i]!) > 1e-3 * Math.max(1, Math.abs(v)))) {
+          throw new Error(`the deployments disagree: scoreline ${JSON.stringify(answer.json).slice(0, 200)} vs naive ${JSON.stringify(expected).slice(0, 200)}`);
+        }
       }
-      const [withScoreline, withStub, withNaive] = [
-        { name: `scoreline (${scoreline.module})`, url: `${scoreline.server.url}/score`, body: mlpBody() },
-        { name: 'scoreline front end on a stub engine (no model)', url: `${frontEndAlone.url}/score`, body: mlpBody() },
-        { name: 'naive express + onnxruntime-node', url: `${naive.url}/score`, body: mlpBody() },
-      ];
-      const comparisons = await compare([withScoreline, withStub, withNaive], concurrencies, 'perf');
+      const withScoreline = { name: `scoreline (${scoreline.module}), ${scorelineWorkers} worker${scorelineWorkers === 1 ? '' : 's'}`, url: `${scoreline.server.url}/score`, body: mlpBody() };
+      const withSameWorkers = sameWorkers && { name: `scoreline, ${workers} workers`, url: `${sameWorkers.url}/score`, body: mlpBody() };
+      const withStub = { name: 'scoreline front end on a stub engine (no model)', url: `${frontEndAlone.url}/score`, body: mlpBody() };
+      const withNaive = { name: 'naive express + onnxruntime-node', url: `${naive.url}/score`, body: mlpBody() };
+      const contenders = withSameWorkers ? [withScoreline, withSameWorkers, withStub, withNaive] : [withScoreline, withStub, withNaive];
+      const comparisons = await compare(contenders, concurrencies, 'perf');
       const [leanGenerator] = concurrencies.includes(64) ? await compare([withScoreline, withNaive], [64], 'lean', 'warm') : [];
       return { module: scoreline.module, comparisons, leanGenerator };
     } finally {
-      await frontEndAlone?.stop();
-      await stub?.stop();
-      await scoreline?.server.stop();
+      for (const server of servers.reverse()) await server.stop();
       await naive.stop();
     }
   } finally {
@@ -297,8 +323,8 @@ async function mlpComparison(
 
 export async function runFrontendBench(options: { mlpConcurrencies: readonly number[]; echo?: boolean }): Promise<FrontendBenchResult> {
   const echo = options.echo === false ? undefined : await echoComparison(WORKERS);
-  const { module, comparisons, leanGenerator } = await mlpComparison(WORKERS, options.mlpConcurrencies);
-  return { workers: WORKERS, echo, mlpModule: module, mlp: comparisons, mlpLeanGenerator: leanGenerator, machine: machine() };
+  const { module, comparisons, leanGenerator } = await mlpComparison(WORKERS, SCORELINE_WORKERS, options.mlpConcurrencies);
+  return { workers: WORKERS, scorelineWorkers: SCORELINE_WORKERS, echo, mlpModule: module, mlp: comparisons, mlpLeanGenerator: leanGenerator, machine: machine() };
 }
 
 const f0 = (n: number) => n.toFixed(0);
@@ -322,39 +348,52 @@ export function echoTable(r: FrontendBenchResult): string[] {
   ];
 }
 
-/** The MLP contenders in the order measured: scoreline, its front end on the stub engine, the naive baseline. */
-export function mlpStandings(c: Comparison): { scoreline: Standing; frontEndAlone: Standing; naive: Standing } {
+/**
+ * The MLP contenders in the order measured: scoreline, scoreline with naive's worker count
+ * (when that differs), its front end on the stub engine, the naive baseline.
+ */
+export function mlpStandings(c: Comparison): { scoreline: Standing; sameWorkers: Standing | undefined; frontEndAlone: Standing; naive: Standing } {
+  if (c.standings.length === 4) {
+    const [scoreline, sameWorkers, frontEndAlone, naive] = c.standings as [Standing, Standing, Standing, Standing];
+    return { scoreline, sameWorkers, frontEndAlone, naive };
+  }
   const [scoreline, frontEndAlone, naive] = c.standings as [Standing, Standing, Standing];
-  return { scoreline, frontEndAlone, naive };
+  return { scoreline, sameWorkers: undefined, frontEndAlone, naive };
 }
 
 /** The concurrency-64 comparison of the MLP (or the highest measured). */
-export function mlpHeadline(r: FrontendBenchResult): { concurrency: number; scoreline: Standing; frontEndAlone: Standing; naive: Standing } {
+export function mlpHeadline(r: FrontendBenchResult): { concurrency: number } & ReturnType<typeof mlpStandings> {
   const c = r.mlp.find((x) => x.concurrency === 64) ?? r.mlp[r.mlp.length - 1]!;
   return { concurrency: c.concurrency, ...mlpStandings(c) };
 }
 
 export function mlpTable(r: FrontendBenchResult): string[] {
   const head = mlpHeadline(r);
+  const plural = (n: number) => `${n} worker${n === 1 ? '' : 's'}`;
+  const same = head.sameWorkers !== undefined;
   return [
-    `MLP ${MLP_LAYERS.join('→')}, one 512-feature row per request, ${r.workers} workers each; scoreline: ${r.mlpModule} + engine (dynamic batching, one instance, ` +
-      `${ENGINE_THREADS} intra-op thread${ENGINE_THREADS === 1 ? '' : 's'}); naive: express + onnxruntime-node per worker (one intra-op thread each, no batching); ` +
-      `${ROUNDS} rounds of ${SECONDS} s (median round by req/s; × naive: medians of per-round ratios)`,
+    `MLP ${MLP_LAYERS.join('→')}, one 512-feature row per request; scoreline: ${r.mlpModule} + engine (dynamic batching, one instance, ` +
+      `${ENGINE_THREADS} intra-op thread${ENGINE_THREADS === 1 ? '' : 's'}), ${plural(r.scorelineWorkers)} (WORKER_COUNT's default: its workers parse, call the engine and answer)` +
+      `${same ? `, and ${plural(r.workers)} like naive` : ''}; naive: express + onnxruntime-node, ${plural(r.workers)} (one per core: each computes), ` +
+      `one intra-op thread each, no batching; ${ROUNDS} rounds of ${SECONDS} s (median round by req/s; × naive: medians of per-round ratios)`,
     '',
-    '| concurrency | scoreline req/s | p50 ms | p99 ms | naive req/s | p50 ms | p99 ms | × naive req/s | × naive p99 | front end on a stub engine req/s | × naive |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| concurrency | scoreline req/s | p50 ms | p99 ms | naive req/s | p50 ms | p99 ms | × naive req/s | × naive p99 |${same ? ` scoreline, ${plural(r.workers)}: req/s | × naive |` : ''} front end on a stub engine req/s | × naive |`,
+    `|---:|---:|---:|---:|---:|---:|---:|---:|---:|${same ? '---:|---:|' : ''}---:|---:|`,
     ...r.mlp.map((c) => {
-      const { scoreline: s, frontEndAlone: a, naive: n } = mlpStandings(c);
+      const { scoreline: s, sameWorkers: w, frontEndAlone: a, naive: n } = mlpStandings(c);
       return (
         `| ${c.concurrency} | ${f0(s.step.requestsPerSecond)} | ${f1(s.step.latency.p50Ms)} | ${f1(s.step.latency.p99Ms)} | ` +
         `${f0(n.step.requestsPerSecond)} | ${f1(n.step.latency.p50Ms)} | ${f1(n.step.latency.p99Ms)} | ${f2(s.ratio)} | ${f2(s.p99Ratio)} | ` +
-        `${f0(a.step.requestsPerSecond)} | ${f2(a.ratio)} |`
+        `${w ? `${f0(w.step.requestsPerSecond)} | ${f2(w.ratio)} | ` : ''}${f0(a.step.requestsPerSecond)} | ${f2(a.ratio)} |`
       );
     }),
     '',
     `at concurrency ${head.concurrency}: scoreline / naive = ${f2(head.scoreline.ratio)} req/s (target ≥ 4), ` +
       `${f2(head.scoreline.p99Ratio)} p99 (target ≤ 1: no worse)` +
       `; errors: ${r.mlp.reduce((n, c) => n + c.standings.reduce((m, s) => m + s.step.errorCount, 0), 0)}`,
+    ...(head.sameWorkers
+      ? [`with ${plural(r.workers)}, as many as naive: ${f2(head.sameWorkers.ratio)} × naive req/s, ${f2(head.sameWorkers.p99Ratio)} × its p99`]
+      : []),
     `the same front end on a stub engine that answers at once (no model): ${f2(head.frontEndAlone.ratio)} × naive, ` +
       `the ceiling of the front end and its engine hop on these cores; the rest of the gap is the model's share of them`,
     ...leanGeneratorLines(r, head.scoreline, head.naive),

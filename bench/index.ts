@@ -20,6 +20,7 @@ import { FrontendBenchResult, MLP_LAYERS, echoTable, mlpHeadline, mlpTable, runF
 const SWEEP = [1, 16, 64];
 
 function plot(r: FrontendBenchResult): string {
+  const naiveIndex = r.mlp[0]!.standings.length - 1;
   const series = (label: string, who: number, key: 'p50Ms' | 'p99Ms', color: string) => ({
     label,
     color,
@@ -33,8 +34,9 @@ function plot(r: FrontendBenchResult): string {
     [
       series('scoreline p99', 0, 'p99Ms', '#1f77b4'),
       series('scoreline p50', 0, 'p50Ms', '#1f77b4'),
-      series('naive p99', 2, 'p99Ms', '#d62728'),
-      series('naive p50', 2, 'p50Ms', '#d62728'),
+      ...(naiveIndex === 3 ? [series(`scoreline, ${r.workers} workers p99`, 1, 'p99Ms', '#2ca02c'), series(`scoreline, ${r.workers} workers p50`, 1, 'p50Ms', '#2ca02c')] : []),
+      series('naive p99', naiveIndex, 'p99Ms', '#d62728'),
+      series('naive p50', naiveIndex, 'p50Ms', '#d62728'),
     ],
     { title: `MLP ${MLP_LAYERS.join('→')}: latency vs throughput at concurrency ${SWEEP.join(', ')}`, xLabel: 'throughput (requests/s)', yLabel: 'latency (ms)' },
   );
@@ -65,8 +67,11 @@ async function main(): Promise<void> {
     `| engine / raw onnxruntime, minimal raw-socket load generator (samples/s) | ${leanRatio.toFixed(2)} | ≥ 0.85 | ${verdict(leanRatio >= 0.85)} |`,
     `| engine / engine without batching (samples/s) | ${batchingRatio.toFixed(2)} | ≥ 4 | ${verdict(batchingRatio >= 4)} |`,
     ...(echoRatio !== undefined ? [`| /score echo / bare node:http echo (req/s) | ${echoRatio.toFixed(2)} | ≥ 0.8 | ${verdict(echoRatio >= 0.8)} |`] : []),
-    `| ${frontend.mlpModule} / naive deployment, concurrency ${head.concurrency} (req/s) | ${head.scoreline.ratio.toFixed(2)} | ≥ 4 | ${verdict(head.scoreline.ratio >= 4)} |`,
+    `| ${frontend.mlpModule} (${frontend.scorelineWorkers} worker${frontend.scorelineWorkers === 1 ? '' : 's'}) / naive deployment (${frontend.workers}), concurrency ${head.concurrency} (req/s) | ${head.scoreline.ratio.toFixed(2)} | ≥ 4 | ${verdict(head.scoreline.ratio >= 4)} |`,
     `| ${frontend.mlpModule} / naive deployment, concurrency ${head.concurrency} (p99) | ${p99Ratio.toFixed(2)} | ≤ 1 | ${verdict(p99Ratio <= 1)} |`,
+    ...(head.sameWorkers !== undefined
+      ? [`| the same with ${frontend.workers} workers, as many as naive (req/s; p99) | ${head.sameWorkers.ratio.toFixed(2)}; ${head.sameWorkers.p99Ratio.toFixed(2)} | – | for reference |`]
+      : []),
     ...(leanHead !== undefined
       ? [`| the same from the lean raw-socket load generator (req/s; p99) | ${leanHead.ratio.toFixed(2)}; ${leanHead.p99Ratio.toFixed(2)} | – | for reference |`]
       : []),
