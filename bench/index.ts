@@ -34,7 +34,7 @@ function plot(r: FrontendBenchResult): string {
     [
       series('scoreline p99', 0, 'p99Ms', '#1f77b4'),
       series('scoreline p50', 0, 'p50Ms', '#1f77b4'),
-      ...(naiveIndex === 3 ? [series(`scoreline, ${r.workers} workers p99`, 1, 'p99Ms', '#2ca02c'), series(`scoreline, ${r.workers} workers p50`, 1, 'p50Ms', '#2ca02c')] : []),
+      ...(naiveIndex === 3 ? [series(`scoreline ×${r.workers} p99`, 1, 'p99Ms', '#2ca02c'), series(`scoreline ×${r.workers} p50`, 1, 'p50Ms', '#2ca02c')] : []),
       series('naive p99', naiveIndex, 'p99Ms', '#d62728'),
       series('naive p50', naiveIndex, 'p50Ms', '#d62728'),
     ],
