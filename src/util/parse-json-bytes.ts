@@ -132,9 +132,9 @@ class FastJsonReader {
       this.pos++;
       items = [];
     } else if (c === Byte.OpenBracket) {
-      items = this.arrays();
+      items = this.elements(Byte.OpenBracket, () => this.array());
     } else if (c === Byte.Quote) {
-      items = this.strings();
+      items = this.elements(Byte.Quote, () => this.string());
     } else {
       items = this.numbers();
     }
@@ -177,30 +177,16 @@ class FastJsonReader {
     }
   }
 
-  /** The elements of an array of strings (output names, a few texts). */
-  private strings(): string[] | Unhandled {
-    const items: string[] = [];
-    for (;;) {
-      this.skipSpace();
-      if (this.bytes[this.pos] !== Byte.Quote) return UNHANDLED;
-      const item = this.string();
-      if (item === UNHANDLED) return UNHANDLED;
-      items.push(item);
-      this.skipSpace();
-      const c = this.bytes[this.pos++];
-      if (c === Byte.Comma) continue;
-      if (c === Byte.CloseBracket) return items;
-      return UNHANDLED;
-    }
-  }
-
-  /** The elements of an array of arrays (a tensor's outer dimensions). */
-  private arrays(): unknown[] | Unhandled {
+  /**
+   * The elements of an array whose elements all open with `opener`: strings (output names, a
+   * few texts) or arrays (a tensor's outer dimensions), each read by `read`.
+   */
+  private elements(opener: Byte, read: () => unknown): unknown[] | Unhandled {
     const items: unknown[] = [];
     for (;;) {
       this.skipSpace();
-      if (this.bytes[this.pos] !== Byte.OpenBracket) return UNHANDLED;
-      const item = this.array();
+      if (this.bytes[this.pos] !== opener) return UNHANDLED;
+      const item = read();
       if (item === UNHANDLED) return UNHANDLED;
       items.push(item);
       this.skipSpace();
