@@ -65,7 +65,8 @@ export class OnnxInstance {
    * use them afterwards (whole buffers are detached here; views are copied first).
    */
   async run(inputs: WorkerTensor[], outputNames: string[]): Promise<InstanceRunResult> {
-    const buffers: ArrayBuffer[] = [];
+    // A Set: two inputs may share a buffer, and a transfer list must not name one twice.
+    const buffers = new Set<ArrayBuffer>();
     const moved = inputs.map((t) => {
       if (Array.isArray(t.data) || !(t.data.buffer instanceof ArrayBuffer)) return t;
       // Only whole buffers may move. A view into a larger one (a request's tensor inside its
@@ -74,11 +75,11 @@ export class OnnxInstance {
       // clone was a fifth of the engine's I/O thread on the MLP bench).
       const view = t.data as NumericTypedArray;
       const whole = view.byteOffset === 0 && view.byteLength === view.buffer.byteLength ? view : view.slice();
-      buffers.push(whole.buffer as ArrayBuffer);
+      buffers.add(whole.buffer as ArrayBuffer);
       return whole === view ? t : { ...t, data: whole };
     });
     const task: WorkerTask = { kind: 'run', inputs: moved, outputNames };
-    const reply = (await this.pool.run(movable(task, buffers))) as WorkerReply;
+    const reply = (await this.pool.run(movable(task, [...buffers]))) as WorkerReply;
     if (reply.kind !== 'ran') throw new Error(`unexpected reply '${reply.kind}' to run`);
     return { outputs: reply.outputs, timings: reply.timings };
   }
