@@ -14,7 +14,7 @@ import { NumericTypedArray, TensorData } from '../../tensor/datatypes';
 import type { ModelConfig } from '../config/model-config';
 import { classify } from './classification';
 import type { EnsemblePlan, EnsembleStepPlan } from './ensemble-plan';
-import type { InferenceRequest, InferenceResponse, Tensor } from './inference-types';
+import type { InferenceRequest, InferenceResponse, RequestTimings, Tensor } from './inference-types';
 import { ModelStatistics } from './model-statistics';
 import { validateRequest } from './request-validation';
 import type { ServableVersion, Successor } from './servable-version';
@@ -79,13 +79,15 @@ export class EnsembleModel implements ServableVersion {
     this.inFlight += 1;
     try {
       const validated = validateRequest(this.modelName, this.config, request);
-      const tensors = await this.flow(request, validated.inputs);
+      // The ensemble's own queue and compute times are its steps' summed, as Triton reports them.
+      const spent: RequestTimings = { queueNs: 0, computeInputNs: 0, computeInferNs: 0, computeOutputNs: 0 };
+      const tensors = await this.flow(request, validated.inputs, spent);
       const outputs = this.selectOutputs(request, tensors);
       const batchSize = this.config.max_batch_size > 0 ? validated.batchSize : 1;
-      const timings = { batchSize, computeInputNs: 0, computeInferNs: 0, computeOutputNs: 0 };
+      const timings = { batchSize, computeInputNs: spent.computeInputNs, computeInferNs: spent.computeInferNs, computeOutputNs: spent.computeOutputNs };
       this.stats.recordExecution(timings);
-      this.stats.recordSuccess(Number(nowNs() - arrivedAtNs), 0, timings);
-      return { modelName: this.modelName, modelVersion: String(this.version), id: request.id, outputs };
+      this.stats.recordSuccess(Number(nowNs() - arrivedAtNs), spent.queueNs, timings);
+      return { modelName: this.modelName, modelVersion: String(this.version), id: request.id, outputs, timings: spent };
     } catch (err) {
       this.stats.recordFailure(Number(nowNs() - arrivedAtNs), err);
       throw err;
@@ -113,8 +115,11 @@ export class EnsembleModel implements ServableVersion {
     for (const resolve of waiters) resolve();
   }
 
-  /** Runs every step once its inputs exist; resolves with all tensors when the last step is done. */
-  private flow(request: InferenceRequest, inputs: Tensor[]): Promise<Map<string, Tensor>> {
+  /**
+   * Runs every step once its inputs exist; resolves with all tensors when the last step is
+   * done. Each step's queue and compute times are added to `spent`.
+   */
+  private flow(request: InferenceRequest, inputs: Tensor[], spent: RequestTimings): Promise<Map<string, Tensor>> {
     const tensors = new Map<string, Tensor>(inputs.map((t) => [t.name, t]));
     const wanted = request.outputs?.length ? request.outputs.map((o) => o.name) : this.config.output.map((o) => o.name);
     // Reads left per tensor: the steps that read it, plus the response for the outputs it carries.
@@ -135,6 +140,12 @@ export class EnsembleModel implements ServableVersion {
         priority: request.priority,
         timeoutMicroseconds: request.timeoutMicroseconds,
       });
+      if (response.timings) {
+        spent.queueNs += response.timings.queueNs;
+        spent.computeInputNs += response.timings.computeInputNs;
+        spent.computeInferNs += response.timings.computeInferNs;
+        spent.computeOutputNs += response.timings.computeOutputNs;
+      }
       for (const [output, tensor] of step.outputs) {
         const t = response.outputs.find((o) => o.name === output);
         if (!t) throw new InferenceError(`ensemble '${this.modelName}': model '${step.modelName}' returned no output '${output}'`);

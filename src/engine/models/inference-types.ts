@@ -35,4 +35,17 @@ export interface InferenceResponse {
   modelVersion: string;
   id?: string;
   outputs: Tensor[];
+  /** Where the request spent its time in the model, for statistics; never sent on the wire. */
+  timings?: RequestTimings;
+}
+
+/**
+ * A request's queue and compute durations in a model (a batch's compute counts in full for
+ * each request in it, as Triton counts it). An ensemble's are the sums over its steps.
+ */
+export interface RequestTimings {
+  queueNs: number;
+  computeInputNs: number;
+  computeInferNs: number;
+  computeOutputNs: number;
 }

@@ -128,11 +128,13 @@ export class ModelVersion implements ServableVersion {
         timeoutMicroseconds: request.timeoutMicroseconds,
       });
       this.stats.recordSuccess(Number(nowNs() - arrivedAtNs), delivered.queueNs, delivered.timings);
+      const { computeInputNs, computeInferNs, computeOutputNs } = delivered.timings;
       return {
         modelName: this.modelName,
         modelVersion: String(this.version),
         id: request.id,
         outputs: delivered.outputs,
+        timings: { queueNs: delivered.queueNs, computeInputNs, computeInferNs, computeOutputNs },
       };
     } catch (err) {
       this.stats.recordFailure(Number(nowNs() - arrivedAtNs), err);

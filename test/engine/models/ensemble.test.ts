@@ -186,6 +186,21 @@ describe('an ensemble of two steps', () => {
     expect(ensembleStats.inference_stats.success.count).toBe(ensembleBefore + 3);
   });
 
+  it("reports its steps' queue and compute times, summed, as its own (as Triton does)", async () => {
+    type Durations = Record<'queue' | 'compute_input' | 'compute_infer' | 'compute_output', { count: number; ns: number }>;
+    const statsOf = async (model: string): Promise<Durations> => (await getJson(`${engine.url}/v2/models/${model}/stats`)).model_stats[0].inference_stats;
+    const snapshot = async () => ({ ensemble: await statsOf('pipeline'), scale: await statsOf('scale/versions/2'), classifier: await statsOf('classifier') });
+    const before = await snapshot();
+    await Promise.all([1, 2, 3].map(() => inferJson(engine.url, 'pipeline', [tensor('IN', rows)])));
+    const after = await snapshot();
+    for (const field of ['queue', 'compute_input', 'compute_infer', 'compute_output'] as const) {
+      const grew = (who: keyof typeof before) => after[who][field].ns - before[who][field].ns;
+      expect(after.ensemble[field].count - before.ensemble[field].count).toBe(3);
+      expect(grew('ensemble')).toBe(grew('scale') + grew('classifier'));
+    }
+    expect(after.ensemble.compute_infer.ns).toBeGreaterThan(before.ensemble.compute_infer.ns);
+  });
+
   it('rejects a request that does not fit its own config, naming the input', async () => {
     const reply = await inferJson(engine.url, 'pipeline', [tensor('INPUT0', rows)]);
     expect(reply.status).toBe(400);
