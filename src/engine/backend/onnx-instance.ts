@@ -70,9 +70,8 @@ export class OnnxInstance {
     const moved = inputs.map((t) => {
       if (Array.isArray(t.data) || !(t.data.buffer instanceof ArrayBuffer)) return t;
       // Only whole buffers may move. A view into a larger one (a request's tensor inside its
-      // HTTP body) gets a buffer of its own first: one copy, where posting the view would
-      // serialize the whole underlying buffer and copy it again on the other side (that
-      // clone was a fifth of the engine's I/O thread on the MLP bench).
+      // HTTP body) gets a buffer of its own first: moving the larger one would detach the
+      // body, and posting the view would clone all of it.
       const view = t.data as NumericTypedArray;
       const whole = view.byteOffset === 0 && view.byteLength === view.buffer.byteLength ? view : view.slice();
       buffers.add(whole.buffer as ArrayBuffer);

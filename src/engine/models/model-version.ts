@@ -35,23 +35,13 @@ interface Delivered {
 
 const nowNs = (): bigint => process.hrtime.bigint();
 
-/**
- * A typed array that owns its whole buffer, so it can be moved to the worker. A view into a
- * larger buffer (a slice of a request body) is copied: moving it would detach the body, and
- * cloning it would copy the whole body.
- */
-function wholeBuffer(view: ArrayBufferView & { slice(): ArrayBufferView }): ArrayBufferView {
-  const whole = view.buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === view.buffer.byteLength;
-  return whole ? view : view.slice();
-}
-
 function toWorkerTensor(t: { name: string; datatype: DataType; data: TensorData }, dims: number[]): WorkerTensor {
   const onnxType = dataTypeInfo(t.datatype).onnxType;
   if (!onnxType) throw new InferenceError(`datatype ${t.datatype} of '${t.name}' is not supported by onnxruntime`);
   const data =
     t.datatype === 'BYTES'
       ? (t.data as Uint8Array[]).map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'))
-      : wholeBuffer(t.data as ArrayBufferView & { slice(): ArrayBufferView });
+      : (t.data as ArrayBufferView); // OnnxInstance.run moves it (a view into a larger buffer as a copy)
   return { name: t.name, type: onnxType, dims, data };
 }
 
