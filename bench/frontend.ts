@@ -277,7 +277,7 @@ async function mlpComparison(
     const port = await freePort();
     progress(
       TAG,
-      `MLP ${MLP_LAYERS.join('→')}: naive express + onnxruntime-node (${workers} workers) and scoreline serve + engine (${scorelineWorkers} worker${scorelineWorkers === 1 ? '' : 's'}` +
+      `MLP ${MLP_LAYERS.join('→')}: naive express + onnxruntime-node (${workersLabel(workers)}) and scoreline serve + engine (${workersLabel(scorelineWorkers)}` +
         `${scorelineWorkers === workers ? '' : `, and ${workers}`})`,
     );
     const naive = await spawnServer([path.join(__dirname, 'naive-server.js'), String(port), String(workers), modelPath], /naive server listening/, { url: `http://127.0.0.1:${port}` });
@@ -304,7 +304,7 @@ async function mlpComparison(
           throw new Error(`the deployments disagree: scoreline ${JSON.stringify(answer.json).slice(0, 200)} vs naive ${JSON.stringify(expected).slice(0, 200)}`);
         }
       }
-      const withScoreline = { name: `scoreline (${scoreline.module}), ${scorelineWorkers} worker${scorelineWorkers === 1 ? '' : 's'}`, url: `${scoreline.server.url}/score`, body: mlpBody() };
+      const withScoreline = { name: `scoreline (${scoreline.module}), ${workersLabel(scorelineWorkers)}`, url: `${scoreline.server.url}/score`, body: mlpBody() };
       const withSameWorkers = sameWorkers && { name: `scoreline, ${workers} workers`, url: `${sameWorkers.url}/score`, body: mlpBody() };
       const withStub = { name: 'scoreline front end on a stub engine (no model)', url: `${frontEndAlone.url}/score`, body: mlpBody() };
       const withNaive = { name: 'naive express + onnxruntime-node', url: `${naive.url}/score`, body: mlpBody() };
@@ -328,6 +328,8 @@ export async function runFrontendBench(options: { mlpConcurrencies: readonly num
 }
 
 const f0 = (n: number) => n.toFixed(0);
+/** "1 worker", "2 workers". */
+export const workersLabel = (n: number) => `${n} worker${n === 1 ? '' : 's'}`;
 const f1 = (n: number) => n.toFixed(1);
 const f2 = (n: number) => n.toFixed(2);
 
@@ -369,15 +371,14 @@ export function mlpHeadline(r: FrontendBenchResult): { concurrency: number } & R
 
 export function mlpTable(r: FrontendBenchResult): string[] {
   const head = mlpHeadline(r);
-  const plural = (n: number) => `${n} worker${n === 1 ? '' : 's'}`;
   const same = head.sameWorkers !== undefined;
   return [
     `MLP ${MLP_LAYERS.join('→')}, one 512-feature row per request; scoreline: ${r.mlpModule} + engine (dynamic batching, one instance, ` +
-      `${ENGINE_THREADS} intra-op thread${ENGINE_THREADS === 1 ? '' : 's'}), ${plural(r.scorelineWorkers)} (WORKER_COUNT's default: its workers parse, call the engine and answer)` +
-      `${same ? `, and ${plural(r.workers)} like naive` : ''}; naive: express + onnxruntime-node, ${plural(r.workers)} (one per core: each computes), ` +
+      `${ENGINE_THREADS} intra-op thread${ENGINE_THREADS === 1 ? '' : 's'}), ${workersLabel(r.scorelineWorkers)} (WORKER_COUNT's default: its workers parse, call the engine and answer)` +
+      `${same ? `, and ${workersLabel(r.workers)} like naive` : ''}; naive: express + onnxruntime-node, ${workersLabel(r.workers)} (one per core: each computes), ` +
       `one intra-op thread each, no batching; ${ROUNDS} rounds of ${SECONDS} s (median round by req/s; × naive: medians of per-round ratios)`,
     '',
-    `| concurrency | scoreline req/s | p50 ms | p99 ms | naive req/s | p50 ms | p99 ms | × naive req/s | × naive p99 |${same ? ` scoreline, ${plural(r.workers)}: req/s | × naive |` : ''} front end on a stub engine req/s | × naive |`,
+    `| concurrency | scoreline req/s | p50 ms | p99 ms | naive req/s | p50 ms | p99 ms | × naive req/s | × naive p99 |${same ? ` scoreline, ${workersLabel(r.workers)}: req/s | × naive |` : ''} front end on a stub engine req/s | × naive |`,
     `|---:|---:|---:|---:|---:|---:|---:|---:|---:|${same ? '---:|---:|' : ''}---:|---:|`,
     ...r.mlp.map((c) => {
       const { scoreline: s, sameWorkers: w, frontEndAlone: a, naive: n } = mlpStandings(c);
@@ -392,7 +393,7 @@ export function mlpTable(r: FrontendBenchResult): string[] {
       `${f2(head.scoreline.p99Ratio)} p99 (target ≤ 1: no worse)` +
       `; errors: ${r.mlp.reduce((n, c) => n + c.standings.reduce((m, s) => m + s.step.errorCount, 0), 0)}`,
     ...(head.sameWorkers
-      ? [`with ${plural(r.workers)}, as many as naive: ${f2(head.sameWorkers.ratio)} × naive req/s, ${f2(head.sameWorkers.p99Ratio)} × its p99`]
+      ? [`with ${workersLabel(r.workers)}, as many as naive: ${f2(head.sameWorkers.ratio)} × naive req/s, ${f2(head.sameWorkers.p99Ratio)} × its p99`]
       : []),
     `the same front end on a stub engine that answers at once (no model): ${f2(head.frontEndAlone.ratio)} × naive, ` +
       `the ceiling of the front end and its engine hop on these cores; the rest of the gap is the model's share of them`,

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { lineChartSvg } from '../src/perf/plot-svg';
 import { RESULTS_DIR, progress } from './bench-load';
 import { runEngineBench } from './engine';
-import { FrontendBenchResult, MLP_LAYERS, echoTable, mlpHeadline, mlpTable, runFrontendBench } from './frontend';
+import { FrontendBenchResult, MLP_LAYERS, echoTable, mlpHeadline, mlpTable, runFrontendBench, workersLabel } from './frontend';
 
 const SWEEP = [1, 16, 64];
 
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
     `| engine / raw onnxruntime, minimal raw-socket load generator (samples/s) | ${leanRatio.toFixed(2)} | ≥ 0.85 | ${verdict(leanRatio >= 0.85)} |`,
     `| engine / engine without batching (samples/s) | ${batchingRatio.toFixed(2)} | ≥ 4 | ${verdict(batchingRatio >= 4)} |`,
     ...(echoRatio !== undefined ? [`| /score echo / bare node:http echo (req/s) | ${echoRatio.toFixed(2)} | ≥ 0.8 | ${verdict(echoRatio >= 0.8)} |`] : []),
-    `| ${frontend.mlpModule} (${frontend.scorelineWorkers} worker${frontend.scorelineWorkers === 1 ? '' : 's'}) / naive deployment (${frontend.workers}), concurrency ${head.concurrency} (req/s) | ${head.scoreline.ratio.toFixed(2)} | ≥ 4 | ${verdict(head.scoreline.ratio >= 4)} |`,
+    `| ${frontend.mlpModule} (${workersLabel(frontend.scorelineWorkers)}) / naive deployment (${frontend.workers}), concurrency ${head.concurrency} (req/s) | ${head.scoreline.ratio.toFixed(2)} | ≥ 4 | ${verdict(head.scoreline.ratio >= 4)} |`,
     `| ${frontend.mlpModule} / naive deployment, concurrency ${head.concurrency} (p99) | ${p99Ratio.toFixed(2)} | ≤ 1 | ${verdict(p99Ratio <= 1)} |`,
     ...(head.sameWorkers !== undefined
       ? [`| the same with ${frontend.workers} workers, as many as naive (req/s; p99) | ${head.sameWorkers.ratio.toFixed(2)}; ${head.sameWorkers.p99Ratio.toFixed(2)} | – | for reference |`]
