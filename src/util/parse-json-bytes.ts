@@ -9,9 +9,10 @@
  * `digits × 10^e` or `digits / 10^-e` (both operands exact doubles, and one IEEE operation
  * rounds correctly: Clinger's fast path), which a byte loop computes in nanoseconds.
  *
- * The contract is JSON.parse's, exactly: `parseJsonBytes(b)` returns what
- * `JSON.parse(b.toString('utf8'))` returns and throws what it throws. The fast reader
- * takes the shapes of scoring requests: objects, arrays of numbers, of strings or of
+ * The contract is JSON.parse's, exactly: `readJsonFast(b)` returns what
+ * `JSON.parse(b.toString('utf8'))` returns, or UNHANDLED, and UNHANDLED for whatever
+ * JSON.parse would refuse; the caller then parses the text itself. The fast reader takes
+ * the shapes of scoring requests: objects, arrays of numbers, of strings or of
  * arrays, strings without escapes, true, false and null. It hands the text to JSON.parse
  * (which then decides) on anything else: an escape, a `__proto__` key, nesting past
  * MAX_DEPTH, a number outside the fast path, an array of objects or one mixing numbers
@@ -77,13 +78,10 @@ const enum NumberRead {
   Decimal,
 }
 
-/** JSON.parse(bytes.toString('utf8')), the same value or the same SyntaxError. */
-export function parseJsonBytes(bytes: Buffer): unknown {
-  const value = readJsonFast(bytes);
-  return value === UNHANDLED ? JSON.parse(bytes.toString('utf8')) : value;
-}
-
-/** The fast reader alone: the document's value, or UNHANDLED (exported for tests). */
+/**
+ * The document's value, exactly as JSON.parse(bytes.toString('utf8')) gives it, or
+ * UNHANDLED: then the caller parses the text (UNHANDLED for every text JSON.parse refuses).
+ */
 export function readJsonFast(bytes: Buffer): unknown {
   return new FastJsonReader(bytes).document();
 }

@@ -1,10 +1,13 @@
 /**
- * parseJsonBytes must be JSON.parse exactly: the same value (numbers bit for bit, -0
- * included, keys in the same order) or the same SyntaxError. fast-check drives both with
- * JSON documents, number spellings that stress the decimal fast path, and broken text.
+ * The fast JSON reader must be JSON.parse exactly: the same value (numbers bit for bit, -0
+ * included, keys in the same order) or UNHANDLED, and UNHANDLED wherever JSON.parse throws;
+ * and `bodyInput`, which uses it, must give JSON.parse's value or, where JSON.parse throws,
+ * the text. fast-check drives both with JSON documents, number spellings that stress the
+ * decimal fast path, and broken text.
  */
 import fc from 'fast-check';
-import { UNHANDLED, parseJsonBytes, readJsonFast } from '../../src/util/parse-json-bytes';
+import { bodyInput } from '../../src/frontend/score-input';
+import { UNHANDLED, readJsonFast } from '../../src/util/parse-json-bytes';
 
 /** Deep equality as JSON.parse's results need it: Object.is for numbers, key order counts. */
 function sameJson(a: unknown, b: unknown): boolean {
@@ -31,15 +34,20 @@ function outcome(parse: () => unknown): Outcome {
 
 function expectSameAsJsonParse(text: string): void {
   const bytes = Buffer.from(text, 'utf8');
-  const expected = outcome(() => JSON.parse(text));
-  const got = outcome(() => parseJsonBytes(bytes));
+  const decoded = bytes.toString('utf8');
+  const expected = outcome(() => JSON.parse(decoded));
+  const fast = readJsonFast(bytes);
+  const body = bodyInput(bytes);
   if ('error' in expected) {
-    expect(got).toEqual(expected);
-  } else {
-    expect('value' in got).toBe(true);
-    if (!sameJson((got as { value: unknown }).value, expected.value)) {
-      throw new Error(`parseJsonBytes differs from JSON.parse on ${JSON.stringify(text.slice(0, 300))}`);
-    }
+    expect(fast).toBe(UNHANDLED);
+    expect(body).toBe(decoded);
+    return;
+  }
+  if (fast !== UNHANDLED && !sameJson(fast, expected.value)) {
+    throw new Error(`the fast reader differs from JSON.parse on ${JSON.stringify(text.slice(0, 300))}`);
+  }
+  if (!sameJson(body, expected.value)) {
+    throw new Error(`bodyInput differs from JSON.parse on ${JSON.stringify(text.slice(0, 300))}`);
   }
 }
 
@@ -63,7 +71,7 @@ const printedDouble = fc
   )
   .filter((text) => !/[a-df-z]/i.test(text));
 
-describe('parseJsonBytes: the same result as JSON.parse', () => {
+describe('the fast reader and bodyInput: the same result as JSON.parse', () => {
   test('arbitrary JSON documents, compact and indented', () => {
     fc.assert(
       fc.property(fc.jsonValue(), fc.constantFrom(undefined, 1, 2, '\t'), (value, indent) => {
@@ -84,7 +92,7 @@ describe('parseJsonBytes: the same result as JSON.parse', () => {
     );
   });
 
-  test('broken and near-JSON text: the same SyntaxError', () => {
+  test('broken and near-JSON text: handed on, and the text is the input', () => {
     const nearJson = fc
       .tuple(fc.jsonValue().map((v) => JSON.stringify(v) ?? 'null'), fc.nat(), fc.string({ maxLength: 3 }))
       .map(([text, at, insert]) => {

@@ -84,7 +84,7 @@ export class EnsembleModel implements ServableVersion {
       const tensors = await this.flow(request, validated.inputs, spent);
       const outputs = this.selectOutputs(request, tensors);
       const batchSize = this.config.max_batch_size > 0 ? validated.batchSize : 1;
-      const timings = { batchSize, computeInputNs: spent.computeInputNs, computeInferNs: spent.computeInferNs, computeOutputNs: spent.computeOutputNs };
+      const timings = { ...spent, batchSize };
       this.stats.recordExecution(timings);
       this.stats.recordSuccess(Number(nowNs() - arrivedAtNs), spent.queueNs, timings);
       return { modelName: this.modelName, modelVersion: String(this.version), id: request.id, outputs, timings: spent };

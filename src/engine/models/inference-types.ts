@@ -3,6 +3,7 @@
  * front doors decode requests into and encode responses from.
  */
 import type { DataType, TensorData } from '../../tensor/datatypes';
+import type { BatchTimings } from './model-statistics';
 
 export interface Tensor {
   name: string;
@@ -43,9 +44,6 @@ export interface InferenceResponse {
  * A request's queue and compute durations in a model (a batch's compute counts in full for
  * each request in it, as Triton counts it). An ensemble's are the sums over its steps.
  */
-export interface RequestTimings {
+export interface RequestTimings extends Omit<BatchTimings, 'batchSize'> {
   queueNs: number;
-  computeInputNs: number;
-  computeInferNs: number;
-  computeOutputNs: number;
 }
