@@ -1,10 +1,16 @@
 /**
  * `scoreline engine`: the inference engine on its own, with tritonserver's flag names.
  * Runs until SIGTERM/SIGINT, then drains in-flight requests and exits 0.
+ *
+ * With --exit-on-stdin-close it also stops when its stdin ends: `scoreline serve` starts it
+ * so, with a pipe as stdin that it never writes to. The kernel closes that pipe when the
+ * primary dies, however it dies (SIGKILL included, when none of the primary's own handlers
+ * run), so an engine in its own process group does not outlive the front end and keep its
+ * ports. Off by default: a terminal's stdin, or /dev/null, says nothing about a parent.
  */
 import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors';
-import { createLogger } from '../logger';
+import { createLogger, type Logger } from '../logger';
 import { startEngine } from '../engine/engine';
 import type { EngineOptionsInput } from '../engine/engine-options';
 
@@ -25,7 +31,15 @@ const HELP = `Usage: scoreline engine --model-repository DIR [options]
   --http-max-input-size BYTES       largest request body (default 67108864)
   --exit-timeout-secs N             drain time on shutdown (default 30)
   --log-verbose                     log every request
+  --exit-on-stdin-close             stop (within 1 s) when stdin ends: for a parent process
+                                    that holds a pipe to it (scoreline serve does)
 `;
+
+/**
+ * Once stdin has ended, how long the stop may take before the process exits anyway: the
+ * parent is gone, and with it the front end whose requests a drain would finish.
+ */
+export const STDIN_CLOSE_EXIT_MS = 1_000;
 
 function integer(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -42,6 +56,12 @@ function number(name: string, value: string | undefined): number | undefined {
 
 /** Parses tritonserver-style flags into engine options (exported for tests). */
 export function parseEngineArgs(args: string[]): EngineOptionsInput | 'help' {
+  const parsed = parseEngineCommandArgs(args);
+  return parsed === 'help' ? parsed : parsed.options;
+}
+
+/** The engine options, and the flags that are about the process rather than the engine. */
+export function parseEngineCommandArgs(args: string[]): { options: EngineOptionsInput; exitOnStdinClose: boolean } | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -62,6 +82,7 @@ export function parseEngineArgs(args: string[]): EngineOptionsInput | 'help' {
         'http-max-input-size': { type: 'string' },
         'exit-timeout-secs': { type: 'string' },
         'log-verbose': { type: 'boolean' },
+        'exit-on-stdin-close': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -102,38 +123,91 @@ export function parseEngineArgs(args: string[]): EngineOptionsInput | 'help' {
   };
   // Leave absent flags out so the schema's defaults apply.
   for (const k of Object.keys(options) as Array<keyof EngineOptionsInput>) if (options[k] === undefined) delete options[k];
-  return options;
+  return { options, exitOnStdinClose: v['exit-on-stdin-close'] === true };
 }
 
 export async function engineCommand(args: string[]): Promise<number> {
-  const parsed = parseEngineArgs(args);
+  const parsed = parseEngineCommandArgs(args);
   if (parsed === 'help') {
     process.stdout.write(HELP);
     return 0;
   }
-  const logger = createLogger({ level: parsed.logLevel ?? 'info' });
-  // Signal handlers go in before start-up: a SIGTERM that arrives while models load must
+  const { options, exitOnStdinClose } = parsed;
+  const logger = createLogger({ level: options.logLevel ?? 'info' });
+  let unwatchStdin: (() => void) | undefined;
+  // Stop handlers go in before start-up: a SIGTERM that arrives while models load must
   // still end in an orderly drain and exit 0, not in death by signal.
   const stopRequested = new Promise<string>((resolve) => {
-    const stop = (signal: string): void => {
+    const stop = (reason: string): void => {
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
-      resolve(signal);
+      resolve(reason);
     };
-    const onTerm = (): void => stop('SIGTERM');
-    const onInt = (): void => stop('SIGINT');
+    const onTerm = (): void => stop('received SIGTERM');
+    const onInt = (): void => stop('received SIGINT');
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
+    if (exitOnStdinClose) {
+      unwatchStdin = watchStdin(() => {
+        // Armed now, not after start-up: models still loading must not keep an orphan alive.
+        exitAfter(STDIN_CLOSE_EXIT_MS, logger, `stopping took longer than ${STDIN_CLOSE_EXIT_MS} ms after stdin closed; exiting`);
+        stop('stdin closed (the process that started the engine is gone)');
+      });
+    }
   });
-  const engine = await startEngine(parsed, logger);
-  const signal = await stopRequested;
-  logger.info(`received ${signal}: draining in-flight requests`);
-  const timer = setTimeout(() => {
-    logger.error(`shutdown took longer than ${engine.options.exitTimeoutSecs} s; exiting with requests in flight`);
+  try {
+    const engine = await startEngine(options, logger);
+    const reason = await stopRequested;
+    logger.info(`${reason}: draining in-flight requests`);
+    exitAfter(engine.options.exitTimeoutSecs * 1000, logger, `shutdown took longer than ${engine.options.exitTimeoutSecs} s; exiting with requests in flight`);
+    await engine.close();
+    logger.info('engine stopped');
+    return 0;
+  } finally {
+    // The open stdin would keep the process alive after a clean stop or a failed start.
+    unwatchStdin?.();
+  }
+}
+
+/** Exits with status 1 after `ms`, unless the process has ended by then. */
+function exitAfter(ms: number, logger: Logger, message: string): void {
+  setTimeout(() => {
+    logger.error(message);
     process.exit(1);
-  }, engine.options.exitTimeoutSecs * 1000);
-  timer.unref();
-  await engine.close();
-  logger.info('engine stopped');
-  return 0;
+  }, ms).unref();
+}
+
+/**
+ * Calls `onClose` once when stdin ends, closes, or fails; returns the function that stops
+ * watching (and releases stdin). What arrives on stdin is read and dropped.
+ *
+ * The parent that holds stdin's pipe usually holds stdout's and stderr's too, and they
+ * break with it: a log line written then fails with EPIPE, which must not crash the engine
+ * (an uncaught stream error) before the stop it is making. Other errors still throw.
+ */
+function watchStdin(onClose: () => void): () => void {
+  const stdin = process.stdin;
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    onClose();
+  };
+  const ignoreBrokenPipe = (err: NodeJS.ErrnoException): void => {
+    if (err.code !== 'EPIPE') throw err;
+  };
+  process.stdout.on('error', ignoreBrokenPipe);
+  process.stderr.on('error', ignoreBrokenPipe);
+  const drop = (): void => undefined;
+  stdin.on('data', drop);
+  stdin.once('end', close);
+  stdin.once('close', close);
+  stdin.once('error', close);
+  return () => {
+    stdin.off('data', drop);
+    stdin.off('end', close);
+    stdin.off('close', close);
+    stdin.off('error', close);
+    stdin.destroy();
+  };
 }

@@ -6,7 +6,11 @@
  *
  * Ownership: the engine runs in its own process group, so a terminal's Ctrl+C reaches the
  * primary and the workers but not the engine, which must keep answering while workers
- * drain; the primary stops it last (and kills it if the primary itself exits).
+ * drain; the primary stops it last (and kills it if the primary itself exits). A primary
+ * that dies without running any handler (SIGKILL, the OOM killer) cannot do either, and an
+ * engine in another process group gets no signal from its death: so the engine's stdin is
+ * a pipe from the primary, never written to, which the kernel closes when the primary dies,
+ * and the engine runs with --exit-on-stdin-close (engine-command.ts) to stop then.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -79,11 +83,13 @@ export class EngineProcess {
 
   private launch(): Promise<string> {
     const { modelRepository, startTimeoutMs, logger } = this.options;
-    const args = ['engine', '--model-repository', modelRepository, `--host=${this.options.host}`, `--http-port=${this.port}`, `--metrics-port=${this.metricsPort}`, `--grpc-port=${this.grpcPort}`];
+    const args = ['engine', '--model-repository', modelRepository, `--host=${this.options.host}`, `--http-port=${this.port}`, `--metrics-port=${this.metricsPort}`, `--grpc-port=${this.grpcPort}`, '--exit-on-stdin-close'];
     // The package's own CLI, from the build: the same `scoreline engine` a user would run.
     const command = [join(packageRoot(), 'bin', 'scoreline.js'), ...args];
     logger.info(`starting the engine: ${command.join(' ')}`);
-    const child = spawn(process.execPath, command, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // stdin: the pipe whose end tells the engine the primary is gone (see above). Node opens
+    // it close-on-exec, so workers forked later do not hold it open after the primary dies.
+    const child = spawn(process.execPath, command, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     this.child = child;
 
     return new Promise<string>((resolve, reject) => {

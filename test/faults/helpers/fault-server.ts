@@ -40,8 +40,9 @@ export interface FaultServer {
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<void>;
 }
 
-export async function startFaultServer(args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<FaultServer> {
-  const port = await freePort();
+/** `port`: the front end's port (default: a free one), e.g. to start a second server where a first one was. */
+export async function startFaultServer(args: string[], options: { env?: Record<string, string>; timeoutMs?: number; port?: number } = {}): Promise<FaultServer> {
+  const port = options.port ?? (await freePort());
   const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), ...args], {
     cwd: PACKAGE_ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },

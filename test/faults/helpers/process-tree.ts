@@ -48,6 +48,24 @@ export function enginePid(primary: number): number | undefined {
   return childrenOf(primary).find((pid) => / engine /.test(` ${commandLine(pid)} `));
 }
 
+/**
+ * A running process's identity: its start time (clock ticks since boot, /proc/PID/stat field
+ * 22), so a pid the kernel has given to a new process does not pass for the old one.
+ * Undefined once it has exited, a zombie included (an orphan that exited waits for its new
+ * parent to reap it, which a container's init may never do).
+ */
+export function runningSince(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces: fields count from the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const state = fields[0];
+    return state === 'Z' || state === 'X' ? undefined : fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
 function figuresOf(pid: number): ProcessFigures | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
