@@ -2,6 +2,10 @@
  * Model control mode "poll" (Triton's --model-control-mode=poll --repository-poll-secs=N):
  * the repository is scanned every N seconds, and what changed since the last scan is
  * applied: new model directories are loaded, changed ones reloaded, removed ones unloaded.
+ * A change is applied once two consecutive scans agree on it (ScanConfirmation, which says
+ * why), so a scan landing mid-edit (a folder swapped by two renames, a file half-written)
+ * unloads or reloads nothing; the start-up scan is applied as found. This module only
+ * scans, feeds the scans to that rule and applies what it returns.
  *
  * Ordering: polls never overlap. A poll applies its changes and waits for the loads and
  * unloads it started before the next one is scheduled (as Triton's poll thread does), so a
@@ -17,7 +21,8 @@
  */
 import type { Logger } from '../../logger';
 import { readComposingModels } from '../models/load-ensemble';
-import { RepositoryChanges, RepositorySnapshot, diffSnapshots, hasChanges, snapshotRepository } from './repository-snapshot';
+import { RepositoryChanges, hasChanges, snapshotRepository } from './repository-snapshot';
+import { ScanConfirmation } from './scan-confirmation';
 
 /** What the poller needs from the model manager. */
 export interface PolledModels {
@@ -32,7 +37,9 @@ export interface RepositoryPollerOptions {
 }
 
 export class RepositoryPoller {
-  private snapshot: RepositorySnapshot = new Map();
+  private readonly confirmation = new ScanConfirmation();
+  /** Each applied model's composing models (none unless an ensemble), as read at the last change. */
+  private composing = new Map<string, string[]>();
   private timer: NodeJS.Timeout | undefined;
   private current: Promise<RepositoryChanges> | undefined;
   private closed = false;
@@ -87,21 +94,30 @@ export class RepositoryPoller {
       next = await snapshotRepository(this.options.repository);
     } catch (err) {
       if (!this.scanned) throw err;
+      // A failed scan saw nothing: it neither confirms nor contradicts what the last one saw.
       logger.error(`failed to poll model repository '${this.options.repository}': ${(err as Error).message}`);
       return { added: [], modified: [], removed: [] };
     }
-    this.scanned = true;
-    const changes = diffSnapshots(this.snapshot, next);
+    // Start-up loads what it finds at once; later scans act on what two of them agree on.
     // Recorded before applying: a file rewritten while its model loads shows up next poll.
-    this.snapshot = next;
+    const changes = this.scanned ? this.confirmation.observe(next) : this.confirmation.accept(next);
+    this.scanned = true;
+    const { waiting } = this.confirmation;
+    if (waiting.length > 0) logger.verbose(`model repository poll: waiting for the next scan to confirm changes to ${waiting.join(', ')}`);
     if (!hasChanges(changes) || this.closed) return changes;
     const changed = [...changes.added, ...changes.modified];
     const triggers = new Set([...changed, ...changes.removed]);
-    const dependents = await this.dependentEnsembles([...next.keys()], triggers);
+    const dependents = await this.dependentEnsembles(this.confirmation.appliedNames, triggers);
+    // A dependent ensemble whose own directory is mid-change is reloaded once it settles,
+    // from settled files, rather than now from half-written ones.
+    const deferred = dependents.filter((name) => this.confirmation.isWaiting(name));
+    for (const name of deferred) this.confirmation.reloadWhenSettled(name);
+    const reloaded = dependents.filter((name) => !this.confirmation.isWaiting(name));
     const list = (names: string[]) => (names.length > 0 ? names.join(', ') : 'none');
     logger.info(
       `model repository poll: added ${list(changes.added)}; modified ${list(changes.modified)}; removed ${list(changes.removed)}` +
-        (dependents.length > 0 ? `; reloading dependent ensembles ${list(dependents)}` : ''),
+        (reloaded.length > 0 ? `; reloading dependent ensembles ${list(reloaded)}` : '') +
+        (deferred.length > 0 ? `; reloading dependent ensembles ${list(deferred)} once their own changes settle` : ''),
     );
     // The manager logs each failure with its reason; one model failing never stops the others.
     // Loads are all queued in this one synchronous map, so an ensemble added together with
@@ -109,7 +125,7 @@ export class RepositoryPoller {
     const settle = (p: Promise<void>) => p.catch(() => undefined);
     await Promise.all([
       ...changes.removed.map((name) => settle(this.models.unloadFromRepository(name))),
-      ...[...changed, ...dependents].map((name) => settle(this.models.loadFromRepository(name))),
+      ...[...changed, ...reloaded].map((name) => settle(this.models.loadFromRepository(name))),
     ]);
     return changes;
   }
@@ -117,7 +133,15 @@ export class RepositoryPoller {
   /** Models in `names` that are ensembles depending on a `changed` model, transitively; not `changed` ones. */
   private async dependentEnsembles(names: string[], changed: ReadonlySet<string>): Promise<string[]> {
     const composing = new Map<string, string[]>();
-    await Promise.all(names.map(async (name) => composing.set(name, await readComposingModels(this.options.repository, name))));
+    await Promise.all(
+      names.map(async (name) => {
+        // A model mid-change (its folder away mid-swap, its config half-written) is judged
+        // by its config as last read settled, not by what is on disk this instant.
+        const settled = this.composing.get(name);
+        composing.set(name, this.confirmation.isWaiting(name) && settled ? settled : await readComposingModels(this.options.repository, name));
+      }),
+    );
+    this.composing = composing;
     const affected = new Set(changed);
     for (let grew = true; grew; ) {
       grew = false;

@@ -132,7 +132,10 @@ describe('model control mode poll', () => {
   it('unloads a model whose directory was removed, without failing requests to the others', async () => {
     const traffic = keepRequesting('steady');
     await fs.rm(path.join(repo, 'doomed'), { recursive: true });
-    await waitFor('doomed to be unloaded', async () => !(await isModelReady(engine.url, 'doomed')), SETTLE_MS);
+    // Not ready is not yet unloaded: while UNLOADING drains, requests get 503, not 400.
+    const unloaded = async () => (await repositoryIndex(engine.url)).find((e) => e.name === 'doomed')?.reason === 'unloaded';
+    await waitFor('doomed to be unloaded', unloaded, SETTLE_MS);
+    expect(await isModelReady(engine.url, 'doomed')).toBe(false);
     const { ok, failed } = await traffic.stop();
     expect(failed).toEqual([]);
     expect(ok).toBeGreaterThan(0);
@@ -153,6 +156,9 @@ describe('model control mode poll', () => {
     const { ok, failed } = await traffic.stop();
     expect(failed).toEqual([]);
     expect(ok).toBeGreaterThan(0);
+    // placeModel swaps folders with two renames; a scan between them must not unload steady
+    // (it waits for the next scan to agree), which is what used to fail requests here.
+    expect(engine.output()).not.toMatch(/removed [^;\n]*\bsteady\b/);
   });
 });
 

@@ -1,6 +1,8 @@
 /**
- * Poll mode's two halves: the snapshot diff (pure), and the poller applying what changed
- * on a real directory to a model registry that records what it was asked to do.
+ * Poll mode's parts: the snapshot diff (pure), and the poller applying what changed on a
+ * real directory to a model registry that records what it was asked to do. Polls here are
+ * pollOnce calls, so which scan sees what is up to the test; the rule deciding when a
+ * change is applied has its own table tests (scan-confirmation.test.ts).
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -87,7 +89,7 @@ const ensembleConfig = (name: string, composing: string) =>
 describe('RepositoryPoller', () => {
   const options = () => ({ repository: root, intervalSecs: 0.05, logger: silentLogger });
 
-  it('loads everything on the first poll, then only what was added, changed or removed', async () => {
+  it('loads everything on the first poll, then only what two polls agree was added, changed or removed', async () => {
     await write('a/1/model.onnx', 'a');
     await write('b/1/model.onnx', 'b');
     await write('c/1/model.onnx', 'c');
@@ -104,7 +106,12 @@ describe('RepositoryPoller', () => {
     await write('b/config.pbtxt', 'max_batch_size: 2');
     await fs.rm(path.join(root, 'c'), { recursive: true });
     await poller.pollOnce();
+    expect(models.calls).toEqual([]);
+    await poller.pollOnce();
     expect(models.calls.sort()).toEqual(['load b', 'load d', 'unload c']);
+    models.calls.length = 0;
+    await poller.pollOnce();
+    expect(models.calls).toEqual([]);
     await poller.close();
   });
 
@@ -117,6 +124,7 @@ describe('RepositoryPoller', () => {
     expect(models.calls).toEqual(['load bad']);
     await new Promise((resolve) => setTimeout(resolve, 20));
     await write('bad/1/model.onnx', 'fixed');
+    await poller.pollOnce();
     await poller.pollOnce();
     expect(models.calls).toEqual(['load bad', 'load bad']);
     await poller.close();
@@ -133,7 +141,72 @@ describe('RepositoryPoller', () => {
     models.calls.length = 0;
     await write('base/2/model.onnx', 'x2');
     await poller.pollOnce();
+    await poller.pollOnce();
     expect(models.calls.sort()).toEqual(['load base', 'load inner', 'load outer']);
+    await poller.close();
+  });
+
+  it('neither unloads nor reloads a model for a poll between the two renames of a folder swap', async () => {
+    await write('m/1/model.onnx', 'old');
+    const models = recordingModels();
+    const poller = new RepositoryPoller(models, options());
+    await poller.pollOnce();
+    models.calls.length = 0;
+    // Staged under a dot-name, which scans leave out, then swapped in: mv m .m.old; mv .m.new m.
+    // A different size: mtimes can fall in one coarse clock tick, which would hide the change.
+    await write('.m.new/1/model.onnx', 'new bytes');
+    await fs.rename(path.join(root, 'm'), path.join(root, '.m.old'));
+    await poller.pollOnce();
+    await fs.rename(path.join(root, '.m.new'), path.join(root, 'm'));
+    await poller.pollOnce();
+    expect(models.calls).toEqual([]);
+    await poller.pollOnce();
+    expect(models.calls).toEqual(['load m']);
+    await poller.pollOnce();
+    expect(models.calls).toEqual(['load m']);
+    await poller.close();
+  });
+
+  it('waits for a half-written file to stop changing before reloading', async () => {
+    await write('m/1/model.onnx', 'bytes');
+    await write('m/config.pbtxt', 'max_batch_size: 8');
+    const models = recordingModels();
+    const poller = new RepositoryPoller(models, options());
+    await poller.pollOnce();
+    models.calls.length = 0;
+    // Rewritten in place (to a new size, as mtimes can share a coarse clock tick): truncated
+    // first, then written in pieces, a poll landing after each.
+    await fs.writeFile(path.join(root, 'm', 'config.pbtxt'), '');
+    await poller.pollOnce();
+    await fs.appendFile(path.join(root, 'm', 'config.pbtxt'), 'max_batch');
+    await poller.pollOnce();
+    await fs.appendFile(path.join(root, 'm', 'config.pbtxt'), '_size: 16');
+    await poller.pollOnce();
+    expect(models.calls).toEqual([]);
+    await poller.pollOnce();
+    expect(models.calls).toEqual(['load m']);
+    await poller.close();
+  });
+
+  it('reloads a dependent ensemble caught mid-swap once its own folder settles', async () => {
+    await write('base/1/model.onnx', 'x');
+    await write('ens/config.pbtxt', ensembleConfig('ens', 'base'));
+    const models = recordingModels();
+    const poller = new RepositoryPoller(models, options());
+    await poller.pollOnce();
+    models.calls.length = 0;
+    await write('base/2/model.onnx', 'x2');
+    await poller.pollOnce();
+    // The ensemble's folder is away (mid-swap) when base's change is confirmed.
+    await fs.rename(path.join(root, 'ens'), path.join(root, '.ens-away'));
+    await poller.pollOnce();
+    expect(models.calls).toEqual(['load base']);
+    // Back unchanged: it is still owed the reload against the new base, once two polls agree.
+    await fs.rename(path.join(root, '.ens-away'), path.join(root, 'ens'));
+    await poller.pollOnce();
+    expect(models.calls).toEqual(['load base']);
+    await poller.pollOnce();
+    expect(models.calls).toEqual(['load base', 'load ens']);
     await poller.close();
   });
 
