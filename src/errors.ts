@@ -81,6 +81,24 @@ export class QueueTimeoutError extends UnavailableError {
   }
 }
 
+/**
+ * Shed at the door: the work queued ahead of a request cannot finish within its timeout,
+ * so it is refused now rather than queued to expire (Triton's REJECTED failure reason).
+ */
+export class DeadlineUnreachableError extends UnavailableError {
+  override readonly code = 'SCORELINE_DEADLINE_UNREACHABLE';
+}
+
+/** The caller went away (connection closed, gRPC cancel) before the request was run. */
+export class RequestCancelledError extends ScorelineError {
+  override readonly code = 'SCORELINE_CANCELLED';
+  /** nginx's "client closed request": nobody reads it, the logs do. */
+  override readonly status = 499;
+  constructor(message = 'the request was cancelled before it ran', options?: ScorelineErrorOptions) {
+    super(message, options);
+  }
+}
+
 /** The server is shutting down and accepts no new work. */
 export class ShuttingDownError extends UnavailableError {
   override readonly code = 'SCORELINE_SHUTTING_DOWN';
@@ -136,6 +154,15 @@ export class UnauthorizedError extends ScorelineError {
 /** The per-worker concurrency limit is reached. */
 export class TooManyRequestsError extends ScorelineError {
   override readonly code = 'SCORELINE_TOO_MANY_REQUESTS';
+  override readonly status = 429;
+}
+
+/**
+ * Load shedding: the requests this worker already holds would keep a new one waiting past
+ * its deadline, so it is refused at once (429, as AzureML's front end answers when full).
+ */
+export class OverloadedError extends ScorelineError {
+  override readonly code = 'SCORELINE_OVERLOADED';
   override readonly status = 429;
 }
 

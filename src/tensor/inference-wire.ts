@@ -5,6 +5,13 @@
 
 export const INFERENCE_HEADER_CONTENT_LENGTH = 'inference-header-content-length';
 
+/**
+ * The 503 error text of a scoreline engine that listens but has not loaded its start-up
+ * models yet (a restarted engine is found on its old port at once). The client reads it as
+ * "the server is coming back", not as a refusal (client option resendAfterOutage).
+ */
+export const SERVER_STARTING_MESSAGE = 'the server is starting: its models are loading';
+
 export type WireParameterValue = string | number | boolean;
 export type WireParameters = Record<string, WireParameterValue>;
 

@@ -33,7 +33,7 @@ function implementation(ctx: GrpcServiceContext, logger: Logger): UntypedService
         logger.verbose(`grpc ${name} ${outcome} ${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(2)} ms`);
       // Promise.resolve().then: a handler that throws synchronously is answered like one that rejects.
       Promise.resolve()
-        .then(() => handler(ctx, call.request as never))
+        .then(() => handler(ctx, call.request as never, call))
         .then(
           (response) => {
             callback(null, response);

@@ -27,8 +27,29 @@ export interface GrpcServiceContext {
   isReady(): boolean;
 }
 
+/** What a handler may ask of the call besides its message (grpc-js's ServerUnaryCall has both). */
+export interface GrpcCallState {
+  /** True once the client cancelled or its deadline passed. */
+  readonly cancelled: boolean;
+  /** The client's deadline: a Date, a millisecond timestamp, or Infinity for none. */
+  getDeadline(): Date | number;
+}
+
 /** One unary RPC: request message in, response message out (or a thrown error). */
-export type GrpcHandler = (ctx: GrpcServiceContext, request: never) => unknown;
+export type GrpcHandler = (ctx: GrpcServiceContext, request: never, call: GrpcCallState) => unknown;
+
+/**
+ * The call's gRPC deadline as Triton's `timeout` (microseconds left), the shorter of the two
+ * when the request also has a `timeout` parameter; undefined when it has neither.
+ */
+export function deadlineTimeoutUs(call: GrpcCallState, timeoutParameterUs: number | undefined, nowMs = Date.now()): number | undefined {
+  const deadline = call.getDeadline();
+  const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
+  if (!Number.isFinite(deadlineMs)) return timeoutParameterUs;
+  // A deadline already passed still counts: 1 µs, so the request expires instead of running.
+  const leftUs = Math.max(1, Math.round((deadlineMs - nowMs) * 1000));
+  return timeoutParameterUs === undefined || timeoutParameterUs === 0 ? leftUs : Math.min(leftUs, timeoutParameterUs);
+}
 
 /** Proto3 sends "" for an unset string; the manager's "unset" is undefined. */
 const optional = (s: string): string | undefined => (s === '' ? undefined : s);
@@ -42,9 +63,12 @@ function modelMetadataRpc(ctx: GrpcServiceContext, req: WireModelRequest): unkno
   return modelMetadata(ctx.models, req.name, optional(req.version));
 }
 
-async function modelInfer(ctx: GrpcServiceContext, req: WireModelInferRequest): Promise<unknown> {
+async function modelInfer(ctx: GrpcServiceContext, req: WireModelInferRequest, call: GrpcCallState): Promise<unknown> {
   const version = ctx.models.getVersion(req.model_name, optional(req.model_version));
-  const response = await version.infer(decodeGrpcInferRequest(req));
+  const request = decodeGrpcInferRequest(req);
+  request.timeoutMicroseconds = deadlineTimeoutUs(call, request.timeoutMicroseconds);
+  request.isCancelled = () => call.cancelled;
+  const response = await version.infer(request);
   return encodeGrpcInferResponse(response);
 }
 

@@ -5,6 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { UnavailableError } from '../../errors';
+import { SERVER_STARTING_MESSAGE } from '../../tensor/inference-wire';
 import type { Logger } from '../../logger';
 import { errorReply } from './error-status';
 import { Reply, RouteContext, matchRoute } from './engine-routes';
@@ -54,7 +55,7 @@ export async function startEngineHttpServer(
       // found on its old port at once: until they are, a request gets 503 (retry), not a 400
       // "unknown model" that would tell its client to give up. Health answers throughout.
       if (ctx.isStarted?.() === false && !pathname.startsWith('/v2/health')) {
-        throw new UnavailableError('the server is starting: its models are loading');
+        throw new UnavailableError(SERVER_STARTING_MESSAGE);
       }
       const { handler, params } = matchRoute(req.method ?? 'GET', pathname);
       const reply = await handler(ctx, req, params);

@@ -122,6 +122,10 @@ async function infer(ctx: RouteContext, req: IncomingMessage, p: Record<string, 
   const body = await readBody(req, ctx.maxInputBytes);
   const header = req.headers[INFERENCE_HEADER_CONTENT_LENGTH];
   const decoded = decodeInferRequest(body, Array.isArray(header) ? header[0] : header);
+  // HTTP/1.1 has no cancel message: a caller that gives up closes its connection, and the
+  // socket's state says so without a listener per request (the queue polls it).
+  const socket = req.socket;
+  decoded.request.isCancelled = () => socket.destroyed;
   const response = await version.infer(decoded.request);
   const encoded = encodeInferResponse(response, decoded.request.outputs, decoded.binaryDataOutput);
   return { status: 200, headers: encoded.headers, parts: encoded.parts, byteLength: encoded.byteLength };

@@ -139,6 +139,7 @@ export class EnsembleModel implements ServableVersion {
         outputs: step.outputs.map(([output]) => ({ name: output })),
         priority: request.priority,
         timeoutMicroseconds: request.timeoutMicroseconds,
+        isCancelled: request.isCancelled,
       });
       if (response.timings) {
         spent.queueNs += response.timings.queueNs;

@@ -29,6 +29,8 @@ export interface InferenceRequest {
   priority?: number;
   /** Queue timeout override in microseconds (honoured when the queue policy allows it). */
   timeoutMicroseconds?: number;
+  /** True once the caller has gone; a queued request is then dropped before it runs. */
+  isCancelled?: () => boolean;
 }
 
 export interface InferenceResponse {

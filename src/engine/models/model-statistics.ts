@@ -23,8 +23,11 @@ export function failureReasonOf(error: unknown): FailureReason {
   if (name === 'AbortError') return 'CANCELED';
   if (!isScorelineError(error)) return 'BACKEND';
   switch (error.code) {
+    case 'SCORELINE_CANCELLED':
+      return 'CANCELED';
     case 'SCORELINE_QUEUE_FULL':
     case 'SCORELINE_QUEUE_TIMEOUT':
+    case 'SCORELINE_DEADLINE_UNREACHABLE':
       return 'REJECTED';
     case 'SCORELINE_INFERENCE_FAILED':
       return 'BACKEND';

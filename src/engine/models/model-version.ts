@@ -116,6 +116,7 @@ export class ModelVersion implements ServableVersion {
         shapeKey: validated.shapeKey,
         priority: request.priority,
         timeoutMicroseconds: request.timeoutMicroseconds,
+        isCancelled: request.isCancelled,
       });
       this.stats.recordSuccess(Number(nowNs() - arrivedAtNs), delivered.queueNs, delivered.timings);
       const { computeInputNs, computeInferNs, computeOutputNs } = delivered.timings;

@@ -3,9 +3,11 @@
  * promises; time is a number of microseconds the caller passes in, so every rule is a
  * table test. The loop (dynamic-batch-scheduler.ts) owns one and calls:
  *
- *   enqueue(request, nowUs)       queue it, or throw QueueFullError / InvalidArgumentError
- *   poll(nowUs, idleInstances)    → { timedOut, batch?, waitUs? }; call again after each batch
- *   stage(nowUs, minRows)         → a batch for a busy instance, or undefined (after poll)
+ *   enqueue(request, nowUs)       queue it, or throw QueueFullError / DeadlineUnreachableError /
+ *                                 InvalidArgumentError
+ *   poll(nowUs, idleInstances)    → { timedOut, cancelled, batch?, waitUs? }; again after each batch
+ *   stage(nowUs, minRows)         → { batch?, cancelled } for a busy instance (after poll)
+ *   observeExecution(rows, us)    a batch's run time, for the wait estimate
  *   removeAll()                   everything queued, in order (close)
  *
  * Rules (Triton's dynamic batcher and ModelQueuePolicy):
@@ -25,12 +27,26 @@
  *   with QueueTimeoutError). DELAY: it stays, behind every unexpired request of its level.
  *   A request's own timeout counts only with allow_timeout_override, and only to shorten
  *   the default (or to set one where the default, 0, means none).
+ *   scoreline's one departure: a model with no queue policy at all (neither
+ *   default_queue_policy nor one for the level) honours a request's timeout, as if it had
+ *   `allow_timeout_override: true` (Triton ignores it there), so the deadline a caller
+ *   sends shortens its queue time out of the box. Any queue policy given is followed as
+ *   Triton follows it (allow_timeout_override defaults to false in it).
  * - max_queue_size (per level, delayed requests included): a request over it is refused
  *   at enqueue and never queued.
+ * - Shedding: a request with a timeout is refused at enqueue (DeadlineUnreachableError)
+ *   when the rows queued at its level and above would take longer than that timeout to run,
+ *   at the recent cost per row (observeExecution, spread over the instances). It would only
+ *   expire in the queue after holding a place there; refusing it at once lets its caller
+ *   retry elsewhere. No estimate yet (no batch ran), no shedding.
+ * - Cancellation: a request whose isCancelled() says true never joins a batch. The queue
+ *   heads are checked on every poll (under overload the oldest requests are the ones whose
+ *   callers gave up), and every request is checked again as its batch is taken; poll and
+ *   stage hand the cancelled ones back so the caller can fail them.
  * - Without dynamic_batching, or with max_batch_size 0, each request is a batch of its own
  *   (FIFO; the queue policies still apply when dynamic_batching is configured).
  */
-import { InvalidArgumentError, ModelConfigError, QueueFullError } from '../../errors';
+import { DeadlineUnreachableError, InvalidArgumentError, ModelConfigError, QueueFullError } from '../../errors';
 import { Fifo } from './fifo';
 import type { QueuePolicy, SchedulerOptions, TimeoutAction } from './scheduler-types';
 
@@ -41,11 +57,15 @@ export interface FormerRequest<T> {
   shapeKey: string;
   priority?: number;
   timeoutMicroseconds?: number;
+  /** True once the caller has gone (checked without a listener: see the module comment). */
+  isCancelled?: () => boolean;
 }
 
 export interface BatchDecision<T> {
   /** Left the queue on a REJECT timeout: fail them. */
   timedOut: T[];
+  /** Left the queue because their caller went away: fail them. */
+  cancelled: T[];
   /** Run this batch now on an idle instance (only when idleInstances > 0). */
   batch?: T[];
   /** No batch now: poll again after this long unless an enqueue or a free instance comes first. */
@@ -59,7 +79,18 @@ interface Entry<T> {
   readonly enqueuedAtUs: number;
   /** Infinity: no timeout (or already delayed). */
   deadlineUs: number;
+  readonly isCancelled: (() => boolean) | undefined;
+  /** Index of its level, to keep the level's row count. */
+  readonly level: number;
 }
+
+export interface StageDecision<T> {
+  batch?: T[];
+  cancelled: T[];
+}
+
+/** Weight of the newest batch in the cost-per-row average. */
+const COST_EWMA_WEIGHT = 0.2;
 
 interface Level<T> {
   readonly timeoutAction: TimeoutAction;
@@ -69,6 +100,8 @@ interface Level<T> {
   readonly waiting: Fifo<Entry<T>>;
   /** Timed out under DELAY: served after every request in `waiting`. */
   readonly delayed: Fifo<Entry<T>>;
+  /** Rows in `waiting` and `delayed`. */
+  rows: number;
 }
 
 export class BatchFormer<T> {
@@ -83,11 +116,14 @@ export class BatchFormer<T> {
   /** The queues in service order: L1 waiting, L1 delayed, L2 waiting, ... */
   private readonly order: Fifo<Entry<T>>[];
   private readonly defaultLevel: number;
+  private readonly instanceCount: number;
   private count = 0;
+  /** Recent microseconds of instance time per row; undefined until a batch ran. */
+  private usPerRow: number | undefined;
   /** A lower bound on the earliest deadline in any `waiting` queue (exact after expire()). */
   private earliestDeadlineUs = Infinity;
 
-  constructor(options: Pick<SchedulerOptions, 'modelName' | 'maxBatchSize' | 'dynamicBatching'>) {
+  constructor(options: Pick<SchedulerOptions, 'modelName' | 'maxBatchSize' | 'dynamicBatching'> & { instanceCount?: number }) {
     const { modelName, maxBatchSize } = options;
     const db = options.dynamicBatching;
     const invalid = (field: string, rule: string, got: unknown) =>
@@ -97,6 +133,7 @@ export class BatchFormer<T> {
     }
     this.modelName = modelName;
     this.maxBatchSize = maxBatchSize;
+    this.instanceCount = Math.max(1, options.instanceCount ?? 1);
     this.batching = db !== undefined && maxBatchSize > 0;
 
     const preferred = this.batching ? (db?.preferred_batch_size ?? []) : [];
@@ -142,7 +179,8 @@ export class BatchFormer<T> {
     if (rows > maxRows) {
       throw new InvalidArgumentError(`inference request batch-size must be <= ${maxRows} for '${this.modelName}'`);
     }
-    const level = this.levels[this.levelIndex(request.priority)]!;
+    const levelIndex = this.levelIndex(request.priority);
+    const level = this.levels[levelIndex]!;
     if (level.maxQueueSize > 0 && level.waiting.length + level.delayed.length >= level.maxQueueSize) {
       throw new QueueFullError();
     }
@@ -151,20 +189,55 @@ export class BatchFormer<T> {
     if (level.allowTimeoutOverride && own !== undefined && own > 0 && (timeoutUs === 0 || own < timeoutUs)) {
       timeoutUs = own;
     }
+    if (timeoutUs > 0) {
+      const waitUs = this.estimatedWaitUs(levelIndex);
+      if (waitUs > timeoutUs) {
+        throw new DeadlineUnreachableError(
+          `the request cannot be served within its timeout of ${formatMs(timeoutUs)} ms: the work queued ahead of it takes about ${formatMs(waitUs)} ms`,
+        );
+      }
+    }
     const deadlineUs = timeoutUs > 0 ? nowUs + timeoutUs : Infinity;
-    level.waiting.push({ item: request.item, rows, shapeKey: request.shapeKey, enqueuedAtUs: nowUs, deadlineUs });
+    level.waiting.push({ item: request.item, rows, shapeKey: request.shapeKey, enqueuedAtUs: nowUs, deadlineUs, isCancelled: request.isCancelled, level: levelIndex });
+    level.rows += rows;
     this.count++;
     if (deadlineUs < this.earliestDeadlineUs) this.earliestDeadlineUs = deadlineUs;
   }
 
   poll(nowUs: number, idleInstances: number): BatchDecision<T> {
     const timedOut = this.expire(nowUs);
-    if (this.count === 0) return { timedOut };
-    const untilTimeout = this.earliestDeadlineUs === Infinity ? undefined : this.earliestDeadlineUs - nowUs;
-    if (idleInstances < 1) return { timedOut, waitUs: untilTimeout };
-    const plan = this.plan(nowUs);
-    if (plan.waitUs === undefined) return { timedOut, batch: this.take(plan.count) };
-    return { timedOut, waitUs: untilTimeout === undefined ? plan.waitUs : Math.min(plan.waitUs, untilTimeout) };
+    const cancelled: T[] = [];
+    for (;;) {
+      this.dropCancelledHeads(cancelled);
+      if (this.count === 0) return { timedOut, cancelled };
+      const untilTimeout = this.earliestDeadlineUs === Infinity ? undefined : this.earliestDeadlineUs - nowUs;
+      if (idleInstances < 1) return { timedOut, cancelled, waitUs: untilTimeout };
+      const plan = this.plan(nowUs);
+      if (plan.waitUs !== undefined) {
+        return { timedOut, cancelled, waitUs: untilTimeout === undefined ? plan.waitUs : Math.min(plan.waitUs, untilTimeout) };
+      }
+      const batch = this.take(plan.count, cancelled);
+      // Every request of the planned batch had gone: plan again on what is left.
+      if (batch.length > 0) return { timedOut, cancelled, batch };
+    }
+  }
+
+  /**
+   * Records that a batch of `rows` rows kept an instance busy for `durationUs`: the cost per
+   * row behind the wait estimate that sheds requests whose timeout it exceeds.
+   */
+  observeExecution(rows: number, durationUs: number): void {
+    if (!(rows > 0) || !(durationUs >= 0) || !Number.isFinite(durationUs)) return;
+    const sample = durationUs / rows;
+    this.usPerRow = this.usPerRow === undefined ? sample : this.usPerRow + COST_EWMA_WEIGHT * (sample - this.usPerRow);
+  }
+
+  /** How long the rows queued at `levelIndex` and above would keep every instance busy. */
+  estimatedWaitUs(levelIndex = this.defaultLevel): number {
+    if (this.usPerRow === undefined) return 0;
+    let rows = 0;
+    for (let i = 0; i <= levelIndex; i++) rows += this.levels[i]!.rows;
+    return (rows * this.usPerRow) / this.instanceCount;
   }
 
   /**
@@ -172,16 +245,20 @@ export class BatchFormer<T> {
    * poll() would send now, but only when it has at least `minRows` rows or cannot grow any
    * more (full, or the next request cannot join it). Timeouts are poll()'s to apply first.
    */
-  stage(nowUs: number, minRows: number): T[] | undefined {
-    if (this.count === 0) return undefined;
+  stage(nowUs: number, minRows: number): StageDecision<T> {
+    const cancelled: T[] = [];
+    this.dropCancelledHeads(cancelled);
+    if (this.count === 0) return { cancelled };
     const plan = this.plan(nowUs);
-    if (plan.waitUs !== undefined || (plan.rows < minRows && !plan.full)) return undefined;
-    return this.take(plan.count);
+    if (plan.waitUs !== undefined || (plan.rows < minRows && !plan.full)) return { cancelled };
+    const batch = this.take(plan.count, cancelled);
+    return batch.length > 0 ? { batch, cancelled } : { cancelled };
   }
 
   /** Empties the queue; returns every item in service order. */
   removeAll(): T[] {
     const all = this.order.flatMap((queue) => queue.clear().map((entry) => entry.item));
+    for (const level of this.levels) level.rows = 0;
     this.count = 0;
     this.earliestDeadlineUs = Infinity;
     return all;
@@ -210,6 +287,7 @@ export class BatchFormer<T> {
           level.delayed.push(entry);
         } else {
           rejected.push(entry.item);
+          level.rows -= entry.rows;
           this.count--;
         }
       }
@@ -276,25 +354,59 @@ export class BatchFormer<T> {
     return rows;
   }
 
-  private take(count: number): T[] {
+  /**
+   * Takes the first `count` requests in service order; those cancelled meanwhile go to
+   * `cancelled` instead of the batch (which is then smaller than planned, never mixed).
+   */
+  private take(count: number, cancelled: T[]): T[] {
     const batch: T[] = [];
+    let taken = 0;
     for (const queue of this.order) {
-      while (batch.length < count && queue.length > 0) batch.push(queue.shift()!.item);
-      if (batch.length === count) break;
+      while (taken < count && queue.length > 0) {
+        const entry = queue.shift()!;
+        this.levels[entry.level]!.rows -= entry.rows;
+        taken++;
+        if (entry.isCancelled?.() === true) cancelled.push(entry.item);
+        else batch.push(entry.item);
+      }
+      if (taken === count) break;
     }
-    this.count -= batch.length;
+    this.count -= taken;
     if (this.count === 0) this.earliestDeadlineUs = Infinity;
     return batch;
   }
+
+  /** Removes cancelled requests from the front of every queue (they would be taken next). */
+  private dropCancelledHeads(cancelled: T[]): void {
+    if (this.count === 0) return;
+    for (const queue of this.order) {
+      while (queue.length > 0) {
+        const head = queue.at(0);
+        if (head.isCancelled?.() !== true) break;
+        queue.shift();
+        this.levels[head.level]!.rows -= head.rows;
+        this.count--;
+        cancelled.push(head.item);
+      }
+    }
+    if (this.count === 0) this.earliestDeadlineUs = Infinity;
+  }
+}
+
+/** Milliseconds for a message: one decimal below 10 ms, whole ones above. */
+function formatMs(us: number): string {
+  return us < 10_000 ? (us / 1000).toFixed(1) : String(Math.round(us / 1000));
 }
 
 function makeLevel<T>(policy: QueuePolicy | undefined): Level<T> {
   return {
     timeoutAction: policy?.timeout_action ?? 'REJECT',
     defaultTimeoutUs: policy?.default_timeout_microseconds ?? 0,
-    allowTimeoutOverride: policy?.allow_timeout_override ?? false,
+    // No policy at all means allowed (see the module comment): the one departure from Triton here.
+    allowTimeoutOverride: policy === undefined ? true : (policy.allow_timeout_override ?? false),
     maxQueueSize: policy?.max_queue_size ?? 0,
     waiting: new Fifo<Entry<T>>(),
     delayed: new Fifo<Entry<T>>(),
+    rows: 0,
   };
 }

@@ -21,7 +21,7 @@
  * - `inFlight` counts requests dispatched and not yet delivered; drain() and close()
  *   resolve when it and the queue are both zero.
  */
-import { InferenceError, ModelConfigError, QueueTimeoutError } from '../../errors';
+import { InferenceError, ModelConfigError, QueueTimeoutError, RequestCancelledError } from '../../errors';
 import { BatchFormer } from './batch-former';
 import { nsToUs, systemClock, type Clock } from './clock';
 import type { BatchItem, RunBatch, ScheduledRequest, Scheduler, SchedulerOptions } from './scheduler-types';
@@ -67,7 +67,7 @@ export class DynamicBatchScheduler<P, R> implements Scheduler<P, R> {
       throw new ModelConfigError(`model '${modelName}': instance count must be a positive integer, got ${instanceCount}`);
     }
     this.modelName = modelName;
-    this.former = new BatchFormer(options);
+    this.former = new BatchFormer({ ...options, instanceCount });
     this.preserveOrdering = options.dynamicBatching?.preserve_ordering ?? false;
     this.idle = Array.from({ length: instanceCount }, (_, i) => instanceCount - 1 - i);
     this.stageAhead = options.stageAhead ?? false;
@@ -101,6 +101,7 @@ export class DynamicBatchScheduler<P, R> implements Scheduler<P, R> {
           shapeKey: req.shapeKey,
           priority: req.priority,
           timeoutMicroseconds: req.timeoutMicroseconds,
+          isCancelled: req.isCancelled,
         },
         nsToUs(enqueuedAtNs),
       );
@@ -133,6 +134,7 @@ export class DynamicBatchScheduler<P, R> implements Scheduler<P, R> {
     for (;;) {
       const decision = this.former.poll(nowUs, this.idle.length);
       for (const pending of decision.timedOut) pending.reject(new QueueTimeoutError());
+      this.rejectCancelled(decision.cancelled);
       if (decision.batch && !this.closedWith) {
         this.dispatch(this.idle.pop()!, decision.batch);
         continue;
@@ -154,10 +156,15 @@ export class DynamicBatchScheduler<P, R> implements Scheduler<P, R> {
       if (this.lanes[i]!.length === 1 && (candidate === -1 || this.handedAt[i]! < this.handedAt[candidate]!)) candidate = i;
     }
     if (candidate === -1 || this.closedWith) return false;
-    const batch = this.former.stage(nowUs, this.lanes[candidate]![0]!.rows);
+    const { batch, cancelled } = this.former.stage(nowUs, this.lanes[candidate]![0]!.rows);
+    this.rejectCancelled(cancelled);
     if (batch === undefined) return false;
     this.dispatch(candidate, batch);
     return true;
+  }
+
+  private rejectCancelled(cancelled: readonly Pending<P, R>[]): void {
+    for (const pending of cancelled) pending.reject(new RequestCancelledError());
   }
 
   private dispatch(instance: number, batch: Pending<P, R>[]): void {
@@ -169,6 +176,9 @@ export class DynamicBatchScheduler<P, R> implements Scheduler<P, R> {
     lane.push({ rows: batch.reduce((rows, pending) => rows + pending.rows, 0), requests: batch.length });
     const settled = this.invoke(instance, items);
     void settled.then(() => {
+      // The instance's time on this batch: from hand-over, or from the end of the batch
+      // before it when it was staged (handedAt moves then), to now.
+      this.former.observeExecution(lane[0]!.rows, nsToUs(this.clock.nowNs() - this.handedAt[instance]!));
       lane.shift();
       if (lane.length === 0) this.idle.push(instance);
       else this.handedAt[instance] = this.clock.nowNs();

@@ -19,8 +19,14 @@ export interface ScheduledRequest<P> {
   shapeKey: string;
   /** 1 is the highest (Triton); 0, undefined or out of range → default_priority_level. */
   priority?: number;
-  /** Per-request queue timeout; honoured only where the level's policy has allow_timeout_override. */
+  /** Per-request queue timeout; honoured where the level's policy allows it (see QueuePolicy.allow_timeout_override). */
   timeoutMicroseconds?: number;
+  /**
+   * Whether the caller has gone (HTTP: its connection closed; gRPC: it cancelled). Polled,
+   * not listened to: a listener per request is a measurable cost on the hot path. A
+   * cancelled request never joins a batch; it fails with RequestCancelledError.
+   */
+  isCancelled?: () => boolean;
 }
 
 /** One request of a batch as the run callback gets it. */
@@ -44,8 +50,9 @@ export type RunBatch<P, R> = (instance: number, items: BatchItem<P>[]) => Promis
 export interface Scheduler<P, R> {
   /**
    * Queues a request; resolves with its result. Rejects with QueueFullError (the
-   * priority level's max_queue_size is reached: nothing is queued), QueueTimeoutError
-   * (REJECT policy timeout while queued), InvalidArgumentError (batchSize out of range),
+   * priority level's max_queue_size is reached: nothing is queued), DeadlineUnreachableError
+   * (the work queued ahead outlasts its timeout: nothing is queued), QueueTimeoutError
+   * (REJECT policy timeout while queued), RequestCancelledError (its caller went away), InvalidArgumentError (batchSize out of range),
    * the run's error, or the error given to close().
    */
   enqueue(req: ScheduledRequest<P>): Promise<R>;
@@ -80,7 +87,11 @@ export interface QueuePolicy {
   timeout_action?: TimeoutAction;
   /** 0 (default) = no timeout. */
   default_timeout_microseconds?: number;
-  /** Lets a request shorten its timeout (or set one where the default is none); never lengthen it. */
+  /**
+   * Lets a request shorten its timeout (or set one where the default is none); never lengthen
+   * it. A model with no queue policy at all behaves as if this were true (Triton: false),
+   * so a caller's deadline counts by default; in a policy given, unset means false.
+   */
   allow_timeout_override?: boolean;
   /** 0 (default) = unbounded; counts the level's queued requests, delayed ones included. */
   max_queue_size?: number;

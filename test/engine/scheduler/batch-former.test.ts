@@ -1,4 +1,4 @@
-import { InvalidArgumentError, ModelConfigError, QueueFullError } from '../../../src/errors';
+import { DeadlineUnreachableError, InvalidArgumentError, ModelConfigError, QueueFullError } from '../../../src/errors';
 import { BatchFormer } from '../../../src/engine/scheduler/batch-former';
 import type { DynamicBatchingConfig } from '../../../src/engine/scheduler/scheduler-types';
 
@@ -11,16 +11,25 @@ interface Req {
   at?: number;
   priority?: number;
   timeout?: number;
+  /** The caller's state, read by the former whenever it asks. */
+  gone?: { value: boolean };
 }
 
-function former(dynamicBatching: DynamicBatchingConfig | undefined, maxBatchSize = 8): BatchFormer<string> {
-  return new BatchFormer<string>({ modelName: 'm', maxBatchSize, dynamicBatching });
+function former(dynamicBatching: DynamicBatchingConfig | undefined, maxBatchSize = 8, instanceCount = 1): BatchFormer<string> {
+  return new BatchFormer<string>({ modelName: 'm', maxBatchSize, dynamicBatching, instanceCount });
 }
 
 function add(f: BatchFormer<string>, reqs: Req[]): void {
   for (const r of reqs) {
     f.enqueue(
-      { item: r.id, batchSize: r.rows ?? 1, shapeKey: r.shape ?? 's', priority: r.priority, timeoutMicroseconds: r.timeout },
+      {
+        item: r.id,
+        batchSize: r.rows ?? 1,
+        shapeKey: r.shape ?? 's',
+        priority: r.priority,
+        timeoutMicroseconds: r.timeout,
+        isCancelled: r.gone === undefined ? undefined : () => r.gone!.value,
+      },
       r.at ?? 0,
     );
   }
@@ -110,13 +119,13 @@ describe('BatchFormer: forming the next batch', () => {
     add(f, many(5));
     expect(drainBatches(f, 0, 3)).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
     expect(f.size).toBe(0);
-    expect(f.poll(0, 1)).toEqual({ timedOut: [] });
+    expect(f.poll(0, 1)).toEqual({ timedOut: [], cancelled: [] });
   });
 
   it('forms no batch without an idle instance, however full the queue', () => {
     const f = former({}, 2);
     add(f, many(4));
-    expect(f.poll(0, 0)).toEqual({ timedOut: [], waitUs: undefined });
+    expect(f.poll(0, 0)).toEqual({ timedOut: [], cancelled: [], waitUs: undefined });
     expect(f.size).toBe(4);
   });
 
@@ -192,7 +201,7 @@ describe('BatchFormer: queue timeouts', () => {
   it('REJECT: a timed-out request leaves the queue and is reported once', () => {
     const f = former({ max_queue_delay_microseconds: 1000, default_queue_policy: { default_timeout_microseconds: 100 } });
     add(f, [{ id: 'a', at: 0 }, { id: 'b', at: 50 }]);
-    expect(f.poll(100, 1)).toEqual({ timedOut: ['a'], waitUs: 50 }); // b: timeout at 150 comes before its delay at 1050
+    expect(f.poll(100, 1)).toEqual({ timedOut: ['a'], cancelled: [], waitUs: 50 }); // b: timeout at 150 comes before its delay at 1050
     expect(f.size).toBe(1);
     expect(f.poll(120, 1).timedOut).toEqual([]);
   });
@@ -200,9 +209,9 @@ describe('BatchFormer: queue timeouts', () => {
   it('REJECT: timeouts apply even when no instance is idle, and the wait is until the next deadline', () => {
     const f = former({ default_queue_policy: { default_timeout_microseconds: 100 } });
     add(f, [{ id: 'a', at: 0 }, { id: 'b', at: 30 }]);
-    expect(f.poll(10, 0)).toEqual({ timedOut: [], waitUs: 90 });
-    expect(f.poll(100, 0)).toEqual({ timedOut: ['a'], waitUs: 30 });
-    expect(f.poll(130, 0)).toEqual({ timedOut: ['b'] });
+    expect(f.poll(10, 0)).toEqual({ timedOut: [], cancelled: [], waitUs: 90 });
+    expect(f.poll(100, 0)).toEqual({ timedOut: ['a'], cancelled: [], waitUs: 30 });
+    expect(f.poll(130, 0)).toEqual({ timedOut: ['b'], cancelled: [] });
     expect(f.size).toBe(0);
   });
 
@@ -210,7 +219,7 @@ describe('BatchFormer: queue timeouts', () => {
     const f = former({ default_queue_policy: { timeout_action: 'DELAY', default_timeout_microseconds: 100 } }, 1);
     add(f, [{ id: 'a', at: 0 }, { id: 'b', at: 90 }]);
     const first = f.poll(100, 1);
-    expect(first).toEqual({ timedOut: [], batch: ['b'] });
+    expect(first).toEqual({ timedOut: [], cancelled: [], batch: ['b'] });
     expect(f.poll(100, 1).batch).toEqual(['a']);
   });
 
@@ -238,10 +247,10 @@ describe('BatchFormer: queue timeouts', () => {
     const f = former({ default_queue_policy: policy });
     add(f, [{ id: 'a', at: 0, timeout: requestTimeout }]);
     if (expiresAt === undefined) {
-      expect(f.poll(1e9, 0)).toEqual({ timedOut: [] });
+      expect(f.poll(1e9, 0)).toEqual({ timedOut: [], cancelled: [] });
       return;
     }
-    expect(f.poll(expiresAt - 1, 0)).toEqual({ timedOut: [], waitUs: 1 });
+    expect(f.poll(expiresAt - 1, 0)).toEqual({ timedOut: [], cancelled: [], waitUs: 1 });
     expect(f.poll(expiresAt, 0).timedOut).toEqual(['a']);
   });
 });
@@ -275,7 +284,7 @@ describe('BatchFormer: guards', () => {
     add(f, [{ id: 'a' }, { id: 'b', priority: 1 }, { id: 'c' }]);
     expect(f.removeAll()).toEqual(['b', 'a', 'c']);
     expect(f.size).toBe(0);
-    expect(f.poll(0, 1)).toEqual({ timedOut: [] });
+    expect(f.poll(0, 1)).toEqual({ timedOut: [], cancelled: [] });
   });
 });
 
@@ -301,11 +310,141 @@ describe('BatchFormer: staging a batch at a busy instance', () => {
   ])('%s', (_name, config, maxBatchSize, reqs, now, runningRows, expected) => {
     const f = former(config, maxBatchSize);
     add(f, reqs);
-    expect(f.stage(now, runningRows)).toEqual(expected);
+    expect(f.stage(now, runningRows).batch).toEqual(expected);
     expect(f.size).toBe(reqs.length - (expected?.length ?? 0));
   });
 
   it('stages nothing from an empty queue', () => {
-    expect(former({}).stage(0, 1)).toBeUndefined();
+    expect(former({}).stage(0, 1)).toEqual({ cancelled: [] });
+  });
+});
+
+describe('BatchFormer: a model without a queue policy honours request timeouts', () => {
+  it.each<[string, DynamicBatchingConfig, boolean]>([
+    ['no queue policy at all: the request timeout counts', {}, true],
+    ['a default_queue_policy without allow_timeout_override: Triton\'s rule, it does not', { default_queue_policy: {} }, false],
+    ['allow_timeout_override false said outright: it does not', { default_queue_policy: { allow_timeout_override: false } }, false],
+    ['priority levels without policies: it counts at each', { priority_levels: 2, default_priority_level: 1 }, true],
+  ])('%s', (_name, config, expires) => {
+    const f = former(config);
+    add(f, [{ id: 'a', at: 0, timeout: 100 }]);
+    expect(f.poll(100, 0).timedOut).toEqual(expires ? ['a'] : []);
+  });
+});
+
+describe('BatchFormer: cancelled requests never join a batch', () => {
+  it('drops cancelled requests at the head of the queue and hands them back', () => {
+    const gone = { value: false };
+    const f = former({ max_queue_delay_microseconds: 1000 });
+    add(f, [{ id: 'a', gone }, { id: 'b', gone }, { id: 'c' }]);
+    gone.value = true;
+    expect(f.poll(10, 0)).toEqual({ timedOut: [], cancelled: ['a', 'b'], waitUs: undefined });
+    expect(f.size).toBe(1);
+    expect(f.poll(1000, 1)).toEqual({ timedOut: [], cancelled: [], batch: ['c'] });
+  });
+
+  it('leaves a cancelled request behind the head out of the batch as it is taken', () => {
+    const gone = { value: false };
+    const f = former({});
+    add(f, [{ id: 'a' }, { id: 'b', gone }, { id: 'c' }]);
+    gone.value = true;
+    expect(f.poll(0, 1)).toEqual({ timedOut: [], cancelled: ['b'], batch: ['a', 'c'] });
+    expect(f.size).toBe(0);
+  });
+
+  it('plans again when every request of the planned batch was cancelled', () => {
+    const gone = { value: false };
+    const f = former({}, 2);
+    add(f, [{ id: 'a' }, { id: 'b', gone }, { id: 'c', gone }, { id: 'd' }]);
+    expect(f.poll(0, 1).batch).toEqual(['a', 'b']);
+    gone.value = true;
+    expect(f.poll(0, 1)).toEqual({ timedOut: [], cancelled: ['c'], batch: ['d'] });
+  });
+
+  it('a request whose caller is still there is taken as usual', () => {
+    const f = former({});
+    add(f, [{ id: 'a', gone: { value: false } }]);
+    expect(f.poll(0, 1).batch).toEqual(['a']);
+  });
+
+  it('stage() hands back the cancelled requests too', () => {
+    const gone = { value: false };
+    const f = former({});
+    add(f, [{ id: 'a', gone }, { id: 'b' }, { id: 'c' }]);
+    gone.value = true;
+    expect(f.stage(0, 1)).toEqual({ cancelled: ['a'], batch: ['b', 'c'] });
+  });
+});
+
+describe('BatchFormer: shedding requests whose timeout the queue outlasts', () => {
+  /** A former that has seen one batch of 4 rows take 400 µs: 100 µs per row. */
+  function measured(config: DynamicBatchingConfig = {}, instanceCount = 1): BatchFormer<string> {
+    const f = former(config, 8, instanceCount);
+    f.observeExecution(4, 400);
+    return f;
+  }
+
+  it('estimates the wait as the rows queued times the cost per row', () => {
+    const f = measured();
+    add(f, [{ id: 'a', rows: 4 }, { id: 'b', rows: 2 }]);
+    expect(f.estimatedWaitUs()).toBe(600);
+  });
+
+  it('spreads the queued rows over the instances', () => {
+    const f = measured({}, 2);
+    add(f, [{ id: 'a', rows: 4 }, { id: 'b', rows: 2 }]);
+    expect(f.estimatedWaitUs()).toBe(300);
+  });
+
+  it.each<[string, number | undefined, boolean]>([
+    ['a timeout shorter than the queued work is refused at once', 500, true],
+    ['a timeout longer than the queued work is queued', 700, false],
+    ['a request without a timeout is always queued', undefined, false],
+  ])('%s', (_name, timeout, refused) => {
+    const f = measured();
+    add(f, [{ id: 'a', rows: 4 }, { id: 'b', rows: 2 }]);
+    const enqueue = () => add(f, [{ id: 'c', timeout }]);
+    if (refused) {
+      expect(enqueue).toThrow(DeadlineUnreachableError);
+      expect(enqueue).toThrow('cannot be served within its timeout of 0.5 ms: the work queued ahead of it takes about 0.6 ms');
+      expect(f.size).toBe(2);
+    } else {
+      enqueue();
+      expect(f.size).toBe(3);
+    }
+  });
+
+  it('never sheds before a batch has run: there is no estimate yet', () => {
+    const f = former({});
+    add(f, [{ id: 'a', rows: 8 }, { id: 'b', rows: 8 }]);
+    expect(() => add(f, [{ id: 'c', timeout: 1 }])).not.toThrow();
+  });
+
+  it('counts only the rows at the request\'s priority level and above', () => {
+    const f = measured({ priority_levels: 2, default_priority_level: 2 });
+    add(f, [{ id: 'low', rows: 8, priority: 2 }]);
+    expect(() => add(f, [{ id: 'high', timeout: 500, priority: 1 }])).not.toThrow();
+    expect(() => add(f, [{ id: 'low2', timeout: 500, priority: 2 }])).toThrow(DeadlineUnreachableError);
+  });
+
+  it('forgets the rows that left the queue: taken, timed out, cancelled', () => {
+    const gone = { value: false };
+    const f = measured({}, 1);
+    add(f, [{ id: 'a', rows: 4 }, { id: 'b', rows: 4 }, { id: 'c', rows: 4, gone }]);
+    expect(f.estimatedWaitUs()).toBe(1200);
+    expect(f.poll(0, 1).batch).toEqual(['a', 'b']);
+    expect(f.estimatedWaitUs()).toBe(400);
+    add(f, [{ id: 'd', rows: 2, timeout: 1000 }]);
+    expect(f.estimatedWaitUs()).toBe(600);
+    gone.value = true;
+    expect(f.poll(1000, 0)).toEqual({ timedOut: ['d'], cancelled: ['c'], waitUs: undefined });
+    expect(f.estimatedWaitUs()).toBe(0);
+  });
+
+  it('follows the recent cost per row (a moving average)', () => {
+    const f = measured();
+    f.observeExecution(1, 1100); // 1,100 µs per row: the average moves a fifth of the way
+    add(f, [{ id: 'a' }]);
+    expect(f.estimatedWaitUs()).toBe(300);
   });
 });
