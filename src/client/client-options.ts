@@ -38,6 +38,25 @@ export interface InferenceServerClientOptions {
    * request written at once. `scoreline serve`'s workers use it for the engine.
    */
   transport?: 'undici' | 'lean';
+  /**
+   * Hold `infer()` calls that fail because the server went away (connection refused or
+   * broken, or a 503 while it restarts and loads its models), and resend them once it
+   * answers ready again (default false: fail them). Inference is idempotent, so a call the
+   * server may have run before it died is safe to send again; a call opts out with
+   * `resend: false`. A held call waits at most until its own `timeout` (or `maxHoldMs`), and
+   * at most `maxHeldCalls` wait at once (later ones fail at once). `scoreline serve` turns
+   * this on for its workers, so an engine restart fails no /score request.
+   */
+  resendAfterOutage?: false | ResendAfterOutageOptions;
+}
+
+export interface ResendAfterOutageOptions {
+  /** Calls held at once; beyond this many, a failed call fails (default 1024). */
+  maxHeldCalls?: number;
+  /** The longest a call without a `timeout` is held (default 30 000 ms). */
+  maxHoldMs?: number;
+  /** Pause between readiness probes while calls are held (default 25 ms). */
+  probeIntervalMs?: number;
 }
 
 const positiveMs = z.number().finite().positive();
@@ -52,6 +71,16 @@ const optionsSchema = z.strictObject({
   headers: z.record(z.string(), z.string()).default({}),
   coalesceInfer: z.boolean().default(false),
   transport: z.enum(['undici', 'lean']).default('undici'),
+  resendAfterOutage: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        maxHeldCalls: z.number().int().min(1).max(1_000_000).default(1024),
+        maxHoldMs: positiveMs.default(30_000),
+        probeIntervalMs: positiveMs.max(10_000).default(25),
+      }),
+    ])
+    .default(false),
 }) satisfies z.ZodType<Required<InferenceServerClientOptions>, InferenceServerClientOptions>;
 
 export interface ResolvedClientOptions {
@@ -65,6 +94,7 @@ export interface ResolvedClientOptions {
   headers: Record<string, string>;
   coalesceInfer: boolean;
   transport: 'undici' | 'lean';
+  resendAfterOutage: false | Required<ResendAfterOutageOptions>;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

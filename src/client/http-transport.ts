@@ -10,6 +10,7 @@ import { IncomingHttpHeaders } from 'node:http';
 import { Pool } from 'undici';
 import { InvalidArgumentError } from '../errors';
 import { ResolvedClientOptions } from './client-options';
+import { AbortPoller, signalFor, type AbortState } from './abort-state';
 import { Http1Pool, type Http1Request } from './http1-pool';
 import { toTransportError } from './transport-error';
 
@@ -26,7 +27,8 @@ export interface HttpRequest {
   body?: Buffer | readonly Buffer[];
   bodyLength?: number;
   contentType?: string;
-  signal?: AbortSignal;
+  /** An AbortSignal, or a polled abort state (abort-state.ts). */
+  signal?: AbortSignal | AbortState;
 }
 
 export interface HttpResponse {
@@ -91,8 +93,10 @@ function undiciPool(options: ResolvedClientOptions): ConnectionPool {
     connectTimeoutMs: options.connectionTimeout,
     responseTimeoutMs: options.networkTimeout,
   });
+  // undici wants a real AbortSignal: a polled state gets one that follows it.
+  const abortPoller = new AbortPoller();
   return {
-    async exchange({ method, path, headers, body, signal }) {
+    async exchange({ method, path, headers, body, signal: state }) {
       let payload = body;
       if (payload !== undefined && !Buffer.isBuffer(payload)) {
         // undici writes an iterable body chunk by chunk (a socket write each) under the
@@ -100,12 +104,18 @@ function undiciPool(options: ResolvedClientOptions): ConnectionPool {
         const length = Number(headers['content-length']);
         if (length <= CONCAT_LIMIT) payload = Buffer.concat(payload as Buffer[], length);
       }
-      const res = await pool.request({ method, path, headers, body: payload as Buffer | undefined, signal }); // undici takes iterables too; its typings omit them
-      // arrayBuffer() gathers the body in one piece, without an async iterator's promise per chunk.
-      const received = Buffer.from(await res.body.arrayBuffer());
-      return { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, body: received };
+      const { signal, release } = signalFor(state, abortPoller);
+      try {
+        const res = await pool.request({ method, path, headers, body: payload as Buffer | undefined, signal }); // undici takes iterables too; its typings omit them
+        // arrayBuffer() gathers the body in one piece, without an async iterator's promise per chunk.
+        const received = Buffer.from(await res.body.arrayBuffer());
+        return { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, body: received };
+      } finally {
+        release();
+      }
     },
     async close() {
+      abortPoller.stop();
       if (!pool.closed && !pool.destroyed) await pool.close();
     },
   };

@@ -17,6 +17,7 @@
  * failure reaches the caller, as undici does.
  */
 import { connect, type Socket } from 'node:net';
+import { AbortPoller, isAbortSignal, throwIfAborted, type AbortState } from './abort-state';
 import { Http1ResponseParser, type Http1Response } from './http1-response-parser';
 
 export interface Http1PoolOptions {
@@ -37,7 +38,8 @@ export interface Http1Request {
   /** Lower-case names; `host` is added. */
   headers: Record<string, string>;
   body?: Buffer | readonly Buffer[];
-  signal?: AbortSignal;
+  /** An AbortSignal is listened to; any other abort state is polled (abort-state.ts). */
+  signal?: AbortSignal | AbortState;
 }
 
 /** A complete response, and when its first byte arrived (performance.now(); load generators read it). */
@@ -80,6 +82,8 @@ interface Exchange {
   resolve(response: Http1Result): void;
   reject(err: unknown): void;
   onAbort: (() => void) | undefined;
+  /** The poller's handle when the request's abort state is polled. */
+  polled: ReturnType<AbortPoller['watch']> | undefined;
 }
 
 interface Connection {
@@ -116,6 +120,7 @@ export class Http1Pool {
   private closing = false;
   private closed: Promise<void> | undefined;
   private drained: (() => void) | undefined;
+  private readonly abortPoller = new AbortPoller();
 
   constructor(private readonly options: Http1PoolOptions) {
     const url = new URL(options.origin);
@@ -134,7 +139,7 @@ export class Http1Pool {
     return new Promise<Http1Result>((resolve, reject) => {
       if (this.closing) throw new Http1PoolError('SCORELINE_HTTP1_CLOSED', 'the client is closed');
       const signal = request.signal;
-      signal?.throwIfAborted();
+      throwIfAborted(signal);
       const exchange: Exchange = {
         request,
         head: requestHead(request.method, request.path, this.hostHeader, request.headers),
@@ -144,10 +149,13 @@ export class Http1Pool {
         resolve,
         reject,
         onAbort: undefined,
+        polled: undefined,
       };
-      if (signal !== undefined) {
+      if (isAbortSignal(signal)) {
         exchange.onAbort = () => this.abort(exchange, signal.reason);
         signal.addEventListener('abort', exchange.onAbort, { once: true });
+      } else if (signal !== undefined) {
+        exchange.polled = this.abortPoller.watch(signal, (reason) => this.abort(exchange, reason));
       }
       this.dispatch(exchange);
     });
@@ -325,7 +333,8 @@ export class Http1Pool {
   private settle(exchange: Exchange, error: unknown, response?: Http1Response): void {
     if (exchange.settled) return;
     exchange.settled = true;
-    if (exchange.onAbort !== undefined) exchange.request.signal!.removeEventListener('abort', exchange.onAbort);
+    if (exchange.onAbort !== undefined) (exchange.request.signal as AbortSignal).removeEventListener('abort', exchange.onAbort);
+    if (exchange.polled !== undefined) this.abortPoller.unwatch(exchange.polled);
     if (response !== undefined) exchange.resolve({ ...response, firstByteMs: exchange.firstByteMs });
     else exchange.reject(error);
     this.notifyIfDrained();

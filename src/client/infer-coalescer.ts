@@ -15,8 +15,15 @@
  *   above 1, and a merged request never holds more rows than that;
  * - every input is binary data with the same shape beyond the batch dimension, and all of a
  *   call's inputs agree on the row count; requested outputs are binary;
- * - no request id, sequence, priority, timeout, parameters, headers or query parameters
- *   (each would mean something per request to the server).
+ * - no request id, sequence, priority, parameters, headers or query parameters (each would
+ *   mean something per request to the server). A `timeout` does not stop a merge: the merged
+ *   request carries the longest of its calls' timeouts (none if one call has none), so the
+ *   server never gives up on a call before that call's own deadline; the calls of one group
+ *   start in the same event-loop turn, so their timeouts run from the same moment.
+ * Cancellation: a call whose signal aborts while it waits leaves its group (an AbortSignal
+ * at once, a polled abort state when the group is sent); one whose merged request is on its
+ * way is rejected at once (AbortSignal) or when the answer comes (polled state), and the
+ * merged request itself is abandoned only when every one of its calls has been cancelled.
  * Anything else goes alone, exactly as without this option. A merged request that the server
  * rejects as the caller's fault (4xx) is retried call by call, so each caller gets the
  * answer its own request earns, and so is one whose outputs cannot be split by rows (the
@@ -27,6 +34,7 @@
  * still counts rows).
  */
 import { InferenceServerError } from '../errors';
+import { abortReason, isAbortSignal, throwIfAborted, type AbortState } from './abort-state';
 import { DataType, NumericTypedArray, TensorData, WireOutputTensor, allocateTypedArray, elementCount, tensorDataToRaw } from '../tensor';
 import { InferInput } from './infer-input';
 import { InferResult } from './infer-result';
@@ -68,7 +76,7 @@ function isEmpty(record: object | undefined): boolean {
 export function mergeKeyOf(modelName: string, inputs: readonly InferInput[], options: InferOptions): MergeKey | undefined {
   const { sequenceId, priority, timeout, requestId } = options;
   if ((requestId !== undefined && requestId !== '') || (sequenceId !== undefined && sequenceId !== 0 && sequenceId !== '')) return undefined;
-  if ((priority !== undefined && priority !== 0) || timeout !== undefined) return undefined;
+  if ((priority !== undefined && priority !== 0) || (timeout !== undefined && !(Number.isSafeInteger(timeout) && timeout >= 0))) return undefined;
   if (!isEmpty(options.parameters) || !isEmpty(options.headers) || !isEmpty(options.queryParams)) return undefined;
   if (typeof modelName !== 'string' || !Array.isArray(inputs) || inputs.length === 0) return undefined;
   let rows = -1;
@@ -163,12 +171,12 @@ export class InferCoalescer {
   async infer(modelName: string, inputs: readonly InferInput[], options: InferOptions): Promise<InferResult> {
     const merge = mergeKeyOf(modelName, inputs, options);
     if (merge === undefined) return this.backend.send(modelName, inputs, options);
-    options.signal?.throwIfAborted();
+    throwIfAborted(options.signal);
     const maxRows = await this.maxRowsOf(modelName, options.modelVersion);
     // A call that fills a batch by itself gains nothing from waiting; one over the limit
     // gets the server's own error.
     if (maxRows <= 1 || merge.rows >= maxRows) return this.backend.send(modelName, inputs, options);
-    options.signal?.throwIfAborted();
+    throwIfAborted(options.signal);
     return new Promise<InferResult>((resolve, reject) => this.enqueue(modelName, inputs, options, merge, maxRows, resolve, reject));
   }
 
@@ -197,7 +205,7 @@ export class InferCoalescer {
       this.schedule(() => this.flush(created));
       group = created;
     }
-    const signal = options.signal;
+    const signal = isAbortSignal(options.signal) ? options.signal : undefined;
     const onAbort = (): void => {
       // Still waiting: leave the group; already sent: the request goes on for the others.
       if (!target.flushed) {
@@ -235,7 +243,14 @@ export class InferCoalescer {
     if (group.flushed) return;
     group.flushed = true;
     if (this.pending.get(group.key) === group) this.pending.delete(group.key);
-    const calls = group.calls.filter((c) => !c.settled);
+    const calls: PendingCall[] = [];
+    for (const call of group.calls) {
+      if (call.settled) continue;
+      // A polled abort state is read here: a call cancelled while it waited is not sent.
+      const state = call.options.signal;
+      if (state?.aborted === true) call.reject(abortReason(state));
+      else calls.push(call);
+    }
     if (calls.length === 0) return;
     if (calls.length === 1) {
       const [only] = calls as [PendingCall];
@@ -255,7 +270,12 @@ export class InferCoalescer {
         const contents = concatContents(input.datatype, calls.map((c) => c.inputs[i]!.contents!));
         return new InferInput(input.name, shape, input.datatype).setData(contents as Float32Array);
       });
-      result = await this.backend.send(group.modelName, inputs, { modelVersion: first.options.modelVersion, outputs: first.options.outputs });
+      result = await this.backend.send(group.modelName, inputs, {
+        modelVersion: first.options.modelVersion,
+        outputs: first.options.outputs,
+        timeout: longestTimeout(calls),
+        signal: everyAborted(calls),
+      });
     } catch (err) {
       if (err instanceof InferenceServerError && err.status >= 400 && err.status < 500) {
         // Perhaps one caller's fault, perhaps a model reloaded with a smaller max_batch_size:
@@ -277,7 +297,11 @@ export class InferCoalescer {
       this.sendEachAlone(group.modelName, calls);
       return;
     }
-    calls.forEach((call, i) => call.resolve(parts[i]!));
+    calls.forEach((call, i) => {
+      const state = call.options.signal;
+      if (state?.aborted === true) call.reject(abortReason(state));
+      else call.resolve(parts[i]!);
+    });
   }
 
   private sendEachAlone(modelName: string, calls: readonly PendingCall[]): void {
@@ -301,6 +325,29 @@ export class InferCoalescer {
     this.maxRowsCache.set(key, entry);
     return entry.value;
   }
+}
+
+/** The merged request's timeout: the longest of its calls' (undefined when one call has none). */
+function longestTimeout(calls: readonly PendingCall[]): number | undefined {
+  let longest = 0;
+  for (const call of calls) {
+    const timeout = call.options.timeout;
+    if (timeout === undefined || timeout === 0) return undefined;
+    if (timeout > longest) longest = timeout;
+  }
+  return longest;
+}
+
+/** Aborted once every call is (undefined when one call cannot be cancelled): polled by the transport. */
+function everyAborted(calls: readonly PendingCall[]): AbortState | undefined {
+  for (const call of calls) if (call.options.signal === undefined) return undefined;
+  return {
+    get aborted() {
+      for (const call of calls) if (call.options.signal?.aborted !== true) return false;
+      return true;
+    },
+    reason: new DOMException('every call of the merged request was cancelled', 'AbortError'),
+  };
 }
 
 /** One InferResult per call: its rows of every output, as a binary response of its own. */

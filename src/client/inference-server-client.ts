@@ -6,7 +6,10 @@
  */
 import { ClientTimeoutError, InferenceServerError, InvalidArgumentError, NetworkError } from '../errors';
 import { INFERENCE_HEADER_CONTENT_LENGTH } from '../tensor';
+import { SERVER_STARTING_MESSAGE } from '../tensor/inference-wire';
+import { OutageHold } from './outage-hold';
 import { InferenceServerClientOptions, ResolvedClientOptions, resolveClientOptions } from './client-options';
+import type { AbortState } from './abort-state';
 import { HttpRequest, HttpResponse, HttpTransport, QueryParams } from './http-transport';
 import { InferCoalescer } from './infer-coalescer';
 import { InferInput } from './infer-input';
@@ -25,8 +28,13 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** URL query parameters for this call. */
   queryParams?: QueryParams;
-  /** Cancels the call; the promise rejects with the signal's reason. */
-  signal?: AbortSignal;
+  /**
+   * Cancels the call; the promise rejects with the signal's reason. An AbortSignal is
+   * listened to; any other `{ aborted, reason }` object (a scoring worker's RunContext
+   * `cancellation`) is polled every 20 ms while the call is in flight, which costs a call
+   * nothing until it is cancelled (abort-state.ts).
+   */
+  signal?: AbortSignal | AbortState;
 }
 
 export interface ModelRequestOptions extends RequestOptions {
@@ -34,7 +42,13 @@ export interface ModelRequestOptions extends RequestOptions {
   modelVersion?: string | number;
 }
 
-export interface InferOptions extends ModelRequestOptions, InferRequestFields {}
+export interface InferOptions extends ModelRequestOptions, InferRequestFields {
+  /**
+   * With the client's `resendAfterOutage` option: false fails this call when the server
+   * goes away instead of holding and resending it (default true).
+   */
+  resend?: boolean;
+}
 
 export interface LoadModelOptions extends RequestOptions {
   /** A model config (JSON text or an object) to load the model with instead of config.pbtxt. */
@@ -103,11 +117,18 @@ export class InferenceServerClient {
   private readonly options: ResolvedClientOptions;
   private readonly transport: HttpTransport;
   private readonly coalescer: InferCoalescer | undefined;
+  private readonly outageHold: OutageHold | undefined;
+  private closing = false;
 
   constructor(options: InferenceServerClientOptions | string) {
     this.options = resolveClientOptions(options);
     this.url = `${this.options.origin}${this.options.basePath}`;
     this.transport = new HttpTransport(this.options);
+    const resend = this.options.resendAfterOutage;
+    this.outageHold =
+      resend === false
+        ? undefined
+        : new OutageHold({ maxHeldCalls: resend.maxHeldCalls, probeIntervalMs: resend.probeIntervalMs, probe: (signal) => this.isServerReady({ signal }) });
     this.coalescer = !this.options.coalesceInfer
       ? undefined
       : new InferCoalescer({
@@ -190,7 +211,36 @@ export class InferenceServerClient {
     return this.sendInfer(modelName, inputs, options);
   }
 
+  /**
+   * One inference, held and sent again while the server is away when the client resends
+   * after outages (see the option). A resent call's `timeout` is what is left of it.
+   */
   private async sendInfer(modelName: string, inputs: readonly InferInput[], options: InferOptions): Promise<InferResult> {
+    const hold = this.outageHold;
+    if (hold === undefined || options.resend === false) return this.sendInferOnce(modelName, inputs, options);
+    const startedMs = Date.now();
+    const timeoutUs = options.timeout !== undefined && options.timeout > 0 ? options.timeout : undefined;
+    const deadlineMs = startedMs + (timeoutUs === undefined ? (this.options.resendAfterOutage as { maxHoldMs: number }).maxHoldMs : timeoutUs / 1000);
+    let attempt = options;
+    for (;;) {
+      try {
+        return await this.sendInferOnce(modelName, inputs, attempt);
+      } catch (err) {
+        if (!this.isOutage(err)) throw err;
+        await hold.waitForServer(err, deadlineMs, options.signal);
+        if (timeoutUs !== undefined) attempt = { ...options, timeout: Math.max(1, Math.round((deadlineMs - Date.now()) * 1000)) };
+      }
+    }
+  }
+
+  /** The server is away, not refusing: unreachable, cut off, or restarting. */
+  private isOutage(err: unknown): boolean {
+    if (this.closing) return false;
+    if (err instanceof NetworkError) return true;
+    return err instanceof InferenceServerError && err.status === 503 && err.message === SERVER_STARTING_MESSAGE;
+  }
+
+  private async sendInferOnce(modelName: string, inputs: readonly InferInput[], options: InferOptions): Promise<InferResult> {
     const path = `${modelPath(modelName, options.modelVersion)}/infer`;
     const request = InferenceServerClient.generateRequestBody(inputs, options);
     const headers: Record<string, string> = { ...options.headers };
@@ -270,6 +320,8 @@ export class InferenceServerClient {
 
   /** Waits for in-flight calls, then closes the connections; later calls reject with NetworkError. */
   async close(): Promise<void> {
+    this.closing = true;
+    this.outageHold?.stop();
     // Calls waiting to be merged were accepted before close(): send them first.
     this.coalescer?.flushAll();
     await this.transport.close();

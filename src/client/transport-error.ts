@@ -11,7 +11,7 @@ export interface TransportErrorContext {
   target: string;
   connectionTimeout: number;
   networkTimeout: number;
-  signal?: AbortSignal;
+  signal?: { readonly aborted: boolean; readonly reason?: unknown };
 }
 
 const RESPONSE_TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'SCORELINE_HTTP1_RESPONSE_TIMEOUT', 'ETIMEDOUT']);

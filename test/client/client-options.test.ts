@@ -39,6 +39,7 @@ describe('options', () => {
       headers: {},
       coalesceInfer: false,
       transport: 'undici',
+      resendAfterOutage: false,
     });
   });
 

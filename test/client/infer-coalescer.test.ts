@@ -98,7 +98,7 @@ describe('mergeKeyOf: which calls may share a request', () => {
     ['a request id', [row(1)], { requestId: 'r1' }],
     ['a sequence', [row(1)], { sequenceId: 7, sequenceStart: true }],
     ['a priority', [row(1)], { priority: 1 }],
-    ['a server-side timeout', [row(1)], { timeout: 1000 }],
+    ['a timeout that is not a whole number of microseconds', [row(1)], { timeout: 1.5 }],
     ['request parameters', [row(1)], { parameters: { p: 1 } }],
     ['headers', [row(1)], { headers: { 'x-trace': '1' } }],
     ['query parameters', [row(1)], { queryParams: { q: '1' } }],
@@ -129,6 +129,52 @@ describe('InferCoalescer', () => {
     expect(results.map((r) => r.getOutput('OUTPUT0')?.shape)).toEqual([[1, 2], [1, 2], [1, 2]]);
     expect(results[0]!.getResponse()).toMatchObject({ model_name: 'm', model_version: '1' });
     expect(backend.lookups).toBe(1);
+  });
+
+  it('merges calls with timeouts and gives the merged request the longest of them', async () => {
+    const { backend, coalescer, turn } = setup();
+    const calls = [300, 900, 500].map((timeout) => coalescer.infer('m', [row(1)], { timeout }));
+    await turn();
+    await Promise.all(calls);
+    expect(backend.sent).toHaveLength(1);
+    expect(backend.sent[0]!.options.timeout).toBe(900);
+  });
+
+  it('sends a merged request without a timeout when one of its calls has none', async () => {
+    const { backend, coalescer, turn } = setup();
+    const calls = [coalescer.infer('m', [row(1)], { timeout: 300 }), coalescer.infer('m', [row(2)], {})];
+    await turn();
+    await Promise.all(calls);
+    expect(backend.sent).toHaveLength(1);
+    expect(backend.sent[0]!.options.timeout).toBeUndefined();
+  });
+
+  it('leaves out a call whose polled abort state is aborted when its group is sent, and rejects it with the reason', async () => {
+    const { backend, coalescer, turn } = setup();
+    const gone = { aborted: false, reason: new Error('the caller left') };
+    const calls = [coalescer.infer('m', [row(1)], { signal: gone }), coalescer.infer('m', [row(2)], {}), coalescer.infer('m', [row(3)], {})];
+    const settled = Promise.allSettled(calls);
+    gone.aborted = true;
+    await turn();
+    const [first, ...rest] = await settled;
+    expect(first).toEqual({ status: 'rejected', reason: gone.reason });
+    expect(rest.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+    expect(backend.sent[0]!.inputs[0]!.shape[0]).toBe(2);
+  });
+
+  it('gives the merged request an abort state that is aborted only once every call is', async () => {
+    const { backend, coalescer, turn } = setup();
+    const a = { aborted: false };
+    const b = { aborted: false };
+    const calls = [coalescer.infer('m', [row(1)], { signal: a }), coalescer.infer('m', [row(2)], { signal: b })];
+    await turn();
+    await Promise.all(calls);
+    const merged = backend.sent[0]!.options.signal!;
+    expect(merged.aborted).toBe(false);
+    a.aborted = true;
+    expect(merged.aborted).toBe(false);
+    b.aborted = true;
+    expect(merged.aborted).toBe(true);
   });
 
   it('merges multi-row calls and splits by each call\'s row count', async () => {
