@@ -59,7 +59,7 @@ export async function runPrimary(options: ServeOptions): Promise<number> {
     await engine?.stop();
     return EXIT_ENGINE_FAILED;
   }
-  supervisor = new Supervisor({ ...options, engineUrl }, logger, engine);
+  supervisor = new Supervisor({ ...options, engineUrl, engineEmbedded: engine !== undefined }, logger, engine);
   return supervisor.run();
 }
 

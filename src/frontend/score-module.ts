@@ -31,8 +31,26 @@ export interface RunContext {
   clientRequestId: string | undefined;
   /** The request's headers, lower-cased names as Node.js gives them. */
   headers: IncomingHttpHeaders;
-  /** Aborted when SCORING_TIMEOUT_MS passes or the client goes away; pass it on to slow calls. */
+  /**
+   * Aborted when SCORING_TIMEOUT_MS passes or the client goes away; pass it on to slow calls.
+   * Made on first read (an AbortController and a listener, a few microseconds); the
+   * scoreline client takes `cancellation` instead at no cost.
+   */
   signal: AbortSignal;
+  /**
+   * The same state as `signal` without making one: `aborted` and `reason`, read when asked.
+   * Pass it as the scoreline client's `signal` option; the client polls it while the call
+   * is in flight.
+   */
+  cancellation: { readonly aborted: boolean; readonly reason?: unknown };
+  /**
+   * When the front end answers this request with a timeout (Date.now() milliseconds):
+   * SCORING_TIMEOUT_MS after run() started, or sooner when the caller sent
+   * x-scoreline-timeout-ms. Pass what is left of it to the engine (the client's `timeout`
+   * option, in microseconds), so the engine drops the request rather than run it after its
+   * caller has been answered. Undefined with --no-overload-protection.
+   */
+  deadline: number | undefined;
   logger: Logger;
 }
 

@@ -5,9 +5,20 @@
  * passes even though run() keeps going: JavaScript cannot stop it, but run() can stop
  * itself through context.signal. (A run() that blocks the event loop blocks the deadline
  * too; that is why engines run models off the I/O thread.)
+ *
+ * Under overload (the `overloadProtection` option, on by default): the deadline is the
+ * request's budget (SCORING_TIMEOUT_MS, or the caller's shorter x-scoreline-timeout-ms),
+ * run() sees it as `context.deadline` and passes what is left of it to the engine, and a
+ * request that the worker's queue would keep past half its budget is refused with 429
+ * before its body is read (admission-control.ts). A caller that disconnects shows as
+ * `context.cancellation.aborted` (polled, free) and aborts `context.signal` (made on first
+ * read, since an AbortSignal and its listener are a measurable cost per request).
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { ScoringTimeoutError, SchemaValidationError, TooManyRequestsError } from '../errors';
+import { OverloadedError, ScoringTimeoutError, SchemaValidationError, TooManyRequestsError } from '../errors';
+import type { AbortState } from '../client/abort-state';
+import { AdmissionControl } from './admission-control';
+import { requestTimeoutMs, REQUEST_TIMEOUT_HEADER } from './request-timeout';
 import { apiKeyCheck, type ApiKeyCheck } from './api-key';
 import { errorReply } from './error-status';
 import type { LoadedScoreModule } from './load-score-module';
@@ -25,6 +36,8 @@ export interface ScoreRunnerOptions {
   maxBodyBytes: number;
   /** 0: no limit. */
   maxConcurrency: number;
+  /** Deadlines travel to the engine and requests that would miss theirs are refused (429). */
+  overloadProtection: boolean;
   apiKey?: string;
   logBodies: boolean;
   logger: Logger;
@@ -53,9 +66,11 @@ const LOGGED_BODY_BYTES = 1024;
 export class ScoreRunner {
   private running = 0;
   private readonly checkKey: ApiKeyCheck | undefined;
+  private readonly admission: AdmissionControl | undefined;
 
   constructor(private readonly options: ScoreRunnerOptions) {
     this.checkKey = options.apiKey === undefined ? undefined : apiKeyCheck(options.apiKey);
+    this.admission = options.overloadProtection ? new AdmissionControl() : undefined;
   }
 
   /**
@@ -73,20 +88,29 @@ export class ScoreRunner {
       else sendError(res, headers, { status: 405, body: { message: 'Method not allowed' }, runFunctionFailed: false, headers: {} });
       return undefined;
     }
+    const admission = this.admission;
+    let budgetMs: number;
     try {
       this.checkKey?.(req.headers.authorization);
       if (maxConcurrency > 0 && this.running >= maxConcurrency) {
         throw new TooManyRequestsError(`This worker is already running its limit of ${maxConcurrency} requests; retry later`);
+      }
+      budgetMs = requestTimeoutMs(req.headers[REQUEST_TIMEOUT_HEADER], this.options.scoringTimeoutMs);
+      if (admission !== undefined && !admission.admits(budgetMs)) {
+        throw new OverloadedError(
+          `The server is overloaded: this request would wait about ${Math.round(admission.expectedLatencyMs())} ms, more than half its ${budgetMs} ms deadline; retry later`,
+        );
       }
     } catch (err) {
       sendError(res, headers, errorReply(err, 'server'));
       return undefined;
     }
     this.running++;
-    return this.admitted(request);
+    admission?.started(performance.now());
+    return this.admitted(request, budgetMs);
   }
 
-  private async admitted({ req, res, headers, ids, method, search, record }: ScoreRequest): Promise<void> {
+  private async admitted({ req, res, headers, ids, method, search, record }: ScoreRequest, budgetMs: number): Promise<void> {
     const { module, logger, maxBodyBytes } = this.options;
     try {
       let input: unknown;
@@ -98,13 +122,14 @@ export class ScoreRunner {
         return;
       }
 
-      const context = new RequestContext(res, ids, req.headers, logger);
+      const deadline = this.admission === undefined ? undefined : Date.now() + budgetMs;
+      const context = new RequestContext(res, ids, req.headers, logger, deadline);
       const started = performance.now();
       let result: unknown;
       try {
         const value = module.run(input, context);
         // A run() that answers synchronously needs no deadline: nothing could have interrupted it.
-        result = isPromiseLike(value) ? await this.withDeadline(value, context) : value;
+        result = isPromiseLike(value) ? await this.withDeadline(value, context, budgetMs) : value;
       } catch (err) {
         headers['x-ms-run-fn-exec-ms'] = (performance.now() - started).toFixed(3);
         const reply = errorReply(err, 'run');
@@ -133,6 +158,7 @@ export class ScoreRunner {
       }
     } finally {
       this.running--;
+      this.admission?.finished(performance.now());
     }
   }
 
@@ -155,8 +181,7 @@ export class ScoreRunner {
     throw new SchemaValidationError(`The input does not match the score module's inputSchema: ${describeIssue(issues[0])}`, [...issues]);
   }
 
-  private withDeadline(pending: PromiseLike<unknown>, context: RequestContext): Promise<unknown> {
-    const timeoutMs = this.options.scoringTimeoutMs;
+  private withDeadline(pending: PromiseLike<unknown>, context: RequestContext, timeoutMs: number): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         const err = new ScoringTimeoutError(timeoutMs);
@@ -186,12 +211,14 @@ export class ScoreRunner {
  * The signal is made only when run() reads it: an AbortController and a 'close' listener per
  * request were a measurable share of an echo request's cost, and most modules never look. A
  * deadline that passes first is remembered and applied when the signal is made.
+ * `cancellation` is the same state without a signal: the context itself, read when asked
+ * (a client that left shows as a destroyed response), so it costs nothing per request.
  */
-class RequestContext implements RunContext {
+class RequestContext implements RunContext, AbortState {
   readonly requestId: string;
   readonly clientRequestId: string | undefined;
   private controller: AbortController | undefined;
-  private reason: unknown;
+  private abortedWith: unknown;
   private onClose: (() => void) | undefined;
 
   constructor(
@@ -199,15 +226,33 @@ class RequestContext implements RunContext {
     ids: RequestIds,
     readonly headers: IncomingHttpHeaders,
     readonly logger: Logger,
+    readonly deadline: number | undefined,
   ) {
     this.requestId = ids.requestId;
     this.clientRequestId = ids.clientRequestId === '' ? undefined : ids.clientRequestId;
   }
 
+  get cancellation(): AbortState {
+    return this;
+  }
+
+  get aborted(): boolean {
+    if (this.abortedWith !== undefined) return true;
+    if (this.res.destroyed && !this.res.writableFinished) {
+      this.abortedWith = clientLeftError();
+      return true;
+    }
+    return false;
+  }
+
+  get reason(): unknown {
+    return this.aborted ? this.abortedWith : undefined;
+  }
+
   get signal(): AbortSignal {
     if (this.controller === undefined) {
       this.controller = new AbortController();
-      if (this.reason !== undefined) this.controller.abort(this.reason);
+      if (this.abortedWith !== undefined) this.controller.abort(this.abortedWith);
       else if (this.res.destroyed) this.clientLeft();
       else {
         this.onClose = () => this.clientLeft();
@@ -218,7 +263,7 @@ class RequestContext implements RunContext {
   }
 
   abort(reason: unknown): void {
-    this.reason ??= reason;
+    this.abortedWith ??= reason;
     this.controller?.abort(reason);
   }
 
@@ -227,8 +272,12 @@ class RequestContext implements RunContext {
   }
 
   private clientLeft(): void {
-    if (!this.res.writableFinished) this.abort(new Error('the client closed the connection'));
+    if (!this.res.writableFinished) this.abort(clientLeftError());
   }
+}
+
+function clientLeftError(): Error {
+  return new Error('the client closed the connection');
 }
 
 /** The request as a web Request (raw modules): the original URL, method, headers and body. */

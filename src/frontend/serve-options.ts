@@ -41,6 +41,7 @@ export const SERVE_OPTION_SPECS = {
   initTimeoutMs: { flag: 'init-timeout-ms', env: 'SCORELINE_INIT_TIMEOUT_MS', kind: 'integer', help: 'deadline for loading the entry script and init(); the server exits when it passes' },
   gracePeriodMs: { flag: 'grace-period-ms', env: 'SCORELINE_GRACE_PERIOD_MS', kind: 'integer', help: 'on SIGTERM/SIGINT, how long in-flight requests may take to finish' },
   maxBodyBytes: { flag: 'max-body-bytes', env: 'SCORELINE_MAX_BODY_BYTES', kind: 'integer', help: 'larger request bodies get 413' },
+  overloadProtection: { flag: 'overload-protection', env: 'SCORELINE_OVERLOAD_PROTECTION', kind: 'boolean', help: "each /score request's deadline (SCORING_TIMEOUT_MS, or the caller's x-scoreline-timeout-ms) travels to the engine and requests that could not finish within it are refused at once with 429 (--no-overload-protection: neither)" },
   maxConcurrency: { flag: 'max-concurrency', env: 'SCORELINE_MAX_CONCURRENCY', kind: 'integer', help: 'per-worker in-flight /score limit, 429 beyond it (0: no limit)' },
   // Hardening (test/faults): recycling leaky workers, cutting slow clients, killing blocked workers.
   maxRequestsPerWorker: { flag: 'max-requests-per-worker', env: 'SCORELINE_MAX_REQUESTS_PER_WORKER', kind: 'integer', help: "replace a worker, without dropping requests, after it served this many (0: never), as gunicorn's max_requests" },
@@ -82,6 +83,7 @@ const serveOptionsSchema = z.strictObject({
   gracePeriodMs: z.number().int().min(0).default(30_000),
   maxBodyBytes: positive.default(100 * 1024 * 1024),
   maxConcurrency: z.number().int().min(0).default(0),
+  overloadProtection: z.boolean().default(true),
   // The client's own default (16) held back a worker with more requests in flight than that:
   // they waited in the client instead of reaching the engine's batcher (bench: +28 % req/s
   // at 64 callers with 64 connections).
@@ -114,6 +116,8 @@ export interface ServeOptions extends Omit<ParsedOptions, 'corsOrigins' | 'appRo
   engineTransport: 'lean' | 'undici';
   /** Absolute path of the score module. */
   entryScript: string;
+  /** Set by the primary for its workers: the engine at engineUrl is the one it started (and restarts). */
+  engineEmbedded?: boolean;
   corsOrigins: string[];
 }
 
@@ -191,8 +195,8 @@ function convert(text: string, kind: Kind): unknown {
   if (kind === 'integer') return /^-?\d+$/.test(trimmed) ? Number(trimmed) : text;
   if (kind === 'boolean') {
     const lower = trimmed.toLowerCase();
-    if (['1', 'true', 'yes'].includes(lower)) return true;
-    if (['0', 'false', 'no'].includes(lower)) return false;
+    if (['1', 'true', 'yes', 'on'].includes(lower)) return true;
+    if (['0', 'false', 'no', 'off'].includes(lower)) return false;
     return text;
   }
   return text;

@@ -64,6 +64,10 @@ export async function runWorker(options: ServeOptions): Promise<void> {
           concurrency: options.engineConnections,
           coalesceInfer: options.coalesceInfer,
           transport: options.engineTransport,
+          // The engine the primary started is restarted on the same port when it dies: calls
+          // held meanwhile are resent when it is ready, within each call's own timeout. An
+          // external engine (--engine-url) may never come back: its calls fail at once.
+          resendAfterOutage: options.engineEmbedded === true ? {} : false,
         });
   let module: LoadedScoreModule;
   try {
