@@ -30,7 +30,7 @@ export function errorReply(err: unknown, source: 'server' | 'run'): ErrorReply {
     if (known === undefined) return reply(500, INTERNAL_ERROR_MESSAGE, false);
     const out = reply(known.status, known.message, false);
     if (known instanceof SchemaValidationError) out.body.issues = known.issues;
-    if (known.code === 'SCORELINE_TOO_MANY_REQUESTS' || known.status === 503) out.headers['retry-after'] = '1';
+    if (known.status === 429 || known.status === 503) out.headers['retry-after'] = '1';
     if (known.code === 'SCORELINE_UNAUTHORIZED') out.headers['www-authenticate'] = 'Bearer';
     return out;
   }

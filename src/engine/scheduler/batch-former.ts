@@ -205,8 +205,10 @@ export class BatchFormer<T> {
   }
 
   poll(nowUs: number, idleInstances: number): BatchDecision<T> {
-    const timedOut = this.expire(nowUs);
+    // Cancellation first: a request whose caller has gone is cancelled, whatever its timeout says.
     const cancelled: T[] = [];
+    this.dropCancelledHeads(cancelled);
+    const timedOut = this.expire(nowUs);
     for (;;) {
       this.dropCancelledHeads(cancelled);
       if (this.count === 0) return { timedOut, cancelled };

@@ -6,6 +6,10 @@
  *   slow_mlp   FP32 [batch, 512] → [batch, 10] through 2048-wide layers (about 1 ms a
  *              sample on one thread), batch ≤ 4, one instance, and a queue of at most
  *              SLOW_MLP_QUEUE requests: beyond it the engine answers 503
+ *   deadline_mlp the slow MLP with batch ≤ 16 and no queue policy: a request's timeout
+ *              counts in its queue (sheddingRepository)
+ *   held_mlp   the small MLP whose batches wait HELD_DELAY_MS for company (preferred size 4):
+ *              a lone request sits in the queue that long (sheddingRepository)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -52,6 +56,38 @@ export async function overloadRepository(): Promise<Repository> {
         'parameters { key: "intra_op_thread_count" value: { string_value: "1" } }',
         `dynamic_batching {\n  max_queue_delay_microseconds: 500\n  default_queue_policy { max_queue_size: ${SLOW_MLP_QUEUE} }\n}`,
       ],
+    }),
+  });
+  return repo;
+}
+
+export const HELD_DELAY_MS = 1_500;
+
+/** deadline_mlp and held_mlp (see the module comment). */
+export async function sheddingRepository(): Promise<Repository> {
+  const repo = await temporary();
+  const slow = mlp({ layers: [SLOW_MLP_FEATURES, 2048, 2048, 10], seed: 5 });
+  await writeRepositoryModel(repo.dir, {
+    name: 'deadline_mlp',
+    versions: { 1: slow.bytes },
+    config: configText({
+      name: 'deadline_mlp',
+      maxBatchSize: 16,
+      inputs: [{ name: 'INPUT0', datatype: 'FP32', dims: [SLOW_MLP_FEATURES] }],
+      outputs: [{ name: 'OUTPUT0', datatype: 'FP32', dims: [10] }],
+      extra: ['instance_group [{ count: 1, kind: KIND_CPU }]', 'parameters { key: "intra_op_thread_count" value: { string_value: "1" } }', 'dynamic_batching { }'],
+    }),
+  });
+  const small = testModels().mlp;
+  await writeRepositoryModel(repo.dir, {
+    name: 'held_mlp',
+    versions: { 1: small.bytes },
+    config: configText({
+      name: 'held_mlp',
+      maxBatchSize: 8,
+      inputs: [{ name: 'INPUT0', datatype: 'FP32', dims: [MLP_FEATURES] }],
+      outputs: [{ name: 'OUTPUT0', datatype: 'FP32', dims: [4] }],
+      extra: [`dynamic_batching {\n  max_queue_delay_microseconds: ${HELD_DELAY_MS * 1000}\n  preferred_batch_size: [ 4 ]\n}`],
     }),
   });
   return repo;
