@@ -187,6 +187,20 @@ describe('the caller', () => {
     expect(pool.openConnections).toBe(0);
   });
 
+  it('can abort with a polled state (no listener): noticed within the poll interval, the connection dropped', async () => {
+    peer = await startPeer(() => undefined);
+    pool = makePool({ connections: 1 });
+    const inFlight = { aborted: false, reason: new Error('the caller left') };
+    const first = pool.request({ method: 'GET', path: '/', headers: {}, signal: inFlight });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    inFlight.aborted = true;
+    const abortedAt = performance.now();
+    await expect(first).rejects.toThrow('the caller left');
+    expect(performance.now() - abortedAt).toBeLessThan(1_000);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(pool.openConnections).toBe(0);
+  });
+
   it.each([
     ['a header value with a line break', { method: 'GET', path: '/', headers: { 'x-a': 'b\r\nx-injected: 1' } }, /header 'x-a' has a line break/],
     ['a header name that is not a token', { method: 'GET', path: '/', headers: { 'x a': 'b' } }, /invalid header name/],
