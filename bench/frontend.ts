@@ -211,7 +211,8 @@ async function echoComparison(workers: number): Promise<Comparison> {
   }
 }
 
-async function writeMlpRepository(dir: string): Promise<string> {
+/** The MLP as bench:frontend and bench:overload serve it; returns the model file (the naive deployment loads it). */
+export async function writeMlpRepository(dir: string): Promise<string> {
   const model = mlp({ layers: MLP_LAYERS, batchDim: 'batch', seed: 42 });
   await writeRepositoryModel(dir, {
     name: 'mlp_bench',

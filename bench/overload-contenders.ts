@@ -9,11 +9,9 @@
 import os from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
-import { mlp } from '../src/onnx/model-zoo';
-import { configText, writeRepositoryModel } from '../src/onnx/repository-writer';
 import { seededRandom } from '../src/perf/seeded-random';
 import { CLI, ChildServer, PACKAGE_ROOT, freePort, spawnServer } from './bench-load';
-import { MLP_LAYERS } from './frontend';
+import { MLP_LAYERS, writeMlpRepository } from './frontend';
 
 export type ContenderKey = 'on' | 'off' | 'naive';
 
@@ -37,27 +35,6 @@ export function overloadBody(): string {
   const random = seededRandom(7);
   const row = () => Array.from({ length: MLP_LAYERS[0] }, () => Math.round(random() * 1e5) / 1e5);
   return JSON.stringify({ model: 'mlp_bench', data: Array.from({ length: ROWS }, row) });
-}
-
-/**
- * The MLP as bench:frontend serves it: one instance on one intra-op thread (each naive worker's
- * session gets one too, so neither oversubscribes the cores), dynamic batching up to 64 rows.
- * Returns the model file, which the naive deployment loads.
- */
-async function writeRepository(dir: string): Promise<string> {
-  const model = mlp({ layers: MLP_LAYERS, batchDim: 'batch', seed: 42 });
-  await writeRepositoryModel(dir, {
-    name: 'mlp_bench',
-    versions: { 1: model.bytes },
-    config: configText({
-      name: 'mlp_bench',
-      maxBatchSize: 64,
-      inputs: [{ name: 'INPUT0', datatype: 'FP32', dims: [MLP_LAYERS[0]] }],
-      outputs: [{ name: 'OUTPUT0', datatype: 'FP32', dims: [MLP_LAYERS[MLP_LAYERS.length - 1]] }],
-      extra: ['dynamic_batching { }', 'parameters { key: "intra_op_thread_count" value: { string_value: "1" } }', 'instance_group [{ count: 1, kind: KIND_CPU }]'],
-    }),
-  });
-  return path.join(dir, 'mlp_bench', '1', 'model.onnx');
 }
 
 async function spawnScoreline(repo: string, protection: 'on' | 'off'): Promise<ChildServer> {
@@ -98,7 +75,7 @@ async function checkAnswers(contender: OverloadContender, body: string): Promise
 
 /** Starts the three deployments (in `dir`'s model repository) and checks each answers the body. */
 export async function startContenders(dir: string, body: string): Promise<OverloadContender[]> {
-  const modelPath = await writeRepository(dir);
+  const modelPath = await writeMlpRepository(dir);
   const started: OverloadContender[] = [];
   try {
     for (const protection of ['on', 'off'] as const) {

@@ -38,9 +38,10 @@ export interface RunContext {
    */
   signal: AbortSignal;
   /**
-   * The same state as `signal` without making one: `aborted` and `reason`, read when asked.
-   * Pass it as the scoreline client's `signal` option; the client polls it while the call
-   * is in flight.
+   * Whether the client has gone, without making a signal: `aborted` and `reason`, read when
+   * asked. Unlike `signal` it is not aborted at the deadline (pass `deadline` to the engine
+   * for that). Pass it as the scoreline client's `signal` option; the client polls it while
+   * the call is in flight and abandons the call when the client has gone.
    */
   cancellation: { readonly aborted: boolean; readonly reason?: unknown };
   /**

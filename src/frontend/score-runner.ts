@@ -9,7 +9,7 @@
  * Under overload (the `overloadProtection` option, on by default): the deadline is the
  * request's budget (SCORING_TIMEOUT_MS, or the caller's shorter x-scoreline-timeout-ms),
  * run() sees it as `context.deadline` and passes what is left of it to the engine, and a
- * request that the worker's queue would keep past half its budget is refused with 429
+ * request that the worker's queue would keep past a quarter of its budget is refused with 429
  * before its body is read (admission-control.ts). A caller that disconnects shows as
  * `context.cancellation.aborted` (polled, free) and aborts `context.signal` (made on first
  * read, since an AbortSignal and its listener are a measurable cost per request).
@@ -17,7 +17,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { OverloadedError, ScoringTimeoutError, SchemaValidationError, TooManyRequestsError } from '../errors';
 import type { AbortState } from '../client/abort-state';
-import { AdmissionControl } from './admission-control';
+import { AdmissionControl, LOOP_LAG_SAMPLE_MS } from './admission-control';
 import { requestTimeoutMs, REQUEST_TIMEOUT_HEADER } from './request-timeout';
 import { apiKeyCheck, type ApiKeyCheck } from './api-key';
 import { errorReply } from './error-status';
@@ -71,6 +71,7 @@ export class ScoreRunner {
   constructor(private readonly options: ScoreRunnerOptions) {
     this.checkKey = options.apiKey === undefined ? undefined : apiKeyCheck(options.apiKey);
     this.admission = options.overloadProtection ? new AdmissionControl() : undefined;
+    if (this.admission !== undefined) sampleLoopLag(this.admission);
   }
 
   /**
@@ -98,7 +99,7 @@ export class ScoreRunner {
       budgetMs = requestTimeoutMs(req.headers[REQUEST_TIMEOUT_HEADER], this.options.scoringTimeoutMs);
       if (admission !== undefined && !admission.admits(budgetMs)) {
         throw new OverloadedError(
-          `The server is overloaded: this request would wait about ${Math.round(admission.expectedLatencyMs())} ms, more than half its ${budgetMs} ms deadline; retry later`,
+          `The server is overloaded: this request would wait about ${Math.round(admission.expectedLatencyMs())} ms, more than a quarter of its ${budgetMs} ms deadline; retry later`,
         );
       }
     } catch (err) {
@@ -211,14 +212,21 @@ export class ScoreRunner {
  * The signal is made only when run() reads it: an AbortController and a 'close' listener per
  * request were a measurable share of an echo request's cost, and most modules never look. A
  * deadline that passes first is remembered and applied when the signal is made.
- * `cancellation` is the same state without a signal: the context itself, read when asked
- * (a client that left shows as a destroyed response), so it costs nothing per request.
+ * `cancellation` says only that the client left, without a signal: the context itself, read
+ * when asked (a client that left shows as a destroyed response), so it costs nothing per
+ * request. It leaves the deadline out on purpose: the engine has the deadline already (as
+ * the call's timeout) and drops the request itself, while abandoning a call closes its
+ * connection, and under overload that churn (a reconnect, a TIME_WAIT socket per call) cost
+ * more than the call.
  */
 class RequestContext implements RunContext, AbortState {
   readonly requestId: string;
   readonly clientRequestId: string | undefined;
   private controller: AbortController | undefined;
+  /** Why the signal is (to be) aborted: the deadline or the client leaving. */
   private abortedWith: unknown;
+  /** Set once the client is seen to have left. */
+  private clientGone: Error | undefined;
   private onClose: (() => void) | undefined;
 
   constructor(
@@ -236,17 +244,14 @@ class RequestContext implements RunContext, AbortState {
     return this;
   }
 
+  /** The client has gone (its connection closed before the answer was complete). */
   get aborted(): boolean {
-    if (this.abortedWith !== undefined) return true;
-    if (this.res.destroyed && !this.res.writableFinished) {
-      this.abortedWith = clientLeftError();
-      return true;
-    }
-    return false;
+    if (this.clientGone === undefined && this.res.destroyed && !this.res.writableFinished) this.clientGone = clientLeftError();
+    return this.clientGone !== undefined;
   }
 
   get reason(): unknown {
-    return this.aborted ? this.abortedWith : undefined;
+    return this.aborted ? this.clientGone : undefined;
   }
 
   get signal(): AbortSignal {
@@ -278,6 +283,19 @@ class RequestContext implements RunContext, AbortState {
 
 function clientLeftError(): Error {
   return new Error('the client closed the connection');
+}
+
+/**
+ * Feeds the event loop's lag to admission control: a timer every LOOP_LAG_SAMPLE_MS, unref'd
+ * (it never keeps the worker alive), that measures how late it ran.
+ */
+function sampleLoopLag(admission: AdmissionControl): void {
+  let expected = performance.now() + LOOP_LAG_SAMPLE_MS;
+  setInterval(() => {
+    const now = performance.now();
+    admission.observeLoopLag(Math.max(0, now - expected));
+    expected = now + LOOP_LAG_SAMPLE_MS;
+  }, LOOP_LAG_SAMPLE_MS).unref();
 }
 
 /** The request as a web Request (raw modules): the original URL, method, headers and body. */

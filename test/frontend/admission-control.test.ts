@@ -15,7 +15,7 @@ function servedInSeries(count: number, eachMs: number): { control: AdmissionCont
 }
 
 describe('AdmissionControl: Little\'s law on one worker\'s queue', () => {
-  it('admits everything until it has measured a throughput', () => {
+  it('admits everything until it has measured a throughput (while the loop keeps time)', () => {
     const control = new AdmissionControl();
     for (let i = 0; i < 100; i++) control.started(0);
     expect(control.throughputPerSecond).toBeUndefined();
@@ -58,13 +58,13 @@ describe('AdmissionControl: Little\'s law on one worker\'s queue', () => {
   it.each<[string, number, number, boolean]>([
     // 2 ms a request: n in flight → a newcomer expects (n + 1) × 2 ms.
     ['fewer than MIN_IN_FLIGHT in flight: always', MIN_IN_FLIGHT - 1, 1, true],
-    ['an expected wait within the target share of the budget', 49, 200, true], // (49 + 1) × 2 = 100 = 200 × 0.5
-    ['an expected wait just past it', 50, 200, false], // 102 > 100
-    ['a longer budget takes more', 50, 400, true],
+    ['an expected wait within the target share of the budget', 49, 400, true], // (49 + 1) × 2 = 100 = 400 × 0.25
+    ['an expected wait just past it', 50, 400, false], // 102 > 100
+    ['a longer budget takes more', 50, 800, true],
   ])('admits %s', (_name, inFlight, budgetMs, admitted) => {
     const { control, now } = servedInSeries(200, 2);
     for (let i = 0; i < inFlight; i++) control.started(now);
-    expect(TARGET_FRACTION).toBe(0.5);
+    expect(TARGET_FRACTION).toBe(0.25);
     expect(control.admits(budgetMs)).toBe(admitted);
   });
 
@@ -77,6 +77,23 @@ describe('AdmissionControl: Little\'s law on one worker\'s queue', () => {
       control.finished(t);
     }
     expect(control.throughputPerSecond).toBeCloseTo(100, 0);
+  });
+
+  it('adds the event loop\'s lag: requests wait in their sockets before the worker sees them', () => {
+    const { control, now } = servedInSeries(200, 2);
+    for (let i = 0; i < 9; i++) control.started(now);
+    expect(control.expectedLatencyMs()).toBeCloseTo(20, 5);
+    for (let i = 0; i < 20; i++) control.observeLoopLag(100);
+    expect(control.expectedLatencyMs()).toBeCloseTo(120, 3);
+    expect(control.admits(400)).toBe(false); // 120 > 100
+    expect(control.admits(600)).toBe(true);
+  });
+
+  it('sheds on lag alone before a throughput is measured, once a few requests are in flight', () => {
+    const control = new AdmissionControl();
+    for (let i = 0; i < MIN_IN_FLIGHT; i++) control.started(0);
+    for (let i = 0; i < 20; i++) control.observeLoopLag(400);
+    expect(control.admits(1000)).toBe(false);
   });
 
   it('never counts more finishes than starts', () => {

@@ -219,6 +219,9 @@ export class ModelVersion implements ServableVersion {
       computeOutputNs: Number(nowNs() - outputStartNs),
     };
     this.stats.recordExecution(timings);
+    // The model thread's own time, not the I/O thread's view of it: under load this thread
+    // hears late that a batch ended, which would make the queue look slower than it is.
+    this.scheduler.observeExecution(totalRows, result.timings.inferNs / 1000);
     return delivered.map((outputsOrError, idx) =>
       outputsOrError instanceof Error
         ? outputsOrError

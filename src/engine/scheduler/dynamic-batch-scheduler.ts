@@ -49,6 +49,8 @@ export class DynamicBatchScheduler<P, R> implements Scheduler<P, R> {
   /** Per instance: when its running batch was handed over (or became the running one). */
   private readonly handedAt: bigint[];
   private inFlight = 0;
+  /** Set once the backend reports its batches' run times (observeExecution). */
+  private backendObserves = false;
   private timer: NodeJS.Timeout | undefined;
   private timerDueUs = Infinity;
   private immediate: NodeJS.Immediate | undefined;
@@ -73,6 +75,11 @@ export class DynamicBatchScheduler<P, R> implements Scheduler<P, R> {
     this.stageAhead = options.stageAhead ?? false;
     this.lanes = Array.from({ length: instanceCount }, () => []);
     this.handedAt = Array.from({ length: instanceCount }, () => 0n);
+  }
+
+  observeExecution(rows: number, durationUs: number): void {
+    this.backendObserves = true;
+    this.former.observeExecution(rows, durationUs);
   }
 
   get queuedCount(): number {
@@ -176,9 +183,9 @@ export class DynamicBatchScheduler<P, R> implements Scheduler<P, R> {
     lane.push({ rows: batch.reduce((rows, pending) => rows + pending.rows, 0), requests: batch.length });
     const settled = this.invoke(instance, items);
     void settled.then(() => {
-      // The instance's time on this batch: from hand-over, or from the end of the batch
-      // before it when it was staged (handedAt moves then), to now.
-      this.former.observeExecution(lane[0]!.rows, nsToUs(this.clock.nowNs() - this.handedAt[instance]!));
+      // Without the backend's measure: the instance's time on this batch, from hand-over (or
+      // from the end of the batch before it when it was staged: handedAt moves then) to now.
+      if (!this.backendObserves) this.former.observeExecution(lane[0]!.rows, nsToUs(this.clock.nowNs() - this.handedAt[instance]!));
       lane.shift();
       if (lane.length === 0) this.idle.push(instance);
       else this.handedAt[instance] = this.clock.nowNs();

@@ -56,6 +56,13 @@ export interface Scheduler<P, R> {
    * the run's error, or the error given to close().
    */
   enqueue(req: ScheduledRequest<P>): Promise<R>;
+  /**
+   * The backend's own measure of a batch: `rows` rows kept an instance busy `durationUs`.
+   * Feeds the wait estimate behind shedding (batch-former.ts). Once a backend reports, the
+   * scheduler stops estimating from its own clock (hand-over to settle, which also counts
+   * how late a loaded I/O thread hears that a batch ended).
+   */
+  observeExecution(rows: number, durationUs: number): void;
   /** Requests waiting in the queue. */
   readonly queuedCount: number;
   /** Requests taken from the queue whose results are not delivered yet. */
