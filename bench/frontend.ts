@@ -110,8 +110,9 @@ function machine(): string {
   return `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, Node.js ${process.version}`;
 }
 
-async function postJson(url: string, body: unknown): Promise<{ status: number; json: unknown }> {
-  const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+/** POST a JSON body (a string is sent as it is); the status and the answer, parsed when it is JSON. */
+export async function postJson(url: string, body: unknown, signal?: AbortSignal): Promise<{ status: number; json: unknown }> {
+  const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body), signal });
   const text = await res.body.text();
   let json: unknown;
   try {

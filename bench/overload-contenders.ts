@@ -8,10 +8,9 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { request } from 'undici';
 import { seededRandom } from '../src/perf/seeded-random';
 import { CLI, ChildServer, PACKAGE_ROOT, freePort, spawnServer } from './bench-load';
-import { MLP_LAYERS, writeMlpRepository } from './frontend';
+import { MLP_LAYERS, postJson, writeMlpRepository } from './frontend';
 
 export type ContenderKey = 'on' | 'off' | 'naive';
 
@@ -49,15 +48,8 @@ async function spawnScoreline(repo: string, protection: 'on' | 'off'): Promise<C
 async function post(url: string, body: string, timeoutMs: number): Promise<{ status: number; ms: number; json: unknown } | undefined> {
   const started = performance.now();
   try {
-    const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(timeoutMs) });
-    const text = await res.body.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = text;
-    }
-    return { status: res.statusCode, ms: performance.now() - started, json };
+    const { status, json } = await postJson(url, body, AbortSignal.timeout(timeoutMs));
+    return { status, ms: performance.now() - started, json };
   } catch {
     return undefined;
   }

@@ -42,23 +42,24 @@ export async function mlpRepository(): Promise<Repository> {
 /** The small MLP and the slow one with its bounded queue. */
 export async function overloadRepository(): Promise<Repository> {
   const repo = await mlpRepository();
+  await writeSlowMlp(repo.dir, 'slow_mlp', 4, `dynamic_batching {\n  max_queue_delay_microseconds: 500\n  default_queue_policy { max_queue_size: ${SLOW_MLP_QUEUE} }\n}`);
+  return repo;
+}
+
+/** The slow MLP (512 → 2048 → 2048 → 10, one instance on one thread) under `name`, batching as `dynamicBatching` says. */
+async function writeSlowMlp(dir: string, name: string, maxBatchSize: number, dynamicBatching: string): Promise<void> {
   const slow = mlp({ layers: [SLOW_MLP_FEATURES, 2048, 2048, 10], seed: 5 });
-  await writeRepositoryModel(repo.dir, {
-    name: 'slow_mlp',
+  await writeRepositoryModel(dir, {
+    name,
     versions: { 1: slow.bytes },
     config: configText({
-      name: 'slow_mlp',
-      maxBatchSize: 4,
+      name,
+      maxBatchSize,
       inputs: [{ name: 'INPUT0', datatype: 'FP32', dims: [SLOW_MLP_FEATURES] }],
       outputs: [{ name: 'OUTPUT0', datatype: 'FP32', dims: [10] }],
-      extra: [
-        'instance_group [{ count: 1, kind: KIND_CPU }]',
-        'parameters { key: "intra_op_thread_count" value: { string_value: "1" } }',
-        `dynamic_batching {\n  max_queue_delay_microseconds: 500\n  default_queue_policy { max_queue_size: ${SLOW_MLP_QUEUE} }\n}`,
-      ],
+      extra: ['instance_group [{ count: 1, kind: KIND_CPU }]', 'parameters { key: "intra_op_thread_count" value: { string_value: "1" } }', dynamicBatching],
     }),
   });
-  return repo;
 }
 
 export const HELD_DELAY_MS = 1_500;
@@ -66,18 +67,7 @@ export const HELD_DELAY_MS = 1_500;
 /** deadline_mlp and held_mlp (see the module comment). */
 export async function sheddingRepository(): Promise<Repository> {
   const repo = await temporary();
-  const slow = mlp({ layers: [SLOW_MLP_FEATURES, 2048, 2048, 10], seed: 5 });
-  await writeRepositoryModel(repo.dir, {
-    name: 'deadline_mlp',
-    versions: { 1: slow.bytes },
-    config: configText({
-      name: 'deadline_mlp',
-      maxBatchSize: 16,
-      inputs: [{ name: 'INPUT0', datatype: 'FP32', dims: [SLOW_MLP_FEATURES] }],
-      outputs: [{ name: 'OUTPUT0', datatype: 'FP32', dims: [10] }],
-      extra: ['instance_group [{ count: 1, kind: KIND_CPU }]', 'parameters { key: "intra_op_thread_count" value: { string_value: "1" } }', 'dynamic_batching { }'],
-    }),
-  });
+  await writeSlowMlp(repo.dir, 'deadline_mlp', 16, 'dynamic_batching { }');
   const small = testModels().mlp;
   await writeRepositoryModel(repo.dir, {
     name: 'held_mlp',
