@@ -136,10 +136,14 @@ export class RunFunctionError extends ScorelineError {
   override readonly status = 500;
 }
 
-/** run() did not finish within SCORING_TIMEOUT_MS. */
+/**
+ * run() did not finish within SCORING_TIMEOUT_MS (or the caller's x-scoreline-timeout-ms).
+ * 500, not 504, with x-ms-run-function-failed: True: azmlinfsrv answers so, and AzureML
+ * clients' retry policies key on it.
+ */
 export class ScoringTimeoutError extends ScorelineError {
   override readonly code = 'SCORELINE_SCORING_TIMEOUT';
-  override readonly status = 504;
+  override readonly status = 500;
   constructor(readonly timeoutMs: number, options?: ScorelineErrorOptions) {
     super(`Scoring timeout after ${timeoutMs} ms`, options);
   }

@@ -5,7 +5,7 @@
  *   status and message;
  * - the score module's run(): a scoreline error with a status the client can act on (4xx,
  *   503) passes through with its message, so a module (or the engine, through the client)
- *   can refuse bad input with 400; a timeout is 504; an engine that cannot be reached is 503
+ *   can refuse bad input with 400; a scoring timeout is azmlinfsrv's 500 "Scoring timeout after N ms"; an engine that cannot be reached is 503
  *   with a message that does not name its address; anything else is AzureML's 500 with its
  *   generic message, the details going to the log only.
  * Every 5xx from run() carries `x-ms-run-function-failed: True`; every 503 and 429

@@ -25,6 +25,8 @@ export interface ScoringAppOptions {
   runner: ScoreRunner;
   swagger: SwaggerDocuments;
   corsOrigins: readonly string[];
+  /** x-ms-server-version on every response (azmlinfsrv's `azmlinfsrv/<version>`); undefined: none. */
+  serverVersion: string | undefined;
   /** Whether the engine's models are ready; absent when serving without an engine. */
   engineReady: (() => Promise<boolean>) | undefined;
   logger: Logger;
@@ -87,6 +89,7 @@ export class ScoringApp {
    */
   private route(req: IncomingMessage, res: ServerResponse, record: RequestRecord): Promise<void> | undefined {
     const headers: HeaderMap = {};
+    if (this.options.serverVersion !== undefined) headers['x-ms-server-version'] = this.options.serverVersion;
     if (this.draining) headers.connection = 'close';
     let ids: RequestIds;
     try {

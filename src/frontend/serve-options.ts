@@ -37,7 +37,7 @@ export const SERVE_OPTION_SPECS = {
   engineTransport: { flag: 'engine-transport', env: 'SCORELINE_ENGINE_TRANSPORT', kind: 'string', help: "HTTP client of the workers' engine client: lean (scoreline's own keep-alive HTTP/1.1, http: only) or undici (default: lean, undici for an https engine URL)" },
   coalesceInfer: { flag: 'coalesce-infer', env: 'SCORELINE_COALESCE_INFER', kind: 'boolean', help: "the workers' engine client merges the concurrent infer() calls a worker makes to a batching model into one request (--no-coalesce-infer: one request per call)" },
   engineStartTimeoutMs: { flag: 'engine-start-timeout-ms', env: 'SCORELINE_ENGINE_START_TIMEOUT_MS', kind: 'integer', help: 'how long to wait for the engine and its models to be ready' },
-  scoringTimeoutMs: { flag: 'scoring-timeout-ms', env: 'SCORING_TIMEOUT_MS', kind: 'integer', help: 'run() deadline; the client gets 504 when it passes' },
+  scoringTimeoutMs: { flag: 'scoring-timeout-ms', env: 'SCORING_TIMEOUT_MS', kind: 'integer', help: 'run() deadline; the client gets 500 "Scoring timeout after N ms" when it passes, as from azmlinfsrv' },
   initTimeoutMs: { flag: 'init-timeout-ms', env: 'SCORELINE_INIT_TIMEOUT_MS', kind: 'integer', help: 'deadline for loading the entry script and init(); the server exits when it passes' },
   gracePeriodMs: { flag: 'grace-period-ms', env: 'SCORELINE_GRACE_PERIOD_MS', kind: 'integer', help: 'on SIGTERM/SIGINT, how long in-flight requests may take to finish' },
   maxBodyBytes: { flag: 'max-body-bytes', env: 'SCORELINE_MAX_BODY_BYTES', kind: 'integer', help: 'larger request bodies get 413' },
@@ -55,6 +55,7 @@ export const SERVE_OPTION_SPECS = {
   logBodies: { flag: 'log-bodies', env: 'SCORELINE_LOG_BODIES', kind: 'boolean', help: 'add request bodies (first 1 KiB) to the request log' },
   serviceName: { flag: 'service-name', env: 'SERVICE_NAME', kind: 'string', help: 'title of /swagger.json' },
   serviceVersion: { flag: 'service-version', env: 'SERVICE_VERSION', kind: 'string', help: 'version of /swagger.json' },
+  serverVersionHeader: { flag: 'server-version-header', env: 'SERVER_VERSION_LOG_RESPONSE_ENABLED', kind: 'boolean', help: 'send x-ms-server-version: scoreline/<version> on every response, as azmlinfsrv does (--no-server-version-header: omit it)' },
 } as const satisfies Record<string, OptionSpec>;
 
 type OptionKey = keyof typeof SERVE_OPTION_SPECS;
@@ -106,6 +107,7 @@ const serveOptionsSchema = z.strictObject({
   logBodies: z.boolean().default(false),
   serviceName: z.string().default('ML service'),
   serviceVersion: z.string().default('1.0'),
+  serverVersionHeader: z.boolean().default(true),
 });
 
 type ParsedOptions = z.infer<typeof serveOptionsSchema>;

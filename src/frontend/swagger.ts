@@ -117,6 +117,7 @@ function generate(source: SwaggerSource, version: Version): object {
   }
   return {
     openapi: version === '3' ? '3.0.1' : '3.1.0', info, paths,
+    ...(source.apiKey ? { security } : {}),
     components: { securitySchemes: { Bearer: bearer }, schemas },
   };
 }

@@ -24,6 +24,7 @@ import { SwaggerDocuments } from './swagger';
 import { clientErrorHandler, expectationFailed } from './client-error';
 import { drainServer } from './drain-server';
 import { HEARTBEAT_INTERVAL_MS, requestLimit } from './worker-lifetime';
+import { packageVersion } from '../util/package-root';
 
 /** Exit status of a worker that failed before serving (gunicorn's boot-error status). */
 export const WORKER_BOOT_FAILED = 3;
@@ -80,6 +81,7 @@ export async function runWorker(options: ServeOptions): Promise<void> {
     runner: new ScoreRunner({ ...options, module, logger }),
     swagger: new SwaggerDocuments({ ...options, inputSchema: module.inputSchema, outputSchema: module.outputSchema, apiKey: options.apiKey !== undefined }),
     corsOrigins: options.corsOrigins,
+    serverVersion: options.serverVersionHeader ? `scoreline/${packageVersion()}` : undefined,
     engineReady: client === undefined ? undefined : () => withTimeout(client.isServerReady(), ENGINE_PROBE_TIMEOUT_MS),
     logger,
   });

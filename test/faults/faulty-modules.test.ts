@@ -51,7 +51,7 @@ describe('a run() that fails', () => {
 
   it.each([
     ['throws', 500, RUN_FAILED_MESSAGE, 'throw'],
-    ['never settles', 504, `Scoring timeout after ${SCORING_TIMEOUT_MS} ms`, 'hang'],
+    ['never settles', 500, `Scoring timeout after ${SCORING_TIMEOUT_MS} ms`, 'hang'],
     ['returns a BigInt', 500, RUN_FAILED_MESSAGE, 'bigint'],
     ['returns a circular object', 500, RUN_FAILED_MESSAGE, 'circular'],
     ['returns an object whose toJSON throws', 500, RUN_FAILED_MESSAGE, 'toJSON-throws'],

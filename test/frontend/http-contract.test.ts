@@ -2,11 +2,11 @@
  * The HTTP contract of `scoreline serve`, row by row, against the built CLI serving a real
  * TypeScript score module (fixtures/behaviours.ts) without an engine.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Agent } from 'undici';
-import { call, fixture, postJson, startServe, waitForOutput, type ServeProcess } from './helpers/serve-process';
+import { PACKAGE_ROOT, call, fixture, postJson, startServe, waitForOutput, type ServeProcess } from './helpers/serve-process';
 
 const TIMEOUT_MS = 1500;
 const ALLOWED_ORIGIN = 'https://allowed.example';
@@ -132,16 +132,27 @@ describe('run() failures', () => {
     expect(reply.headers['x-ms-run-function-failed']).toBe('True');
   });
 
-  it('answers at SCORING_TIMEOUT_MS with 504, not when run() finishes, and aborts context.signal', async () => {
+  it('answers at SCORING_TIMEOUT_MS with 500 "Scoring timeout" (as azmlinfsrv), not when run() finishes, and aborts context.signal', async () => {
     const started = performance.now();
     const reply = await score({ action: 'sleep', ms: 20_000 });
     const elapsed = performance.now() - started;
-    expect(reply.status).toBe(504);
+    expect(reply.status).toBe(500);
     expect(reply.json()).toEqual({ message: `Scoring timeout after ${TIMEOUT_MS} ms` });
     expect(reply.headers['x-ms-run-function-failed']).toBe('True');
     expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
     expect(elapsed).toBeLessThan(TIMEOUT_MS + 1000);
     expect((await score({ action: 'lastAbort' })).json()).toEqual({ lastAbort: `Scoring timeout after ${TIMEOUT_MS} ms` });
+  });
+});
+
+describe('x-ms-server-version', () => {
+  it.each([
+    ['/score', () => score({ action: 'echo' })],
+    ['/', () => call(agent, `${serve.url}/`)],
+    ['a 404', () => call(agent, `${serve.url}/no-such-route`)],
+  ])('is scoreline/<version> on %s, as azmlinfsrv sends azmlinfsrv/<version>', async (_route, send) => {
+    const { version } = JSON.parse(await readFile(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect((await send()).headers['x-ms-server-version']).toBe(`scoreline/${version}`);
   });
 });
 

@@ -89,7 +89,7 @@ describe('error status', () => {
     ["the engine's 503", new InferenceServerError(503, 'Exceeds maximum queue size'), 503, 'Exceeds maximum queue size', true],
     ['an unreachable engine', new NetworkError('POST http://127.0.0.1:8000/v2/models/m/infer: connect ECONNREFUSED'), 503, ENGINE_UNREACHABLE_MESSAGE, true],
     ["the engine's 500", new InferenceServerError(500, 'onnx failed'), 500, RUN_FAILED_MESSAGE, true],
-    ['a timeout', new ScoringTimeoutError(100), 504, 'Scoring timeout after 100 ms', true],
+    ['a timeout', new ScoringTimeoutError(100), 500, 'Scoring timeout after 100 ms', true],
     ['an error of another scoreline copy', Object.assign(new Error('bad'), { code: 'SCORELINE_INVALID_ARGUMENT', status: 400 }), 400, 'bad', false],
   ])('answers %s from run() with %i', (_case, err, status, message, failed) => {
     const reply = errorReply(err, 'run');

@@ -91,6 +91,10 @@ describe('/swagger.json', () => {
     expect(doc.openapi).toBe(openapi);
     expect(doc.components.schemas.ServiceInput.properties.data.description).toBe('rows of features');
     expect(doc.paths['/score'].post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ServiceInput' });
+    // As azmlinfsrv's OpenAPI template: the Bearer requirement at the top and on /score.
+    expect(doc.security).toEqual([{ Bearer: [] }]);
+    expect(doc.paths['/score'].post.security).toEqual([{ Bearer: [] }]);
+    expect(doc.components.securitySchemes.Bearer).toMatchObject({ type: 'apiKey', name: 'Authorization', in: 'header' });
   });
 
   it('answers an unknown version with 404 naming the supported ones', async () => {

@@ -32,7 +32,17 @@ describe('scoreline serve options', () => {
       serviceName: 'ML service',
       logLevel: 'info',
       logBodies: false,
+      serverVersionHeader: true,
     });
+  });
+
+  it.each([
+    ['false', false],
+    ['FALSE', false],
+    ['true', true],
+  ])("reads azmlinfsrv's SERVER_VERSION_LOG_RESPONSE_ENABLED=%s", (value, expected) => {
+    expect(options([], { SERVER_VERSION_LOG_RESPONSE_ENABLED: value }).serverVersionHeader).toBe(expected);
+    expect(options(['--no-server-version-header']).serverVersionHeader).toBe(false);
   });
 
   it.each([
