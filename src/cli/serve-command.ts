@@ -22,5 +22,5 @@ export async function serveCommand(args: string[]): Promise<number> {
     console.log(serveUsage());
     return 0;
   }
-  return runPrimary(resolved.options);
+  return runPrimary(resolved.options, resolved.warnings);
 }

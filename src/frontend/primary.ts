@@ -32,8 +32,11 @@ const BOOT_MARGIN_MS = 2_000;
 /** Beyond the grace period, how long workers get to exit before they are killed. */
 const EXIT_MARGIN_MS = 5_000;
 
-export async function runPrimary(options: ServeOptions): Promise<number> {
+/** `warnings`: start-up notes from option parsing (config-file keys without effect), logged first. */
+export async function runPrimary(options: ServeOptions, warnings: readonly string[] = []): Promise<number> {
   const logger = createLogger({ level: options.logLevel, prefix: 'serve primary:' });
+  for (const warning of warnings) logger.warn(warning);
+  if (options.configFile !== undefined) logger.info(`settings from ${options.configFile} (flags and environment variables win)`);
   let engine: EngineProcess | undefined;
   let engineUrl = options.engineUrl;
   let supervisor: Supervisor | undefined;
@@ -138,7 +141,11 @@ class Supervisor {
       }, bootMs),
     };
     this.workers.set(worker, state);
+    // One 'listening' per port the worker binds (the scoring port, and the health port when separate).
+    let listens = 0;
+    const ports = this.options.separateHealthEndpoint ? 2 : 1;
     worker.on('listening', () => {
+      if (++listens < ports) return;
       state.listening = true;
       clearTimeout(state.bootTimer);
       this.watchdog.beat(worker, Date.now());
@@ -146,7 +153,8 @@ class Supervisor {
       if (!this.started && [...this.workers.values()].every((each) => each.listening)) {
         this.started = true;
         const { host, port, workerCount, entryScript, engineUrl } = this.options;
-        this.logger.info(`serving on http://${host}:${port} ${logFields({ workers: workerCount, entry_script: entryScript, engine: engineUrl ?? 'none' })}`);
+        const health = this.options.separateHealthEndpoint ? { health_port: this.options.healthPort } : {};
+        this.logger.info(`serving on http://${host}:${port} ${logFields({ workers: workerCount, entry_script: entryScript, engine: engineUrl ?? 'none', ...health })}`);
       }
     });
     worker.on('message', (message: WorkerMessage) => this.received(worker, state, message));

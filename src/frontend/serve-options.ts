@@ -9,11 +9,14 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { InvalidOptionError } from '../errors';
 import { packageRoot } from '../util/package-root';
+import { configSearchDirs, readConfigFile } from './azmlinfsrv-config-file';
 
 type Kind = 'string' | 'integer' | 'boolean';
 
 interface OptionSpec {
   flag?: string;
+  /** azmlinfsrv's spelling of the flag (`--entry_script`), accepted as well. */
+  azmlinfsrv?: string;
   env: string;
   kind: Kind;
   help: string;
@@ -21,13 +24,16 @@ interface OptionSpec {
 
 /** The one table of options. Keys are ServeOptions fields. API keys are env-only: flags show in `ps`. */
 export const SERVE_OPTION_SPECS = {
-  entryScript: { flag: 'entry-script', env: 'AZUREML_ENTRY_SCRIPT', kind: 'string', help: 'score module (.ts, .js, .mjs, .cjs), relative to the app root' },
+  entryScript: { flag: 'entry-script', azmlinfsrv: 'entry_script', env: 'AZUREML_ENTRY_SCRIPT', kind: 'string', help: 'score module (.ts, .js, .mjs, .cjs), relative to the app root' },
   appRoot: { flag: 'app-root', env: 'AML_APP_ROOT', kind: 'string', help: 'directory the entry script is resolved from (default: cwd)' },
   modelRepository: { flag: 'model-repository', env: 'SCORELINE_MODEL_REPOSITORY', kind: 'string', help: 'Triton model repository: starts the embedded engine on it' },
-  modelDir: { flag: 'model-dir', env: 'AZUREML_MODEL_DIR', kind: 'string', help: "init()'s modelDir (default: the model repository)" },
+  modelDir: { flag: 'model-dir', azmlinfsrv: 'model_dir', env: 'AZUREML_MODEL_DIR', kind: 'string', help: "init()'s modelDir (default: the model repository)" },
   host: { flag: 'host', env: 'SCORELINE_HOST', kind: 'string', help: 'address to listen on' },
   port: { flag: 'port', env: 'SCORELINE_PORT', kind: 'integer', help: 'port to listen on' },
-  workerCount: { flag: 'worker-count', env: 'WORKER_COUNT', kind: 'integer', help: 'worker processes sharing the port' },
+  separateHealthEndpoint: { flag: 'separate-health-endpoint', env: 'SEPERATE_HEALTH_ENDPOINT', kind: 'boolean', help: "also serve on the health port (azmlinfsrv's separate health endpoint; the variable is spelled as AzureML spells it)" },
+  healthPort: { flag: 'health-port', azmlinfsrv: 'health_port', env: 'HEALTH_PORT', kind: 'integer', help: 'the health port (default 5000), with the separate health endpoint only' },
+  configFile: { flag: 'config-file', azmlinfsrv: 'config_file', env: 'AZUREML_CONFIG_FILE', kind: 'string', help: "azmlinfsrv's config.json: settings by environment variable name, weaker than flags and the environment (default: config.json in the app root or beside the entry script, when present)" },
+  workerCount: { flag: 'worker-count', azmlinfsrv: 'worker_count', env: 'WORKER_COUNT', kind: 'integer', help: 'worker processes sharing the port' },
   engineUrl: { flag: 'engine-url', env: 'SCORELINE_ENGINE_URL', kind: 'string', help: 'use this engine (e.g. a Triton server) instead of starting one' },
   engineHost: { flag: 'engine-host', env: 'SCORELINE_ENGINE_HOST', kind: 'string', help: "address the embedded engine binds (default 127.0.0.1; 0.0.0.0 lets Prometheus scrape :8002 from outside)" },
   engineHttpPort: { flag: 'engine-http-port', env: 'SCORELINE_ENGINE_HTTP_PORT', kind: 'integer', help: "embedded engine's HTTP port (0: any free port)" },
@@ -49,7 +55,7 @@ export const SERVE_OPTION_SPECS = {
   headersTimeoutMs: { flag: 'headers-timeout-ms', env: 'SCORELINE_HEADERS_TIMEOUT_MS', kind: 'integer', help: 'a client must send its request headers within this time (408 and close after)' },
   requestTimeoutMs: { flag: 'request-timeout-ms', env: 'SCORELINE_REQUEST_TIMEOUT_MS', kind: 'integer', help: 'a client must send its whole request, body included, within this time (408 and close after)' },
   workerTimeoutMs: { flag: 'worker-timeout-ms', env: 'SCORELINE_WORKER_TIMEOUT_MS', kind: 'integer', help: "kill and replace a worker whose event loop is blocked this long, as gunicorn's timeout (0: never)" },
-  corsOrigins: { flag: 'cors-origins', env: 'AML_CORS_ORIGINS', kind: 'string', help: 'comma-separated origins allowed by CORS, or *' },
+  corsOrigins: { flag: 'cors-origins', azmlinfsrv: 'access_control_allow_origins', env: 'AML_CORS_ORIGINS', kind: 'string', help: 'comma-separated origins allowed by CORS, or *' },
   apiKey: { env: 'SCORELINE_API_KEY', kind: 'string', help: 'require Authorization: Bearer <key> on /score' },
   logLevel: { flag: 'log-level', env: 'SCORELINE_LOG_LEVEL', kind: 'string', help: 'error, warn, info or verbose' },
   logBodies: { flag: 'log-bodies', env: 'SCORELINE_LOG_BODIES', kind: 'boolean', help: 'add request bodies (first 1 KiB) to the request log' },
@@ -72,6 +78,9 @@ const serveOptionsSchema = z.strictObject({
   modelDir: optionalPath,
   host: z.string().min(1).default('0.0.0.0'),
   port: port.default(5001),
+  separateHealthEndpoint: z.boolean().default(false),
+  healthPort: port.min(1).default(5000),
+  configFile: optionalPath,
   workerCount: positive.max(256).default(1),
   engineUrl: z.url({ protocol: /^https?$/ }).optional(),
   engineHost: z.string().min(1).default('127.0.0.1'),
@@ -123,18 +132,29 @@ export interface ServeOptions extends Omit<ParsedOptions, 'corsOrigins' | 'appRo
   corsOrigins: string[];
 }
 
-export type ServeArgs = { help: true } | { help: false; options: ServeOptions };
+/** `warnings`: what the primary logs at start-up (config-file keys without effect). */
+export type ServeArgs = { help: true } | { help: false; options: ServeOptions; warnings: string[] };
 
 /** Parses flags and environment; throws InvalidOptionError naming the flag and variable. */
 export function resolveServeOptions(args: readonly string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): ServeArgs {
   const flags = parseFlags(args);
   if (flags.help) return { help: true };
 
+  const specs = Object.entries(SERVE_OPTION_SPECS) as [OptionKey, OptionSpec][];
+  const textOf = (key: OptionKey): string | undefined => {
+    const spec: OptionSpec = SERVE_OPTION_SPECS[key];
+    return (spec.flag === undefined ? undefined : flags.values[spec.flag]) ?? nonEmpty(env[spec.env]);
+  };
+  const configFile = readConfigFile(
+    textOf('configFile'),
+    configSearchDirs(resolve(cwd, textOf('appRoot') ?? '.'), textOf('entryScript')),
+    new Set(specs.map(([, spec]) => spec.env)),
+    cwd,
+  );
   const raw: Record<string, unknown> = {};
   const given = new Set<OptionKey>();
-  for (const [key, spec] of Object.entries(SERVE_OPTION_SPECS) as [OptionKey, OptionSpec][]) {
-    const fromFlag = spec.flag === undefined ? undefined : flags.values[spec.flag];
-    const text = fromFlag ?? nonEmpty(env[spec.env]);
+  for (const [key, spec] of specs) {
+    const text = textOf(key) ?? configFile?.values.get(spec.env);
     if (text === undefined) continue;
     given.add(key);
     raw[key] = convert(text, spec.kind);
@@ -146,7 +166,8 @@ export function resolveServeOptions(args: readonly string[], env: NodeJS.Process
     const key = issue.path[0] as OptionKey;
     throw new InvalidOptionError(`${describeOption(key)}: ${issue.message} (got ${JSON.stringify(raw[key])})`);
   }
-  return { help: false, options: finish(parsed.data, given, cwd) };
+  const options = finish(parsed.data, given, cwd, configFile?.path);
+  return { help: false, options, warnings: configFile?.warnings ?? [] };
 }
 
 /** `--port (SCORELINE_PORT)`: how messages name an option. */
@@ -159,9 +180,10 @@ export function serveUsage(): string {
   const lines = ['Usage: scoreline serve [options]', '', 'Options (each also read from the environment variable shown; flags win):'];
   for (const spec of Object.values(SERVE_OPTION_SPECS) as OptionSpec[]) {
     const name = spec.flag === undefined ? '(env only)' : spec.kind === 'boolean' ? `--[no-]${spec.flag}` : `--${spec.flag} <value>`;
-    lines.push(`  ${name.padEnd(34)} ${spec.env.padEnd(34)} ${spec.help}`);
+    const alias = spec.azmlinfsrv === undefined ? '' : ` (azmlinfsrv's --${spec.azmlinfsrv} too)`;
+    lines.push(`  ${name.padEnd(34)} ${spec.env.padEnd(36)} ${spec.help}${alias}`);
   }
-  lines.push(`  ${'--help'.padEnd(34)} ${''.padEnd(34)} print this help`);
+  lines.push(`  ${'--help'.padEnd(34)} ${''.padEnd(36)} print this help`);
   return lines.join('\n');
 }
 
@@ -172,19 +194,33 @@ function parseFlags(args: readonly string[]): { help: boolean; values: Record<st
     options[spec.flag] = { type: spec.kind === 'boolean' ? 'boolean' : 'string' };
     // Node 20's parseArgs has no allowNegative: the --no- form of each switch is its own flag.
     if (spec.kind === 'boolean') options[`no-${spec.flag}`] = { type: 'boolean' };
+    if (spec.azmlinfsrv !== undefined) options[spec.azmlinfsrv] = { type: 'string' };
   }
+  let values: Record<string, string | boolean | undefined>;
   try {
-    const { values } = parseArgs({ args: [...args], options, strict: true, allowPositionals: false });
-    const out: Record<string, string | undefined> = {};
-    for (const [name, value] of Object.entries(values)) {
-      if (typeof value !== 'boolean') out[name] = value;
-      else if (name.startsWith('no-') && options[name.slice(3)] !== undefined) out[name.slice(3)] = String(!value);
-      else out[name] = String(value);
-    }
-    return { help: values.help === true, values: out };
+    values = parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values as typeof values;
   } catch (err) {
     throw new InvalidOptionError(`${(err as Error).message} (see scoreline serve --help)`, { cause: err });
   }
+  const out: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(values)) {
+    if (typeof value !== 'boolean') out[name] = value;
+    else if (name.startsWith('no-') && options[name.slice(3)] !== undefined) out[name.slice(3)] = String(!value);
+    else out[name] = String(value);
+  }
+  // azmlinfsrv's spelling stands for scoreline's; both at once must agree.
+  for (const spec of Object.values(SERVE_OPTION_SPECS) as OptionSpec[]) {
+    if (spec.azmlinfsrv === undefined || spec.flag === undefined) continue;
+    const alias = out[spec.azmlinfsrv];
+    if (alias === undefined) continue;
+    const own = out[spec.flag];
+    if (own !== undefined && own !== alias) {
+      throw new InvalidOptionError(`--${spec.flag} '${own}' and --${spec.azmlinfsrv} '${alias}' disagree; give one`);
+    }
+    out[spec.flag] = alias;
+    delete out[spec.azmlinfsrv];
+  }
+  return { help: values.help === true, values: out };
 }
 
 function nonEmpty(text: string | undefined): string | undefined {
@@ -204,18 +240,26 @@ function convert(text: string, kind: Kind): unknown {
   return text;
 }
 
-function finish(data: ParsedOptions, given: Set<OptionKey>, cwd: string): ServeOptions {
+function finish(data: ParsedOptions, given: Set<OptionKey>, cwd: string, configFile: string | undefined): ServeOptions {
   const appRoot = resolve(cwd, data.appRoot);
   const modelRepository = data.modelRepository === undefined ? undefined : resolve(cwd, data.modelRepository);
   const modelDir = data.modelDir === undefined ? modelRepository : resolve(cwd, data.modelDir);
   if (modelRepository !== undefined && data.engineUrl === undefined) requireDirectory(modelRepository, 'modelRepository');
   if (given.has('appRoot')) requireDirectory(appRoot, 'appRoot');
   const httpsEngine = data.engineUrl?.startsWith('https:') === true;
+  if (given.has('healthPort') && !data.separateHealthEndpoint) {
+    // azmlinfsrv ignores a health port without the separate endpoint; a setting that does nothing is refused here.
+    throw new InvalidOptionError(`${describeOption('healthPort')} has no effect without ${describeOption('separateHealthEndpoint')}=true`);
+  }
+  if (data.separateHealthEndpoint && data.healthPort === data.port) {
+    throw new InvalidOptionError(`${describeOption('healthPort')}: ${data.healthPort} is also the scoring port (${describeOption('port')})`);
+  }
   if (httpsEngine && data.engineTransport === 'lean') {
     throw new InvalidOptionError(`${describeOption('engineTransport')}: lean speaks plain HTTP only; use undici for ${data.engineUrl}`);
   }
   return {
     ...data,
+    configFile,
     appRoot,
     entryScript: findEntryScript(data.entryScript, appRoot, given.has('entryScript')),
     modelRepository,

@@ -41,13 +41,13 @@ export async function runWorker(options: ServeOptions): Promise<void> {
   const workerId = cluster.worker?.id ?? 0;
   const logger = createLogger({ level: options.logLevel, prefix: `serve worker ${workerId}:` });
   // Installed first: a worker told to stop while still in init() just exits.
-  let serving: { server: Server; app: ScoringApp } | undefined;
+  let serving: { servers: Server[]; app: ScoringApp } | undefined;
   let stopping = false;
   const stop = (reason: string): void => {
     if (stopping) return;
     stopping = true;
     if (serving === undefined) process.exit(0);
-    void shutdown(serving.server, serving.app, options.gracePeriodMs, logger, reason);
+    void shutdown(serving.servers, serving.app, options.gracePeriodMs, logger, reason);
   };
   process.on('message', (message: PrimaryMessage) => {
     if (message?.type === 'shutdown') stop('primary asked');
@@ -85,7 +85,10 @@ export async function runWorker(options: ServeOptions): Promise<void> {
     engineReady: client === undefined ? undefined : () => withTimeout(client.isServerReady(), ENGINE_PROBE_TIMEOUT_MS),
     logger,
   });
-  const server = createServer(
+  // The scoring port and, with SEPERATE_HEALTH_ENDPOINT, the health port: as gunicorn binds
+  // both for azmlinfsrv, each serves every route, and requests from both count in one app.
+  const ports = options.separateHealthEndpoint ? [options.port, options.healthPort] : [options.port];
+  const servers = ports.map(() => createServer(
     {
       keepAliveTimeout: 65_000,
       // Slow clients (slow headers, trickled bodies) are cut after these, not after Node's
@@ -98,16 +101,18 @@ export async function runWorker(options: ServeOptions): Promise<void> {
       requireHostHeader: false,
     },
     app.handle,
-  );
-  server.on('clientError', clientErrorHandler(logger));
-  server.on('checkExpectation', expectationFailed);
-  watchLifetime(server, options, logger);
-  server.listen({ host: options.host, port: options.port });
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  }).catch((err: unknown) => bootFailed(logger, options, `could not listen on ${options.host}:${options.port}`, err));
-  serving = { server, app };
+  ));
+  for (const [i, server] of servers.entries()) {
+    server.on('clientError', clientErrorHandler(logger));
+    server.on('checkExpectation', expectationFailed);
+    server.listen({ host: options.host, port: ports[i] });
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    }).catch((err: unknown) => bootFailed(logger, options, `could not listen on ${options.host}:${ports[i]}`, err));
+  }
+  watchLifetime(servers, options, logger);
+  serving = { servers, app };
   logger.info(`serving ${logFields({ pid: process.pid, entry_script: options.entryScript })}`);
 }
 
@@ -138,10 +143,10 @@ function bootFailed(logger: Logger, options: ServeOptions, what: string, err: un
   process.exit(WORKER_BOOT_FAILED);
 }
 
-async function shutdown(server: Server, app: ScoringApp, graceMs: number, logger: Logger, reason: string): Promise<void> {
+async function shutdown(servers: Server[], app: ScoringApp, graceMs: number, logger: Logger, reason: string): Promise<void> {
   logger.info(`draining (${reason}) ${logFields({ in_flight: app.requestsInFlight, grace_ms: graceMs })}`);
   // drainServer, not server.close(): the latter drops requests clients have just sent on kept-alive connections.
-  const clean = await drainServer(server, app, graceMs);
+  const clean = (await Promise.all(servers.map((server) => drainServer(server, app, graceMs)))).every(Boolean);
   if (!clean) logger.warn(`grace period over; closing connections with requests in flight ${logFields({ in_flight: app.requestsInFlight })}`);
   process.exit(0);
 }
@@ -153,7 +158,7 @@ async function shutdown(server: Server, app: ScoringApp, graceMs: number, logger
  * event loop for the primary's watchdog. Outside a cluster (no IPC channel) there is nobody
  * to tell, and nothing is done.
  */
-function watchLifetime(server: Server, options: ServeOptions, logger: Logger): void {
+function watchLifetime(servers: readonly Server[], options: ServeOptions, logger: Logger): void {
   const send = process.send?.bind(process);
   if (send === undefined) return;
   const post = (message: WorkerMessage): void => {
@@ -162,11 +167,12 @@ function watchLifetime(server: Server, options: ServeOptions, logger: Logger): v
   const limit = requestLimit(options.maxRequestsPerWorker, options.maxRequestsJitter);
   if (limit > 0) {
     let requests = 0;
-    server.on('request', () => {
+    const count = (): void => {
       if (++requests !== limit) return;
       logger.info(`served ${requests} requests: asking for a replacement ${logFields({ max_requests: limit })}`);
       post({ type: 'retire', requests, limit });
-    });
+    };
+    for (const server of servers) server.on('request', count);
   }
   if (options.workerTimeoutMs > 0) setInterval(() => post({ type: 'heartbeat' }), HEARTBEAT_INTERVAL_MS).unref();
 }
