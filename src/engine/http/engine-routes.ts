@@ -9,6 +9,7 @@ import { INFERENCE_HEADER_CONTENT_LENGTH } from '../../tensor/inference-wire';
 import { modelConfigToJson } from '../config/model-config';
 import type { ModelManager } from '../models/model-manager';
 import { modelMetadata } from '../models/model-metadata';
+import { chooseResponseCoding, decodeContentEncoding, encodeContent } from './content-coding';
 import { decodeInferRequest } from './infer-request-codec';
 import { encodeInferResponse } from './infer-response-codec';
 import { readBody } from '../../util/read-body';
@@ -77,8 +78,15 @@ export function matchRoute(method: string, pathname: string): { handler: Handler
 
 const ok = (json?: unknown): Reply => ({ status: 200, json });
 
+/** The request body, decompressed when it came with a Content-Encoding (content-coding.ts). */
+async function requestBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const body = await readBody(req, maxBytes);
+  const coding = req.headers['content-encoding'];
+  return coding === undefined ? body : decodeContentEncoding(body, coding, maxBytes);
+}
+
 async function jsonBody(ctx: RouteContext, req: IncomingMessage): Promise<Record<string, unknown>> {
-  const body = await readBody(req, ctx.maxInputBytes);
+  const body = await requestBody(req, ctx.maxInputBytes);
   if (body.length === 0) return {};
   let value: unknown;
   try {
@@ -119,7 +127,7 @@ function modelStats(ctx: RouteContext, p: Record<string, string>): Reply {
 
 async function infer(ctx: RouteContext, req: IncomingMessage, p: Record<string, string>): Promise<Reply> {
   const version = ctx.models.getVersion(p.model!, p.version);
-  const body = await readBody(req, ctx.maxInputBytes);
+  const body = await requestBody(req, ctx.maxInputBytes);
   const header = req.headers[INFERENCE_HEADER_CONTENT_LENGTH];
   const decoded = decodeInferRequest(body, Array.isArray(header) ? header[0] : header);
   // HTTP/1.1 has no cancel message: a caller that gives up closes its connection, and the
@@ -128,7 +136,11 @@ async function infer(ctx: RouteContext, req: IncomingMessage, p: Record<string, 
   decoded.request.isCancelled = () => socket.destroyed;
   const response = await version.infer(decoded.request);
   const encoded = encodeInferResponse(response, decoded.request.outputs, decoded.binaryDataOutput);
-  return { status: 200, headers: encoded.headers, parts: encoded.parts, byteLength: encoded.byteLength };
+  const coding = chooseResponseCoding(req.headers['accept-encoding']);
+  if (coding === undefined) return { status: 200, headers: encoded.headers, parts: encoded.parts, byteLength: encoded.byteLength };
+  // Inference-Header-Content-Length still counts the JSON before compression, as Triton's does.
+  const compressed = await encodeContent(encoded.parts, coding);
+  return { status: 200, headers: { ...encoded.headers, 'content-encoding': coding, vary: 'accept-encoding' }, parts: [compressed], byteLength: compressed.length };
 }
 
 route('GET', '/v2/models/stats', (ctx) => ok({ model_stats: ctx.models.statistics() }));
