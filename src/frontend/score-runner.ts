@@ -25,6 +25,8 @@ import type { LoadedScoreModule } from './load-score-module';
 import { readBody } from '../util/read-body';
 import type { RequestIds } from './request-ids';
 import { bodyInput, queryInput } from './score-input';
+import { describeOption } from './serve-options';
+import type { JsonStructureLimits } from '../util/json-structure-scan';
 import type { Logger } from '../logger';
 import { describeError, logFields } from './log-fields';
 import type { RunContext } from './score-module';
@@ -34,6 +36,9 @@ export interface ScoreRunnerOptions {
   module: LoadedScoreModule;
   scoringTimeoutMs: number;
   maxBodyBytes: number;
+  /** JSON structure a body may have (checked before JSON.parse). */
+  maxJsonContainers: number;
+  maxJsonValues: number;
   /** 0: no limit. */
   maxConcurrency: number;
   /** Deadlines travel to the engine and requests that would miss theirs are refused (429). */
@@ -67,9 +72,15 @@ export class ScoreRunner {
   private running = 0;
   private readonly checkKey: ApiKeyCheck | undefined;
   private readonly admission: AdmissionControl | undefined;
+  private readonly jsonLimits: JsonStructureLimits;
 
   constructor(private readonly options: ScoreRunnerOptions) {
     this.checkKey = options.apiKey === undefined ? undefined : apiKeyCheck(options.apiKey);
+    this.jsonLimits = {
+      maxContainers: options.maxJsonContainers,
+      maxValues: options.maxJsonValues,
+      names: { maxContainers: describeOption('maxJsonContainers'), maxValues: describeOption('maxJsonValues') },
+    };
     this.admission = options.overloadProtection ? new AdmissionControl() : undefined;
     if (this.admission !== undefined) sampleLoopLag(this.admission);
   }
@@ -172,7 +183,7 @@ export class ScoreRunner {
       input = queryInput(search);
     } else {
       if (logBodies) record.body = body.toString('utf8', 0, LOGGED_BODY_BYTES);
-      input = bodyInput(body);
+      input = bodyInput(body, this.jsonLimits);
     }
     const schema = module.inputSchema;
     if (schema === undefined) return input;

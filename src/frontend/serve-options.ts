@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { InvalidOptionError } from '../errors';
 import { packageRoot } from '../util/package-root';
+import { DEFAULT_MAX_JSON_CONTAINERS, DEFAULT_MAX_JSON_VALUES } from '../util/json-structure-scan';
 import { configSearchDirs, readConfigFile } from './azmlinfsrv-config-file';
 
 type Kind = 'string' | 'integer' | 'boolean';
@@ -47,6 +48,8 @@ export const SERVE_OPTION_SPECS = {
   initTimeoutMs: { flag: 'init-timeout-ms', env: 'SCORELINE_INIT_TIMEOUT_MS', kind: 'integer', help: 'deadline for loading the entry script and init(); the server exits when it passes' },
   gracePeriodMs: { flag: 'grace-period-ms', env: 'SCORELINE_GRACE_PERIOD_MS', kind: 'integer', help: 'on SIGTERM/SIGINT, how long in-flight requests may take to finish' },
   maxBodyBytes: { flag: 'max-body-bytes', env: 'SCORELINE_MAX_BODY_BYTES', kind: 'integer', help: 'larger request bodies get 413' },
+  maxJsonContainers: { flag: 'max-json-containers', env: 'SCORELINE_MAX_JSON_CONTAINERS', kind: 'integer', help: 'JSON arrays and objects a /score body may hold (413 beyond: JSON.parse builds ~55 bytes of heap per 3-byte [])' },
+  maxJsonValues: { flag: 'max-json-values', env: 'SCORELINE_MAX_JSON_VALUES', kind: 'integer', help: 'JSON values (numbers, strings, literals, keys, containers) a /score body may hold (413 beyond)' },
   overloadProtection: { flag: 'overload-protection', env: 'SCORELINE_OVERLOAD_PROTECTION', kind: 'boolean', help: "each /score request's deadline (SCORING_TIMEOUT_MS, or the caller's x-scoreline-timeout-ms) travels to the engine and requests that could not finish within it are refused at once with 429 (--no-overload-protection: neither)" },
   maxConcurrency: { flag: 'max-concurrency', env: 'SCORELINE_MAX_CONCURRENCY', kind: 'integer', help: 'per-worker in-flight /score limit, 429 beyond it (0: no limit)' },
   // Hardening (test/faults): recycling leaky workers, cutting slow clients, killing blocked workers.
@@ -92,6 +95,9 @@ const serveOptionsSchema = z.strictObject({
   initTimeoutMs: positive.default(300_000),
   gracePeriodMs: z.number().int().min(0).default(30_000),
   maxBodyBytes: positive.default(100 * 1024 * 1024),
+  // Checked by a byte scan before JSON.parse (json-structure-scan.ts).
+  maxJsonContainers: positive.default(DEFAULT_MAX_JSON_CONTAINERS),
+  maxJsonValues: positive.default(DEFAULT_MAX_JSON_VALUES),
   maxConcurrency: z.number().int().min(0).default(0),
   overloadProtection: z.boolean().default(true),
   // The client's own default (16) held back a worker with more requests in flight than that:

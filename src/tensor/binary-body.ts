@@ -18,6 +18,19 @@ export interface SplitBody {
  * (undefined when absent: the whole body is JSON).
  */
 export function splitInferenceBody(body: Buffer, headerLength: string | undefined): SplitBody {
+  const jsonLength = inferenceJsonLength(body, headerLength);
+  const text = body.toString('utf8', 0, jsonLength);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new MalformedRequestError(`failed to parse the request JSON: ${(err as Error).message}`, { cause: err });
+  }
+  return { json, binary: body.subarray(jsonLength) };
+}
+
+/** How many of the body's bytes are its JSON header (checks the header's value against the body). */
+export function inferenceJsonLength(body: Buffer, headerLength: string | undefined): number {
   let jsonLength = body.length;
   if (headerLength !== undefined) {
     const n = /^\s*\d+\s*$/.test(headerLength) ? Number(headerLength) : NaN;
@@ -31,14 +44,7 @@ export function splitInferenceBody(body: Buffer, headerLength: string | undefine
     }
     jsonLength = n;
   }
-  const text = body.toString('utf8', 0, jsonLength);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new MalformedRequestError(`failed to parse the request JSON: ${(err as Error).message}`, { cause: err });
-  }
-  return { json, binary: body.subarray(jsonLength) };
+  return jsonLength;
 }
 
 interface BinaryCarrier {

@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError } from '../errors';
 import { DataType, NumericTypedArray, TensorData, allocateTypedArray, dataTypeInfo } from './datatypes';
+import { EMPTY_BYTES, describe } from './json-byte-reader';
 import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBFloat16Bits, float32ToFloat16Bits } from './half-float';
 
 const INTEGER_RANGES: Partial<Record<DataType, [number, number]>> = {
@@ -22,7 +23,7 @@ const INTEGER_RANGES: Partial<Record<DataType, [number, number]>> = {
  * Iterative, so data nested deeper than the call stack allows (from a server, or a caller)
  * flattens instead of throwing a RangeError.
  */
-export function flattenNested(value: unknown, out: unknown[]): void {
+export function flattenNested(value: unknown, out: unknown[], limit = Infinity): void {
   if (!Array.isArray(value)) {
     out.push(value);
     return;
@@ -48,15 +49,12 @@ export function flattenNested(value: unknown, out: unknown[]): void {
       positions.push(0);
     } else {
       out.push(item);
+      // Past `limit` the answer is "too many": no need to copy the rest of a hostile array.
+      if (out.length > limit) return;
     }
   }
 }
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  return typeof v === 'string' ? `string "${v.length > 20 ? v.slice(0, 20) + '…' : v}"` : `${typeof v} ${String(v)}`;
-}
 
 /**
  * Decodes JSON `data` into typed contents, checking that there are exactly `count`
@@ -67,7 +65,10 @@ export function tensorDataFromJson(datatype: DataType, count: number, data: unkn
     throw new InvalidArgumentError(`${what}: 'data' must be an array, got ${describe(data)}`);
   }
   const flat: unknown[] = [];
-  flattenNested(data, flat);
+  flattenNested(data, flat, count);
+  if (flat.length > count) {
+    throw new InvalidArgumentError(`${what}: 'data' holds more than the ${count} elements the shape needs`);
+  }
   if (flat.length !== count) {
     throw new InvalidArgumentError(`${what}: 'data' holds ${flat.length} elements but the shape needs ${count}`);
   }
@@ -75,7 +76,8 @@ export function tensorDataFromJson(datatype: DataType, count: number, data: unkn
     throw new InvalidArgumentError(`${what}: element ${i} of 'data' must be ${expected} for ${datatype}, got ${describe(flat[i])}`);
   };
   if (datatype === 'BYTES') {
-    return flat.map((v, i) => (typeof v === 'string' ? Buffer.from(v, 'utf8') : bad(i, 'a string')));
+    // Zero-length elements share one array: a million "" would otherwise be a million objects.
+    return flat.map((v, i) => (typeof v === 'string' ? (v === '' ? EMPTY_BYTES : Buffer.from(v, 'utf8')) : bad(i, 'a string')));
   }
   const out = allocateTypedArray(datatype, count);
   if (datatype === 'BOOL') {

@@ -129,7 +129,7 @@ async function infer(ctx: RouteContext, req: IncomingMessage, p: Record<string, 
   const version = ctx.models.getVersion(p.model!, p.version);
   const body = await requestBody(req, ctx.maxInputBytes);
   const header = req.headers[INFERENCE_HEADER_CONTENT_LENGTH];
-  const decoded = decodeInferRequest(body, Array.isArray(header) ? header[0] : header);
+  const decoded = decodeInferRequest(body, Array.isArray(header) ? header[0] : header, ctx.maxInputBytes);
   // HTTP/1.1 has no cancel message: a caller that gives up closes its connection, and the
   // socket's state says so without a listener per request (the queue polls it).
   const socket = req.socket;

@@ -3,14 +3,22 @@
  * into the engine's InferenceRequest. Structural checks live here (every field typed, every
  * shape a list of non-negative integers, data present exactly once); checks against the
  * model's config happen later in request validation.
+ *
+ * The JSON is read from the body's bytes (json-byte-reader.ts), not with JSON.parse: each
+ * input's `data` goes straight into the typed array of its declared shape, checked against
+ * the max input size before it is allocated, so a hostile body grows the engine by about
+ * its own size at most and is refused at the first element that does not fit.
  */
 import { InvalidArgumentError, MalformedRequestError } from '../../errors';
-import { elementCount, isDataType } from '../../tensor/datatypes';
-import { sliceBinaryTensors, splitInferenceBody } from '../../tensor/binary-body';
-import { tensorDataFromJson } from '../../tensor/json-tensor-data';
+import { DataType, TensorData, elementCount, isDataType } from '../../tensor/datatypes';
+import { inferenceJsonLength, sliceBinaryTensors } from '../../tensor/binary-body';
+import { DecodeBudget, JsonByteReader } from '../../tensor/json-byte-reader';
 import { tensorDataFromRaw } from '../../tensor/raw-tensor-data';
 import type { WireInferRequest, WireInputTensor, WireRequestedOutput } from '../../tensor/inference-wire';
 import type { InferenceRequest, RequestedOutput, Tensor } from '../models/inference-types';
+
+/** The engine's default --http-max-input-size, for callers that do not pass theirs. */
+const DEFAULT_MAX_INPUT_BYTES = 64 * 1024 * 1024;
 
 export interface DecodedInferRequest {
   request: InferenceRequest;
@@ -21,21 +29,92 @@ export interface DecodedInferRequest {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * Deeper than any tensor's rank. The JSON decoders recurse per level, so deeper `data`
- * (a few hundred thousand `[`) would overflow the stack: a 500 instead of a 400.
+ * An input's `data` as the reader left it: decoded already when the input's name, datatype
+ * and shape came before it (the usual order), else only located, to be read once they are known.
  */
-const MAX_DATA_DEPTH = 64;
+class JsonData {
+  constructor(
+    /** Byte offset of the `data` value in the body. */
+    readonly start: number,
+    readonly decoded?: { datatype: DataType; count: number; data: TensorData },
+  ) {}
+}
 
-function checkDataDepth(data: unknown, what: string): void {
-  const stack: Array<[unknown[], number]> = Array.isArray(data) ? [[data, 1]] : [];
-  while (stack.length > 0) {
-    const [array, depth] = stack.pop()!;
-    for (const item of array) {
-      if (!Array.isArray(item)) continue;
-      if (depth + 1 > MAX_DATA_DEPTH) throw new InvalidArgumentError(`${what}: 'data' is nested more than ${MAX_DATA_DEPTH} arrays deep`);
-      stack.push([item, depth + 1]);
+function setMember(target: Record<string, unknown>, key: string, value: unknown): void {
+  // As JSON.parse does: '__proto__' becomes an own property, not the prototype.
+  if (key === '__proto__') Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  else target[key] = value;
+}
+
+/** The element count of an input whose `data` can be read now, else undefined. */
+function readableCount(input: Record<string, unknown>): number | undefined {
+  if (typeof input.name !== 'string' || input.name === '' || !isDataType(input.datatype)) return undefined;
+  const shape = input.shape;
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) return undefined;
+  const params = input.parameters;
+  if (isObject(params) && params.binary_data_size !== undefined) return undefined;
+  return elementCount(shape as number[]);
+}
+
+function readInput(reader: JsonByteReader, budget: DecodeBudget): Record<string, unknown> {
+  const input: Record<string, unknown> = {};
+  reader.object((key) => {
+    if (key !== 'data') {
+      setMember(input, key, reader.value());
+      return;
     }
+    reader.peek();
+    const start = reader.pos;
+    const count = readableCount(input);
+    if (count === undefined) {
+      reader.skip();
+      input.data = new JsonData(start);
+    } else {
+      const datatype = input.datatype as DataType;
+      const data = reader.tensorData(datatype, count, budget, `input '${input.name as string}'`);
+      input.data = new JsonData(start, { datatype, count, data });
+    }
+  });
+  return input;
+}
+
+/**
+ * The request's JSON, as JSON.parse would give it except for inputs' `data` (JsonData).
+ * Requested outputs are checked for repeats as they are read: a body naming one output a
+ * million times is refused at the second.
+ */
+function readRequestJson(body: Buffer, jsonLength: number, budget: DecodeBudget): unknown {
+  const reader = new JsonByteReader(body, 0, jsonLength);
+  let json: unknown;
+  if (reader.peek() !== 0x7b /* { */) {
+    json = reader.value();
+  } else {
+    const request: Record<string, unknown> = {};
+    reader.object((key) => {
+      if (key === 'inputs' && reader.peek() === 0x5b /* [ */) {
+        const inputs: unknown[] = [];
+        reader.array(() => inputs.push(reader.peek() === 0x7b ? readInput(reader, budget) : reader.value()));
+        request.inputs = inputs;
+      } else if (key === 'outputs' && reader.peek() === 0x5b) {
+        const outputs: unknown[] = [];
+        const names = new Set<string>();
+        reader.array(() => {
+          const o = reader.value();
+          if (isObject(o) && typeof o.name === 'string') {
+            if (names.has(o.name)) throw new InvalidArgumentError(`output '${o.name}' already exists in request`);
+            names.add(o.name);
+          }
+          outputs.push(o);
+        });
+        request.outputs = outputs;
+      } else {
+        setMember(request, key, reader.value());
+      }
+    });
+    json = request;
   }
+  if (!reader.atEnd()) reader.fail('expected the end of the JSON');
+  return json;
 }
 
 function checkShape(shape: unknown, what: string): number[] {
@@ -45,7 +124,7 @@ function checkShape(shape: unknown, what: string): number[] {
   return shape as number[];
 }
 
-function decodeInput(raw: unknown, index: number, binary: Map<string, Buffer>): Tensor {
+function decodeInput(raw: unknown, index: number, binary: Map<string, Buffer>, body: Buffer, jsonLength: number, budget: DecodeBudget): Tensor {
   if (!isObject(raw)) throw new InvalidArgumentError(`inputs[${index}] must be an object`);
   const input = raw as unknown as WireInputTensor;
   if (typeof input.name !== 'string' || input.name === '') {
@@ -67,8 +146,14 @@ function decodeInput(raw: unknown, index: number, binary: Map<string, Buffer>): 
   if (input.data === undefined) {
     throw new InvalidArgumentError(`${what}: has neither 'data' nor binary_data_size`);
   }
-  checkDataDepth(input.data, what);
-  return { name: input.name, datatype: input.datatype, shape, data: tensorDataFromJson(input.datatype, count, input.data, what) };
+  const json = input.data as JsonData;
+  const decoded = json.decoded;
+  // Read again only when a later key changed what the data was read as (JSON.parse keeps the last).
+  const data =
+    decoded !== undefined && decoded.datatype === input.datatype && decoded.count === count
+      ? decoded.data
+      : new JsonByteReader(body, json.start, jsonLength).tensorData(input.datatype, count, budget, what);
+  return { name: input.name, datatype: input.datatype, shape, data };
 }
 
 function decodeOutput(raw: unknown, index: number): RequestedOutput {
@@ -95,8 +180,16 @@ function decodeOutput(raw: unknown, index: number): RequestedOutput {
   return out;
 }
 
-export function decodeInferRequest(body: Buffer, headerLength: string | undefined): DecodedInferRequest {
-  const { json, binary } = splitInferenceBody(body, headerLength);
+/** @param maxInputBytes the engine's --http-max-input-size: what all decoded inputs may take in memory. */
+export function decodeInferRequest(
+  body: Buffer,
+  headerLength: string | undefined,
+  maxInputBytes = DEFAULT_MAX_INPUT_BYTES,
+): DecodedInferRequest {
+  const jsonLength = inferenceJsonLength(body, headerLength);
+  const budget: DecodeBudget = { limit: maxInputBytes, bytes: maxInputBytes };
+  const json = readRequestJson(body, jsonLength, budget);
+  const binary = body.subarray(jsonLength);
   if (!isObject(json)) throw new MalformedRequestError('the request body must be a JSON object');
   const wire = json as unknown as WireInferRequest;
   if (!Array.isArray(wire.inputs)) throw new InvalidArgumentError("the request must have an 'inputs' array");
@@ -108,7 +201,7 @@ export function decodeInferRequest(body: Buffer, headerLength: string | undefine
   for (const [i, t] of wire.inputs.entries()) if (!isObject(t)) throw new InvalidArgumentError(`inputs[${i}] must be an object`);
   const slices = sliceBinaryTensors(wire.inputs as WireInputTensor[], binary, 'input');
   const request: InferenceRequest = {
-    inputs: wire.inputs.map((t, i) => decodeInput(t, i, slices)),
+    inputs: wire.inputs.map((t, i) => decodeInput(t, i, slices, body, jsonLength, budget)),
   };
   if (wire.id !== undefined) request.id = wire.id;
   if (wire.outputs !== undefined) request.outputs = wire.outputs.map(decodeOutput);

@@ -92,10 +92,24 @@ export function validateRequest(modelName: string, config: ModelConfig, request:
       );
     }
   }
+  checkRequestedOutputs(modelName, config, request);
+  return { inputs, batchSize, shapeKey: keyParts.join(';') };
+}
+
+/**
+ * Requested outputs: each one the model has, each at most once (Triton refuses a repeat the
+ * same way: "output 'X' already exists in request"). One body can name an output millions
+ * of times, and everything done per requested output (selecting, classifying, encoding)
+ * would be done that many times; this loop stops at the first repeat or unknown name, so
+ * it runs at most as many times as the model has outputs, plus one.
+ */
+function checkRequestedOutputs(modelName: string, config: ModelConfig, request: InferenceRequest): void {
+  const seen = new Set<string>();
   for (const o of request.outputs ?? []) {
+    if (seen.has(o.name)) throw new InvalidArgumentError(`output '${o.name}' already exists in request for model '${modelName}'`);
+    seen.add(o.name);
     if (!config.output.some((c) => c.name === o.name)) {
       throw new InvalidArgumentError(`unexpected inference output '${o.name}' for model '${modelName}'`);
     }
   }
-  return { inputs, batchSize, shapeKey: keyParts.join(';') };
 }
