@@ -4,6 +4,7 @@
  */
 export { InferenceServerClient } from './inference-server-client';
 export type {
+  CompressionAlgorithm,
   InferOptions,
   LoadModelOptions,
   ModelRequestOptions,

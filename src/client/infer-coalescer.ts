@@ -15,7 +15,7 @@
  *   above 1, and a merged request never holds more rows than that;
  * - every input is binary data with the same shape beyond the batch dimension, and all of a
  *   call's inputs agree on the row count; requested outputs are binary;
- * - no request id, sequence, priority, parameters, headers or query parameters (each would
+ * - no request id, sequence, priority, parameters, headers, query parameters or compression (each would
  *   mean something per request to the server). A `timeout` does not stop a merge: the merged
  *   request carries the longest of its calls' timeouts (none if one call has none), so the
  *   server never gives up on a call before that call's own deadline; the calls of one group
@@ -78,6 +78,7 @@ export function mergeKeyOf(modelName: string, inputs: readonly InferInput[], opt
   if ((requestId !== undefined && requestId !== '') || (sequenceId !== undefined && sequenceId !== 0 && sequenceId !== '')) return undefined;
   if ((priority !== undefined && priority !== 0) || (timeout !== undefined && !(Number.isSafeInteger(timeout) && timeout >= 0))) return undefined;
   if (!isEmpty(options.parameters) || !isEmpty(options.headers) || !isEmpty(options.queryParams)) return undefined;
+  if (options.requestCompressionAlgorithm !== undefined || options.responseCompressionAlgorithm !== undefined) return undefined;
   if (typeof modelName !== 'string' || !Array.isArray(inputs) || inputs.length === 0) return undefined;
   let rows = -1;
   let key = `${modelName}\u0000${String(options.modelVersion ?? '')}`;

@@ -4,6 +4,8 @@
  * instead of greenlets. Safe to share: calls hold no client state, so any number may be in
  * flight at once (they queue for the pool's `concurrency` connections).
  */
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import { ClientTimeoutError, InferenceServerError, InvalidArgumentError, NetworkError } from '../errors';
 import { INFERENCE_HEADER_CONTENT_LENGTH } from '../tensor';
 import { SERVER_STARTING_MESSAGE } from '../tensor/inference-wire';
@@ -22,6 +24,11 @@ import {
   RepositoryIndexEntry,
   ServerMetadata,
 } from './server-responses';
+
+const gzipAsync = promisify(zlib.gzip);
+const deflateAsync = promisify(zlib.deflate);
+const gunzipAsync = promisify(zlib.gunzip);
+const inflateAsync = promisify(zlib.inflate);
 
 export interface RequestOptions {
   /** Extra HTTP headers for this call. */
@@ -42,7 +49,17 @@ export interface ModelRequestOptions extends RequestOptions {
   modelVersion?: string | number;
 }
 
+/** tritonclient.http's compression algorithms ('gzip', or 'deflate': the zlib format). */
+export type CompressionAlgorithm = 'gzip' | 'deflate';
+
 export interface InferOptions extends ModelRequestOptions, InferRequestFields {
+  /** Compresses the request body (Content-Encoding), as tritonclient's request_compression_algorithm. */
+  requestCompressionAlgorithm?: CompressionAlgorithm;
+  /**
+   * Asks the server for a compressed response (Accept-Encoding), as tritonclient's
+   * response_compression_algorithm; the client decompresses whatever Content-Encoding comes back.
+   */
+  responseCompressionAlgorithm?: CompressionAlgorithm;
   /**
    * With the client's `resendAfterOutage` option: false fails this call when the server
    * goes away instead of holding and resending it (default true).
@@ -69,6 +86,28 @@ export interface WaitUntilReadyOptions {
   intervalMs?: number;
   /** Models that must be ready as well as the server. */
   models?: ReadonlyArray<string | { name: string; version?: string | number }>;
+}
+
+function compressionOption(name: string, value: unknown): CompressionAlgorithm | undefined {
+  if (value === undefined || value === 'gzip' || value === 'deflate') return value;
+  throw new InvalidArgumentError(`infer option '${name}' must be 'gzip' or 'deflate', got ${JSON.stringify(value)}`);
+}
+
+function compress(parts: readonly Buffer[], coding: CompressionAlgorithm): Promise<Buffer> {
+  const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  return coding === 'gzip' ? gzipAsync(body) : deflateAsync(body);
+}
+
+/** The response with its body decoded when the server compressed it (gzip, deflate). */
+async function decompressResponse(res: HttpResponse): Promise<HttpResponse> {
+  const coding = res.headers['content-encoding'];
+  if (coding === undefined || coding === 'identity') return res;
+  if (coding !== 'gzip' && coding !== 'deflate') throw new InferenceServerError(res.status, `the server answered with an unsupported Content-Encoding '${coding}'`);
+  try {
+    return { ...res, body: coding === 'gzip' ? await gunzipAsync(res.body) : await inflateAsync(res.body) };
+  } catch (err) {
+    throw new InferenceServerError(res.status, `the server's ${coding} response body could not be decompressed: ${(err as Error).message}`, undefined, { cause: err });
+  }
 }
 
 function checkName(modelName: unknown, what = 'modelName'): string {
@@ -245,19 +284,31 @@ export class InferenceServerClient {
     const request = InferenceServerClient.generateRequestBody(inputs, options);
     const headers: Record<string, string> = { ...options.headers };
     if (request.headerLength !== undefined) headers[INFERENCE_HEADER_CONTENT_LENGTH] = String(request.headerLength);
+    let body: readonly Buffer[] = request.parts;
+    let bodyLength = request.byteLength;
+    const requestCoding = compressionOption('requestCompressionAlgorithm', options.requestCompressionAlgorithm);
+    if (requestCoding !== undefined) {
+      const compressed = await compress(request.parts, requestCoding);
+      headers['content-encoding'] = requestCoding;
+      body = [compressed];
+      bodyLength = compressed.length;
+    }
+    const responseCoding = compressionOption('responseCompressionAlgorithm', options.responseCompressionAlgorithm);
+    if (responseCoding !== undefined) headers['accept-encoding'] = responseCoding;
     const res = await this.transport.request({
       method: 'POST',
       path,
       query: options.queryParams,
       headers,
-      body: request.parts,
-      bodyLength: request.byteLength,
+      body,
+      bodyLength,
       contentType: request.headerLength === undefined ? 'application/json' : 'application/octet-stream',
       signal: options.signal,
     });
-    if (res.status !== 200) throw serverError(res);
-    const headerLength = res.headers[INFERENCE_HEADER_CONTENT_LENGTH];
-    return InferResult.fromResponseBody(res.body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
+    const received = await decompressResponse(res);
+    if (received.status !== 200) throw serverError(received);
+    const headerLength = received.headers[INFERENCE_HEADER_CONTENT_LENGTH];
+    return InferResult.fromResponseBody(received.body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
   }
 
   /** The body `infer` would send, without sending it (tritonclient's generate_request_body). */

@@ -155,6 +155,33 @@ describe('inference', () => {
   });
 });
 
+describe('compression (tritonclient.http request_ / response_compression_algorithm)', () => {
+  const a = Int32Array.from({ length: 16 }, (_, i) => i * 7);
+  const b = Int32Array.from({ length: 16 }, (_, i) => 50 - i);
+  const sums = a.map((v, i) => v + b[i]!);
+
+  it.each([
+    ['undici', 'gzip', 'deflate'],
+    ['undici', 'deflate', 'gzip'],
+    ['lean', 'gzip', 'gzip'],
+    ['lean', 'deflate', 'deflate'],
+  ] as const)('over the %s transport: a %s request and a %s response give the plain call\'s result', async (transport, requestCompressionAlgorithm, responseCompressionAlgorithm) => {
+    const compressing = new InferenceServerClient({ url: engine.url, transport });
+    try {
+      const result = await compressing.infer('add_sub', addSubInputs(a, b), { requestCompressionAlgorithm, responseCompressionAlgorithm });
+      expect(result.asTypedArray('OUTPUT0')).toEqual(sums);
+    } finally {
+      await compressing.close();
+    }
+  });
+
+  it('refuses an algorithm it does not know, naming the option', async () => {
+    await expect(client.infer('add_sub', addSubInputs(a, b), { requestCompressionAlgorithm: 'br' as never })).rejects.toThrow(
+      "infer option 'requestCompressionAlgorithm' must be 'gzip' or 'deflate', got \"br\"",
+    );
+  });
+});
+
 describe('classification', () => {
   const x = [0.3, -1.2, 2.5, 0.1, 1, 1, -1, -1];
 
