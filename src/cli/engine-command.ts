@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors';
 import { createLogger, type Logger } from '../logger';
 import { startEngine } from '../engine/engine';
+import { parseModelConfigLimit } from '../engine/config/config-limits';
 import type { EngineOptionsInput } from '../engine/engine-options';
 
 const HELP = `Usage: scoreline engine --model-repository DIR [options]
@@ -30,6 +31,8 @@ const HELP = `Usage: scoreline engine --model-repository DIR [options]
                                     max_batch_size that auto-complete gives batchable models (default 4)
   --http-max-input-size BYTES       largest request body (default 67108864)
   --exit-timeout-secs N             drain time on shutdown (default 30)
+  --model-config-limit NAME=N       raise or lower one bound on model configs (repeatable;
+                                    names and defaults: README, "Model config limits")
   --log-verbose                     log every request
   --exit-on-stdin-close             stop (within 1 s) when stdin ends: for a parent process
                                     that holds a pipe to it (scoreline serve does)
@@ -81,6 +84,7 @@ export function parseEngineCommandArgs(args: string[]): { options: EngineOptions
         'backend-config': { type: 'string', multiple: true },
         'http-max-input-size': { type: 'string' },
         'exit-timeout-secs': { type: 'string' },
+        'model-config-limit': { type: 'string', multiple: true },
         'log-verbose': { type: 'boolean' },
         'exit-on-stdin-close': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -102,6 +106,11 @@ export function parseEngineCommandArgs(args: string[]): { options: EngineOptions
     }
     defaultMaxBatchSize = Number(m[1]);
   }
+  let modelConfigLimits: EngineOptionsInput['modelConfigLimits'];
+  for (const entry of v['model-config-limit'] ?? []) {
+    const [name, value] = parseModelConfigLimit(entry);
+    modelConfigLimits = { ...modelConfigLimits, [name]: value };
+  }
   const mode = v['model-control-mode'];
   if (mode !== undefined && !['none', 'explicit', 'poll'].includes(mode)) {
     throw new InvalidOptionError(`--model-control-mode must be none, explicit or poll, got '${mode}'`);
@@ -119,6 +128,7 @@ export function parseEngineCommandArgs(args: string[]): { options: EngineOptions
     defaultMaxBatchSize,
     httpMaxInputSize: integer('http-max-input-size', v['http-max-input-size']),
     exitTimeoutSecs: number('exit-timeout-secs', v['exit-timeout-secs']),
+    modelConfigLimits,
     logLevel: v['log-verbose'] ? 'verbose' : undefined,
   };
   // Leave absent flags out so the schema's defaults apply.

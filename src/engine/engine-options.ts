@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { InvalidOptionError } from '../errors';
+import { MODEL_CONFIG_LIMIT_NAMES, type ModelConfigLimitName } from './config/config-limits';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -28,6 +29,11 @@ export const engineOptionsSchema = z
     logLevel: z.enum(['error', 'warn', 'info', 'verbose']).default('info'),
     /** Seconds to let in-flight requests finish on shutdown. */
     exitTimeoutSecs: z.number().min(0).default(30),
+    /**
+     * Bounds on what a model config may ask for (config-limits.ts; the CLI's repeatable
+     * --model-config-limit NAME=N): only the ones to change, the others keep their defaults.
+     */
+    modelConfigLimits: z.partialRecord(z.enum(MODEL_CONFIG_LIMIT_NAMES as [ModelConfigLimitName, ...ModelConfigLimitName[]]), z.number().int().positive()).default({}),
   })
   .strict();
 

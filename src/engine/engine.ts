@@ -6,6 +6,7 @@
  */
 import { createLogger, Logger } from '../logger';
 import { packageVersion } from '../util/package-root';
+import { configureModelConfigLimits } from './config/config-limits';
 import { EngineOptions, EngineOptionsInput, resolveEngineOptions } from './engine-options';
 import { RepositoryPoller, startRepositoryPoller } from './control/repository-poller';
 import { EngineGrpcServer, startEngineGrpcServer } from './grpc/engine-grpc-server';
@@ -43,6 +44,8 @@ export interface Engine {
 export async function startEngine(input: EngineOptionsInput, logger?: Logger): Promise<Engine> {
   const options = resolveEngineOptions(input);
   const log = logger ?? createLogger({ level: options.logLevel });
+  // Process-wide: every config this engine validates (loads, auto-complete, ensembles) uses them.
+  configureModelConfigLimits(options.modelConfigLimits);
   const models = new ModelManager({
     repository: options.modelRepository,
     autoCompleteConfig: options.autoCompleteConfig,

@@ -12,6 +12,7 @@
  * carries `Retry-After: 1`.
  */
 import { ScorelineError, SchemaValidationError } from '../errors';
+import { publicErrorText } from '../util/public-error-text';
 
 export interface ErrorReply {
   status: number;
@@ -58,6 +59,7 @@ function asScorelineError(err: unknown): ScorelineError | undefined {
   return undefined;
 }
 
+/** Every message, the engine's relayed ones too, leaves without paths, errno names or stack frames. */
 function reply(status: number, message: string, runFunctionFailed: boolean): ErrorReply {
-  return { status, body: { message }, runFunctionFailed, headers: {} };
+  return { status, body: { message: publicErrorText(message) }, runFunctionFailed, headers: {} };
 }

@@ -11,6 +11,7 @@
 import type { z } from 'zod';
 import { ModelConfigError, UnsupportedError } from '../../errors';
 import { semanticIssues } from './config-semantics';
+import { limitIssues, modelConfigLimits, nestingDepth, overLimit } from './config-limits';
 import {
   type ModelConfig,
   type ModelDynamicBatching,
@@ -27,14 +28,23 @@ import { formatFieldPath, schemaKindAt } from './schema-introspection';
 export * from './model-config-schema';
 
 const modelConfigSchema = modelConfigObjectSchema.superRefine((config, ctx) => {
+  // zod refines a config with field errors too (unknown keys, ranges): such a config is refused
+  // anyway, and may lack defaults that the limit checks read.
+  const schemaValid = ctx.issues.length === 0;
   for (const issue of semanticIssues(config)) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+  if (!schemaValid) return;
+  for (const issue of limitIssues(config)) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
 });
 
 /** Parses config.pbtxt text and validates it. `max_batch_size` stays absent if unspecified. */
 export function parseModelConfig(text: string, modelName: string): ParsedModelConfig {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > modelConfigLimits().config_bytes) {
+    throw new ModelConfigError(`model '${modelName}': config.pbtxt is ${bytes} bytes, which ${overLimit(bytes, 'config_bytes')}`);
+  }
   let tree;
   try {
-    tree = parsePbtxt(text);
+    tree = parsePbtxt(text, { maxDepth: modelConfigLimits().config_depth });
   } catch (err) {
     if (err instanceof ModelConfigError) {
       throw new ModelConfigError(`model '${modelName}': config.pbtxt ${err.message}`, { cause: err });
@@ -57,6 +67,12 @@ export function parseModelConfig(text: string, modelName: string): ParsedModelCo
  * numbers or digit strings) — e.g. the `config` parameter of POST .../load.
  */
 export function validateModelConfig(value: unknown, modelName: string): ParsedModelConfig {
+  // Before zod: validating, cloning and printing a config all recurse, and a JSON override
+  // (JSON.parse does not recurse) can nest deeper than the stack.
+  const maxDepth = modelConfigLimits().config_depth;
+  if (nestingDepth(value, maxDepth) > maxDepth) {
+    throw new ModelConfigError(`model '${modelName}': config nesting depth ${overLimit(`${maxDepth + 1}+`, 'config_depth')}`);
+  }
   const result = modelConfigSchema.safeParse(value, { reportInput: true });
   if (!result.success) {
     const problems = result.error.issues.flatMap(issueProblems);

@@ -11,6 +11,7 @@
  *   item    := scalar | block ; scalar := STRING+ | '-'? NUMBER | '-'? IDENT
  */
 
+import { modelConfigLimits, overLimit } from './config-limits';
 import { type Position, type Token, syntaxError, tokenize } from './pbtxt-tokenizer';
 
 export type { Position } from './pbtxt-tokenizer';
@@ -70,18 +71,28 @@ export interface PbtxtField {
 const CLOSER: Record<string, string> = { '{': '}', '<': '>' };
 const BOOLS: Record<string, boolean> = { true: true, True: true, false: false, False: false };
 
+export interface ParsePbtxtOptions {
+  /** Deepest message nesting accepted (the root is level 1); default: the config_depth limit. */
+  maxDepth?: number;
+}
+
 /**
  * Parses protobuf text format into a tree whose root is a message at line 1, column 1.
- * Throws ModelConfigError("line L:C: ...") on the first syntax error.
+ * Throws ModelConfigError("line L:C: ...") on the first syntax error, and for messages nested
+ * deeper than `maxDepth`: the parser and every walk of its tree recurse once per level.
  */
-export function parsePbtxt(text: string): PbtxtMessage {
-  return new Parser(tokenize(text)).parseRoot();
+export function parsePbtxt(text: string, options: ParsePbtxtOptions = {}): PbtxtMessage {
+  return new Parser(tokenize(text), options.maxDepth ?? modelConfigLimits().config_depth).parseRoot();
 }
 
 class Parser {
   private index = 0;
+  private depth = 1;
 
-  constructor(private readonly tokens: Token[]) {}
+  constructor(
+    private readonly tokens: Token[],
+    private readonly maxDepth: number,
+  ) {}
 
   parseRoot(): PbtxtMessage {
     const fields = this.parseFields(undefined);
@@ -147,7 +158,11 @@ class Parser {
 
   private parseBlock(): PbtxtMessage {
     const open = this.next();
+    if (++this.depth > this.maxDepth) {
+      throw syntaxError(open.pos, `message nesting depth ${overLimit(this.depth, 'config_depth', this.maxDepth)}`);
+    }
     const fields = this.parseFields(CLOSER[open.text]);
+    this.depth--;
     return { kind: 'message', fields, pos: open.pos };
   }
 

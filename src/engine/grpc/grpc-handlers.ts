@@ -5,6 +5,8 @@
  * choose a status code: they throw, and grpc-status.ts maps the error.
  */
 import { InvalidArgumentError, UnsupportedError } from '../../errors';
+import { parseConfigOverride } from '../config/config-override';
+import { publicErrorText } from '../../util/public-error-text';
 import { modelConfigToJson } from '../config/model-config';
 import type { ModelManager } from '../models/model-manager';
 import { modelMetadata } from '../models/model-metadata';
@@ -80,11 +82,7 @@ async function repositoryModelLoad(ctx: GrpcServiceContext, req: WireRepositoryM
     if (key.startsWith('file:')) throw new UnsupportedError(`load parameter '${key}': model files in the request are not supported`);
     if (key !== 'config') continue;
     if (p.parameter_choice !== 'string_param') throw new InvalidArgumentError("parameter 'config' must be a string_param holding JSON");
-    try {
-      override = JSON.parse(p.string_param!);
-    } catch (err) {
-      throw new InvalidArgumentError(`parameter 'config' is not valid JSON: ${(err as Error).message}`);
-    }
+    override = parseConfigOverride(p.string_param!);
   }
   await ctx.models.load(req.model_name, override);
   return {};
@@ -114,7 +112,9 @@ export const GRPC_HANDLERS: Readonly<Record<string, GrpcHandler>> = {
   }),
   RepositoryIndex: async (ctx, req: WireRepositoryIndexRequest) => {
     checkRepositoryName(req.repository_name);
-    return { models: await ctx.models.repositoryIndex(req.ready) };
+    const index = await ctx.models.repositoryIndex(req.ready);
+    // A failed load's reason, like an error's details, never names a path (publicErrorText).
+    return { models: index.map((e) => (e.reason ? { ...e, reason: publicErrorText(e.reason) } : e)) };
   },
   RepositoryModelLoad: repositoryModelLoad,
   RepositoryModelUnload: repositoryModelUnload,

@@ -4,10 +4,12 @@
  * across the two servers, and follows Triton's mapping of its own error kinds:
  * INVALID_ARG → INVALID_ARGUMENT, NOT_FOUND → NOT_FOUND, UNAVAILABLE → UNAVAILABLE,
  * UNSUPPORTED → UNIMPLEMENTED, INTERNAL → INTERNAL. Anything outside the registry is an
- * internal error whose details stay in the log.
+ * internal error whose details stay in the log. Details never carry an absolute path,
+ * errno name or stack frame (publicErrorText).
  */
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { ScorelineError } from '../../errors';
+import { publicErrorText } from '../../util/public-error-text';
 
 export interface GrpcErrorReply {
   code: GrpcStatus;
@@ -30,7 +32,7 @@ const BY_HTTP_STATUS: ReadonlyMap<number, GrpcStatus> = new Map([
 export function grpcErrorReply(err: unknown): GrpcErrorReply {
   if (err instanceof ScorelineError) {
     const fallback = err.status >= 500 ? GrpcStatus.INTERNAL : GrpcStatus.INVALID_ARGUMENT;
-    return { code: BY_HTTP_STATUS.get(err.status) ?? fallback, details: err.message };
+    return { code: BY_HTTP_STATUS.get(err.status) ?? fallback, details: publicErrorText(err.message) };
   }
   return { code: GrpcStatus.INTERNAL, details: 'internal error' };
 }

@@ -4,14 +4,17 @@
  * it. Handlers never pick an error status themselves: they throw, and error-status.ts does.
  */
 import type { IncomingMessage } from 'node:http';
-import { InvalidArgumentError, NotFoundError } from '../../errors';
+import { InvalidArgumentError, NotFoundError, UnsupportedError } from '../../errors';
 import { INFERENCE_HEADER_CONTENT_LENGTH } from '../../tensor/inference-wire';
+import { modelConfigLimits } from '../config/config-limits';
+import { parseConfigOverride } from '../config/config-override';
 import { modelConfigToJson } from '../config/model-config';
 import type { ModelManager } from '../models/model-manager';
 import { modelMetadata } from '../models/model-metadata';
 import { chooseResponseCoding, decodeContentEncoding, encodeContent } from './content-coding';
 import { decodeInferRequest } from './infer-request-codec';
 import { encodeInferResponse } from './infer-response-codec';
+import { publicErrorText } from '../../util/public-error-text';
 import { readBody } from '../../util/read-body';
 
 export interface Reply {
@@ -85,8 +88,8 @@ async function requestBody(req: IncomingMessage, maxBytes: number): Promise<Buff
   return coding === undefined ? body : decodeContentEncoding(body, coding, maxBytes);
 }
 
-async function jsonBody(ctx: RouteContext, req: IncomingMessage): Promise<Record<string, unknown>> {
-  const body = await requestBody(req, ctx.maxInputBytes);
+async function jsonBody(ctx: RouteContext, req: IncomingMessage, maxBytes = ctx.maxInputBytes): Promise<Record<string, unknown>> {
+  const body = await requestBody(req, maxBytes);
   if (body.length === 0) return {};
   let value: unknown;
   try {
@@ -159,20 +162,27 @@ route('POST', '/v2/repository/index', async (ctx, req) => {
   if (body.ready !== undefined && typeof body.ready !== 'boolean') {
     throw new InvalidArgumentError("'ready' must be a boolean");
   }
-  return ok(await ctx.models.repositoryIndex(body.ready === true));
+  // A failed load's reason is an error message in a 200 body: the same rule as an error reply.
+  const index = await ctx.models.repositoryIndex(body.ready === true);
+  return ok(index.map((e) => (e.reason ? { ...e, reason: publicErrorText(e.reason) } : e)));
 });
 
 route('POST', '/v2/repository/models/:model/load', async (ctx, req, p) => {
-  const body = await jsonBody(ctx, req);
+  // A load body is a config and a few flags: room for the largest config allowed (JSON
+  // escaping can double it) and no more, so a load is never an infer-sized upload.
+  const body = await jsonBody(ctx, req, Math.min(ctx.maxInputBytes, 2 * modelConfigLimits().config_bytes + 64 * 1024));
   const params = body.parameters as Record<string, unknown> | undefined;
+  if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params))) {
+    throw new InvalidArgumentError("'parameters' must be a JSON object");
+  }
   let override: unknown;
+  for (const key of Object.keys(params ?? {})) {
+    // As over gRPC: model files in the request are not supported (nothing is written to disk).
+    if (key.startsWith('file:')) throw new UnsupportedError(`load parameter '${key}': model files in the request are not supported`);
+  }
   if (params?.config !== undefined) {
     if (typeof params.config !== 'string') throw new InvalidArgumentError("parameter 'config' must be a JSON string");
-    try {
-      override = JSON.parse(params.config);
-    } catch (err) {
-      throw new InvalidArgumentError(`parameter 'config' is not valid JSON: ${(err as Error).message}`);
-    }
+    override = parseConfigOverride(params.config);
   }
   await ctx.models.load(p.model!, override);
   return { status: 200 };

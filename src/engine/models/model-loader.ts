@@ -132,7 +132,8 @@ export async function loadModel(
         return instance;
       } catch (err) {
         throw new ModelLoadError(
-          `model '${modelName}' version ${version}: onnxruntime could not create a session: ${(err as Error).message}`,
+          // onnxruntime's message names the model file by its absolute path: name it as in the repository.
+          `model '${modelName}' version ${version}: onnxruntime could not create a session: ${String((err as Error).message).split(dir.path + path.sep).join('')}`,
           { cause: err },
         );
       }

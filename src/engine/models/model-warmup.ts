@@ -13,6 +13,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ModelLoadError } from '../../errors';
+import { fsErrorText } from '../repository/fs-error-text';
 import { DataType, dataTypeFromConfigType, dataTypeInfo, elementCount } from '../../tensor/datatypes';
 import { float32ToBFloat16Bits, float32ToFloat16Bits } from '../../tensor/half-float';
 import { tensorDataFromRaw } from '../../tensor/raw-tensor-data';
@@ -118,7 +119,7 @@ async function rowFromFile(
   try {
     data = await fs.readFile(full);
   } catch (err) {
-    return fail(`unable to read input_data_file '${file}' of input '${name}': ${(err as Error).message}`, err);
+    return fail(`unable to read input_data_file '${file}' of input '${name}': ${fsErrorText(err)}`, err);
   }
   if (datatype === 'BYTES') {
     try {

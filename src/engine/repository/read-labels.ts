@@ -5,15 +5,24 @@
  */
 
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import { ModelLoadError } from '../../errors';
+import { modelConfigLimits, overLimit } from '../config/config-limits';
+import { fsErrorText } from './fs-error-text';
 
-export async function readLabels(file: string, modelName?: string): Promise<string[]> {
+/** `shownAs`: the name messages use (the config's label_filename), never the absolute path. */
+export async function readLabels(file: string, modelName?: string, shownAs = path.basename(file)): Promise<string[]> {
+  const who = modelName === undefined ? '' : `model '${modelName}': `;
   let text: string;
   try {
+    // Read whole into memory, so its size is bounded first.
+    const { size } = await fs.stat(file);
+    const limit = modelConfigLimits().label_file_bytes;
+    if (size > limit) throw new ModelLoadError(`${who}label file '${shownAs}' is ${size} bytes, which ${overLimit(size, 'label_file_bytes')}`);
     text = await fs.readFile(file, 'utf8');
   } catch (err) {
-    const who = modelName === undefined ? '' : `model '${modelName}': `;
-    throw new ModelLoadError(`${who}unable to read label file '${file}': ${(err as Error).message}`, { cause: err });
+    if (err instanceof ModelLoadError) throw err;
+    throw new ModelLoadError(`${who}label file '${shownAs}': ${fsErrorText(err)}`, { cause: err });
   }
   const lines = text.split(/\r?\n/);
   if (lines[lines.length - 1] === '') lines.pop();

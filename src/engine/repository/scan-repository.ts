@@ -10,9 +10,11 @@
 import fs from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
 import path from 'node:path';
-import { InvalidOptionError, ModelLoadError, ModelNotFoundError } from '../../errors';
+import { InvalidOptionError, ModelConfigError, ModelLoadError, ModelNotFoundError } from '../../errors';
+import { modelConfigLimits, overLimit } from '../config/config-limits';
 import { DEFAULT_MODEL_FILENAME } from '../config/model-config-schema';
 import { parsePbtxt } from '../config/parse-pbtxt';
+import { fsErrorText } from './fs-error-text';
 import { resolveModelPath } from './resolve-model-path';
 
 export { resolveModelPath } from './resolve-model-path';
@@ -56,7 +58,8 @@ export async function listModelNames(root: string): Promise<string[]> {
   try {
     entries = await fs.readdir(root, { withFileTypes: true });
   } catch (err) {
-    throw new InvalidOptionError(`model repository '${root}' is not a readable directory: ${(err as Error).message}`, {
+    // The path is for the operator at start-up; responses strip it (util/public-error-text.ts).
+    throw new InvalidOptionError(`model repository '${root}' is not a readable directory: ${fsErrorText(err)}`, {
       cause: err,
     });
   }
@@ -73,13 +76,13 @@ export async function scanModelDirectory(root: string, name: string): Promise<Mo
   const dir = resolveModelPath(root, name);
   if (!(await isDirectory(dir))) throw new ModelNotFoundError(`model '${name}' is not in the model repository`);
 
-  const entries = await fs.readdir(dir, { withFileTypes: true });
+  const entries = await readDirectory(dir, `model '${name}': model directory`);
   const versions: VersionDirectory[] = [];
   for (const entry of entries) {
     if (!/^[1-9][0-9]*$/.test(entry.name) || !Number.isSafeInteger(Number(entry.name))) continue;
     const versionPath = path.join(dir, entry.name);
     if (!(await isDirectory(versionPath, entry))) continue;
-    versions.push({ version: Number(entry.name), path: versionPath, files: (await fs.readdir(versionPath)).sort() });
+    versions.push({ version: Number(entry.name), path: versionPath, files: (await readDirectory(versionPath, `model '${name}' version ${entry.name}: version directory`)).map((e) => e.name).sort() });
   }
   versions.sort((a, b) => a.version - b.version);
 
@@ -102,10 +105,16 @@ export function versionsWithModelFile(versions: VersionDirectory[], fileName = D
 
 async function readConfigText(file: string, modelName: string): Promise<string | undefined> {
   try {
+    // Read whole and parsed, so its size is bounded first (config_bytes, as for an override).
+    const { size } = await fs.stat(file);
+    if (size > modelConfigLimits().config_bytes) {
+      throw new ModelConfigError(`model '${modelName}': ${CONFIG_FILENAME} is ${size} bytes, which ${overLimit(size, 'config_bytes')}`);
+    }
     return await fs.readFile(file, 'utf8');
   } catch (err) {
+    if (err instanceof ModelConfigError) throw err;
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ModelLoadError(`model '${modelName}': unable to read ${CONFIG_FILENAME}: ${(err as Error).message}`, { cause: err });
+    throw new ModelLoadError(`model '${modelName}': ${CONFIG_FILENAME}: ${fsErrorText(err)}`, { cause: err });
   }
 }
 
@@ -120,6 +129,15 @@ function defaultModelFilename(configText: string | undefined): string | undefine
     return field?.value.kind === 'string' && field.value.value !== '' ? field.value.value : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** readdir whose failure names the model's directory, not its absolute path. */
+async function readDirectory(dir: string, what: string): Promise<Dirent[]> {
+  try {
+    return await fs.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    throw new ModelLoadError(`${what}: ${fsErrorText(err)}`, { cause: err });
   }
 }
 
