@@ -14,7 +14,9 @@ import path from 'node:path';
 import { DEFAULT_MODEL_CONFIG_LIMITS } from '../../src/engine/config/config-limits';
 import { configText, writeRepositoryModel } from '../../src/onnx/repository-writer';
 import { testModels } from '../fixtures/test-repository';
+import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { startEngine, type RunningEngine } from '../helpers/start-engine';
+import { connectGrpc } from './grpc/helpers/grpc-test-client';
 
 jest.setTimeout(120_000);
 
@@ -198,6 +200,33 @@ describe('a hostile or broken config.pbtxt in the repository', () => {
     expect(status).toBe(200);
     const reasons = (JSON.parse(text) as Array<{ name: string; reason?: string }>).filter((e) => e.reason);
     expect(reasons.map((e) => e.name)).toEqual(expect.arrayContaining(['broken_onnx', 'no_labels', 'no_warmup_file']));
+  });
+});
+
+describe('over gRPC (RepositoryModelLoad)', () => {
+  const grpcLoad = async (model: string, config?: unknown): Promise<ServiceError> => {
+    const client = connectGrpc(engine.grpcUrl!);
+    try {
+      const parameters = config === undefined ? {} : { config: { string_param: JSON.stringify(config) } };
+      const err = await client.rpc('RepositoryModelLoad', { model_name: model, parameters }).then(() => undefined, (e: ServiceError) => e);
+      if (err === undefined) throw new Error(`loading ${model} succeeded`);
+      seen.push(err.details);
+      return err;
+    } finally {
+      client.close();
+    }
+  };
+
+  it('refuses a hostile override with INVALID_ARGUMENT naming the field and the limit', async () => {
+    const err = await grpcLoad('victim', { instance_group: [{ kind: 'KIND_CPU', count: 2 ** 31 - 1 }] });
+    expect(err.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+    expect(err.details).toMatch(/'instance_group\[0\]\.count': 2147483647 exceeds the limit of 64 /);
+  });
+
+  it('names a missing file as in the model directory', async () => {
+    const err = await grpcLoad('no_labels');
+    expect(err.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+    expect(err.details).toBe("model 'no_labels': label file 'labels.txt': not found");
   });
 });
 
