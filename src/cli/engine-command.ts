@@ -31,6 +31,8 @@ const HELP = `Usage: scoreline engine --model-repository DIR [options]
                                     max_batch_size that auto-complete gives batchable models (default 4)
   --http-max-input-size BYTES       largest request body (default 67108864)
   --exit-timeout-secs N             drain time on shutdown (default 30)
+  --model-load-timeout-secs N       a model load (sessions + warmup) longer than this fails and
+                                    its threads are terminated (default 600; 0 = no limit)
   --model-config-limit NAME=N       raise or lower one bound on model configs (repeatable;
                                     names and defaults: README, "Model config limits")
   --log-verbose                     log every request
@@ -84,6 +86,7 @@ export function parseEngineCommandArgs(args: string[]): { options: EngineOptions
         'backend-config': { type: 'string', multiple: true },
         'http-max-input-size': { type: 'string' },
         'exit-timeout-secs': { type: 'string' },
+        'model-load-timeout-secs': { type: 'string' },
         'model-config-limit': { type: 'string', multiple: true },
         'log-verbose': { type: 'boolean' },
         'exit-on-stdin-close': { type: 'boolean' },
@@ -128,6 +131,7 @@ export function parseEngineCommandArgs(args: string[]): { options: EngineOptions
     defaultMaxBatchSize,
     httpMaxInputSize: integer('http-max-input-size', v['http-max-input-size']),
     exitTimeoutSecs: number('exit-timeout-secs', v['exit-timeout-secs']),
+    modelLoadTimeoutSecs: number('model-load-timeout-secs', v['model-load-timeout-secs']),
     modelConfigLimits,
     logLevel: v['log-verbose'] ? 'verbose' : undefined,
   };

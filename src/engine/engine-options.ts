@@ -34,6 +34,13 @@ export const engineOptionsSchema = z
      * --model-config-limit NAME=N): only the ones to change, the others keep their defaults.
      */
     modelConfigLimits: z.partialRecord(z.enum(MODEL_CONFIG_LIMIT_NAMES as [ModelConfigLimitName, ...ModelConfigLimitName[]]), z.number().int().positive()).default({}),
+    /**
+     * Seconds a model load (sessions created, warmup run) may take before it fails and its
+     * threads are terminated; 0: no limit. Ten minutes leaves a multi-GB model and its
+     * warmup ample time, and bounds how long a hostile load (an override with a huge warmup
+     * count) can hold a model thread. At most a week (a timer's range is ~24.8 days).
+     */
+    modelLoadTimeoutSecs: z.number().min(0).max(604_800).default(600),
   })
   .strict();
 

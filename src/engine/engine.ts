@@ -53,6 +53,7 @@ export async function startEngine(input: EngineOptionsInput, logger?: Logger): P
     logger: log,
     // Triton refuses the load/unload API unless the mode is explicit.
     explicitModelControl: options.modelControlMode === 'explicit',
+    loadTimeoutSecs: options.modelLoadTimeoutSecs,
   });
   let live = true;
   let started = false;

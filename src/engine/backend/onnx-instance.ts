@@ -6,7 +6,8 @@
 import path from 'node:path';
 import Piscina from 'piscina';
 import type { NumericTypedArray } from '../../tensor/datatypes';
-import type { SessionMetadata, SessionSpec, WorkerReply, WorkerTask, WorkerTensor, RunTimings } from './session-messages';
+import { CONTROL_CANCEL, CONTROL_NATIVE, CONTROL_SLOTS } from './session-messages';
+import type { SessionMetadata, SessionSpec, WarmupTensor, WorkerReply, WorkerTask, WorkerTensor, RunTimings } from './session-messages';
 import { movable } from './transfer';
 
 const WORKER_FILE = path.join(__dirname, `onnx-session-worker${path.extname(__filename)}`);
@@ -25,14 +26,42 @@ export interface InstanceRunResult {
   timings: RunTimings;
 }
 
+/**
+ * Terminates an instance's thread, but never inside an onnxruntime call (that aborts the
+ * process, see CONTROL_NATIVE): asks it to stop (a warmup ends at its next execution),
+ * waits until no native call is in progress, then terminates. Tasks still pending reject.
+ */
+async function terminate(pool: Piscina, control: Int32Array): Promise<void> {
+  Atomics.store(control, CONTROL_CANCEL, 1);
+  // Polled: closing is rare, and a call in progress lasts one inference.
+  while (Atomics.load(control, CONTROL_NATIVE) !== 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  await pool.destroy();
+}
+
+export interface CreateOptions {
+  /** Aborting it terminates the thread (once its native call returns) and rejects the creation at once. */
+  signal?: AbortSignal;
+  /** Gets the termination an abort started: it settles when the thread has exited. */
+  onAbortTermination?: (ended: Promise<void>) => void;
+}
+
 export class OnnxInstance {
+  private closing: Promise<void> | undefined;
+
   private constructor(
     private readonly pool: Piscina,
+    private readonly control: Int32Array,
     readonly metadata: SessionMetadata,
   ) {}
 
-  /** Starts the thread and creates the session; rejects with onnxruntime's reason if it cannot. */
-  static async create(spec: SessionSpec): Promise<OnnxInstance> {
+  /**
+   * Starts the thread and creates the session; rejects with onnxruntime's reason if it
+   * cannot. When `signal` aborts first (a load timeout, an unload), the thread is
+   * terminated and the promise rejects with the signal's reason.
+   */
+  static async create(spec: SessionSpec, options: CreateOptions = {}): Promise<OnnxInstance> {
+    const { signal } = options;
+    signal?.throwIfAborted();
     const pool = new Piscina({
       filename: WORKER_FILE,
       minThreads: 1,
@@ -50,14 +79,42 @@ export class OnnxInstance {
       atomics: 'disabled',
       execArgv: workerExecArgv(),
     });
+    const shared = new SharedArrayBuffer(CONTROL_SLOTS * Int32Array.BYTES_PER_ELEMENT);
+    const control = new Int32Array(shared);
+    // Session creation is one native call: the thread ends when it returns. The load's
+    // caller does not wait for that (the abort rejects the load at once).
+    let terminating: Promise<void> | undefined;
+    const onAbort = (): void => {
+      terminating = terminate(pool, control);
+      options.onAbortTermination?.(terminating);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const aborted = new Promise<never>((_, reject) => {
+      if (signal?.aborted) reject(signal.reason);
+      signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+    });
+    aborted.catch(() => undefined);
     try {
-      const reply = (await pool.run({ kind: 'load', spec } satisfies WorkerTask)) as WorkerReply;
+      const task = { kind: 'load', spec, control: shared } satisfies WorkerTask;
+      const reply = (await Promise.race([pool.run(task), aborted])) as WorkerReply;
       if (reply.kind !== 'loaded') throw new Error(`unexpected reply '${reply.kind}' to load`);
-      return new OnnxInstance(pool, reply.metadata);
+      return new OnnxInstance(pool, control, reply.metadata);
     } catch (err) {
-      await pool.destroy();
+      if (signal?.aborted) {
+        void (terminating ?? terminate(pool, control));
+        throw signal.reason;
+      }
+      await terminate(pool, control);
       throw err;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** Runs one warmup sample `executions` times inside the thread (see onnx-session-worker.ts). */
+  async warmUp(inputs: WarmupTensor[], outputNames: string[], executions: number): Promise<void> {
+    const reply = (await this.pool.run({ kind: 'warmup', inputs, outputNames, executions } satisfies WorkerTask)) as WorkerReply;
+    if (reply.kind !== 'warmed') throw new Error(`unexpected reply '${reply.kind}' to warmup`);
   }
 
   /**
@@ -83,7 +140,13 @@ export class OnnxInstance {
     return { outputs: reply.outputs, timings: reply.timings };
   }
 
-  async close(): Promise<void> {
-    await this.pool.destroy();
+  /**
+   * Ends the thread: a warmup running there stops at its next execution (an inference in
+   * progress finishes), then the thread is terminated; resolves when it has exited and
+   * its memory is freed. Safe to call more than once.
+   */
+  close(): Promise<void> {
+    this.closing ??= terminate(this.pool, this.control);
+    return this.closing;
   }
 }

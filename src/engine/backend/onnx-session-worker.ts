@@ -2,13 +2,38 @@
  * Runs in a model instance's worker thread, never on the engine's I/O thread:
  * onnxruntime-node's InferenceSession.run blocks its thread for the whole inference.
  * One session per thread; the thread belongs to exactly one model instance, so tasks
- * arrive one at a time and no locking is needed.
+ * arrive one at a time and no locking is needed. The thread is ended by terminating it,
+ * only ever between onnxruntime calls (see `native`).
  */
 import * as ort from 'onnxruntime-node';
 import { movable } from './transfer';
-import type { IoMetadata, SessionSpec, WorkerReply, WorkerTask, WorkerTensor } from './session-messages';
+import { CONTROL_CANCEL, CONTROL_NATIVE } from './session-messages';
+import type { IoMetadata, SessionSpec, WarmupTensor, WorkerReply, WorkerTask, WorkerTensor } from './session-messages';
+import { buildWarmupData } from './warmup-data';
 
 let session: ort.InferenceSession | undefined;
+/** Shared with the I/O thread; see CONTROL_CANCEL / CONTROL_NATIVE in session-messages.ts. */
+let control: Int32Array | undefined;
+
+/** Thrown instead of starting a native call once the I/O thread has asked this thread to stop. */
+class CancelledError extends Error {}
+
+/**
+ * Runs one onnxruntime call with NATIVE raised, so the I/O thread never terminates this
+ * thread inside it. The counter goes up before CANCEL is read (both sequentially
+ * consistent), so once the I/O thread has set CANCEL and then seen NATIVE at 0, no
+ * native call can start here.
+ */
+async function native<T>(call: () => Promise<T>): Promise<T> {
+  if (!control) return call();
+  Atomics.add(control, CONTROL_NATIVE, 1);
+  try {
+    if (Atomics.load(control, CONTROL_CANCEL) !== 0) throw new CancelledError('the model instance is being closed');
+    return await call();
+  } finally {
+    Atomics.sub(control, CONTROL_NATIVE, 1);
+  }
+}
 
 
 function metadataOf(list: readonly ort.InferenceSession.ValueMetadata[]): IoMetadata[] {
@@ -22,12 +47,14 @@ function metadataOf(list: readonly ort.InferenceSession.ValueMetadata[]): IoMeta
 async function load(spec: SessionSpec): Promise<WorkerReply> {
   const executionProviders: ort.InferenceSession.ExecutionProviderConfig[] =
     spec.executionProvider === 'cuda' ? [{ name: 'cuda', deviceId: spec.deviceId }] : ['cpu'];
-  session = await ort.InferenceSession.create(spec.modelPath, {
-    executionProviders,
-    intraOpNumThreads: spec.intraOpNumThreads,
-    interOpNumThreads: spec.interOpNumThreads,
-    graphOptimizationLevel: 'all',
-  });
+  session = await native(() =>
+    ort.InferenceSession.create(spec.modelPath, {
+      executionProviders,
+      intraOpNumThreads: spec.intraOpNumThreads,
+      interOpNumThreads: spec.interOpNumThreads,
+      graphOptimizationLevel: 'all',
+    }),
+  );
   return { kind: 'loaded', metadata: { inputs: metadataOf(session.inputMetadata), outputs: metadataOf(session.outputMetadata) } };
 }
 
@@ -40,7 +67,7 @@ async function run(inputs: WorkerTensor[], outputNames: string[]): Promise<Worke
   const feeds: Record<string, ort.Tensor> = {};
   for (const t of inputs) feeds[t.name] = toOrt(t);
   const started = process.hrtime.bigint();
-  const results = await session.run(feeds, outputNames);
+  const results = await native(() => session!.run(feeds, outputNames));
   const inferNs = Number(process.hrtime.bigint() - started);
   const outputs: WorkerTensor[] = [];
   const transfer: ArrayBuffer[] = [];
@@ -56,6 +83,32 @@ async function run(inputs: WorkerTensor[], outputNames: string[]): Promise<Worke
   return movable(reply, transfer);
 }
 
+/**
+ * A warmup sample: its tensors are built here (once; a session does not change its inputs)
+ * and run `executions` times. A count too large to finish is stopped by the engine's load
+ * timeout or an unload, which terminate this thread: nothing else can interrupt it.
+ */
+async function warmUp(inputs: WarmupTensor[], outputNames: string[], executions: number): Promise<WorkerReply> {
+  if (!session) throw new Error('session used before it was loaded');
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const t of inputs) {
+    const elements = t.dims.reduce((n, d) => n * d, 1);
+    feeds[t.name] = new ort.Tensor(t.type as ort.Tensor.Type, buildWarmupData(t.datatype, elements, t.fill) as ort.Tensor.DataType, t.dims);
+  }
+  // Each execution checks CANCEL first: an unload or load timeout stops a long warmup
+  // within one execution, after which the I/O thread may terminate this thread.
+  for (let n = 0; n < executions; n++) await native(() => session!.run(feeds, outputNames));
+  return { kind: 'warmed', executions };
+}
+
 export default async function handle(task: WorkerTask): Promise<WorkerReply> {
-  return task.kind === 'load' ? load(task.spec) : run(task.inputs, task.outputNames);
+  switch (task.kind) {
+    case 'load':
+      control = new Int32Array(task.control);
+      return load(task.spec);
+    case 'run':
+      return run(task.inputs, task.outputNames);
+    case 'warmup':
+      return warmUp(task.inputs, task.outputNames, task.executions);
+  }
 }

@@ -1,3 +1,6 @@
+import type { DataType } from '../../tensor/datatypes';
+import type { WarmupFill } from './warmup-data';
+
 /**
  * Messages between the engine's I/O thread and a model instance's worker thread. Plain data
  * only: numeric tensor buffers are transferred (moved), never copied, in both directions.
@@ -35,9 +38,34 @@ export interface WorkerTensor {
   data: ArrayBufferView | string[];
 }
 
+/** A warmup input: the thread builds its contents (see warmup-data.ts). */
+export interface WarmupTensor {
+  name: string;
+  /** onnxruntime type name. */
+  type: string;
+  datatype: DataType;
+  dims: number[];
+  fill: WarmupFill;
+}
+
+/**
+ * Slots of the Int32Array over a SharedArrayBuffer that an instance's thread shares with
+ * the I/O thread (see OnnxInstance.close): CANCEL is set by the I/O thread to stop a
+ * warmup between executions; NATIVE counts the thread's onnxruntime calls in progress.
+ * onnxruntime-node's session creation and run are synchronous native calls, and a thread
+ * terminated inside one aborts the whole process (the call's result cannot reach a
+ * terminating JavaScript environment: "terminate called after throwing an instance of
+ * 'Napi::Error'"), so a thread is terminated only while NATIVE is 0.
+ */
+export const CONTROL_CANCEL = 0;
+export const CONTROL_NATIVE = 1;
+export const CONTROL_SLOTS = 2;
+
 export type WorkerTask =
-  | { kind: 'load'; spec: SessionSpec }
-  | { kind: 'run'; inputs: WorkerTensor[]; outputNames: string[] };
+  | { kind: 'load'; spec: SessionSpec; control: SharedArrayBuffer }
+  | { kind: 'run'; inputs: WorkerTensor[]; outputNames: string[] }
+  /** One warmup sample, all `executions` of it run in the thread, so none of it costs the I/O thread. */
+  | { kind: 'warmup'; inputs: WarmupTensor[]; outputNames: string[]; executions: number };
 
 export interface RunTimings {
   /** Time spent inside InferenceSession.run, in nanoseconds (measured in the worker). */
@@ -46,4 +74,5 @@ export interface RunTimings {
 
 export type WorkerReply =
   | { kind: 'loaded'; metadata: SessionMetadata }
-  | { kind: 'ran'; outputs: WorkerTensor[]; timings: RunTimings };
+  | { kind: 'ran'; outputs: WorkerTensor[]; timings: RunTimings }
+  | { kind: 'warmed'; executions: number };

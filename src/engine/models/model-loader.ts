@@ -5,7 +5,10 @@
  * session's metadata, reads label files, and runs the config's warmup samples on every
  * instance before returning (so nothing is routed to a cold instance). Ensembles go to
  * load-ensemble.ts. On any failure every instance it started is closed again, so a failed
- * load leaks no thread.
+ * load leaks no thread. An abort signal (the manager's load timeout, an unload) terminates
+ * every thread the load started, the ones still creating their session included: the
+ * session's creation and warmup run synchronously in those threads, and terminating them
+ * is the only way to stop a load that would never end (a hostile warmup `count`).
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -87,6 +90,7 @@ export async function loadModel(
   modelName: string,
   configOverride: unknown | undefined,
   options: LoaderOptions,
+  signal?: AbortSignal,
 ): Promise<LoadedModel> {
   const dir = await scanModelDirectory(root, modelName);
   let config: ParsedModelConfig | undefined;
@@ -115,6 +119,14 @@ export async function loadModel(
 
   const plans = planInstances(modelName, config, options.logger);
   const started: OnnxInstance[] = [];
+  /** Threads an abort caught while they created their session: they end on their own. */
+  const abortedCreations: Array<Promise<void>> = [];
+  // Closing an instance rejects the warmup running in it, which ends the load below.
+  const terminateStarted = (): void => {
+    for (const instance of started) void instance.close();
+  };
+  signal?.throwIfAborted();
+  signal?.addEventListener('abort', terminateStarted, { once: true });
   try {
     const intra = config ? threadParameter(modelName, config, 'intra_op_thread_count') : 0;
     const inter = config ? threadParameter(modelName, config, 'inter_op_thread_count') : 0;
@@ -127,10 +139,12 @@ export async function loadModel(
         interOpNumThreads: inter,
       };
       try {
-        const instance = await OnnxInstance.create(spec);
+        const instance = await OnnxInstance.create(spec, { signal, onAbortTermination: (ended) => abortedCreations.push(ended) });
         started.push(instance);
+        signal?.throwIfAborted();
         return instance;
       } catch (err) {
+        if (signal?.aborted) throw signal.reason;
         throw new ModelLoadError(
           // onnxruntime's message names the model file by its absolute path: name it as in the repository.
           `model '${modelName}' version ${version}: onnxruntime could not create a session: ${String((err as Error).message).split(dir.path + path.sep).join('')}`,
@@ -165,10 +179,23 @@ export async function loadModel(
       await modelVersion.warmUp(samples, (message) => options.logger.info(message));
       loaded.set(version, modelVersion);
     }
+    signal?.throwIfAborted();
     return { config: complete, versions: loaded };
   } catch (err) {
-    await Promise.allSettled(started.map((i) => i.close()));
-    throw err;
+    const closing = Promise.allSettled(started.map((i) => i.close()));
+    if (!signal?.aborted) {
+      await closing;
+      throw err;
+    }
+    // Cancelled: the caller (an unload, a timeout) does not wait for the threads to exit;
+    // one inside a native call (an execution, a session's creation) ends when it returns.
+    const threads = started.length + abortedCreations.length;
+    void Promise.allSettled([closing, ...abortedCreations]).then(() =>
+      options.logger.info(`model '${modelName}': the load's ${threads} model thread(s) ended`),
+    );
+    throw signal.reason;
+  } finally {
+    signal?.removeEventListener('abort', terminateStarted);
   }
 }
 

@@ -12,6 +12,10 @@
  *   then always finds its composing models' loads and waits for them (never a second load).
  * - A reload retires the old versions with a successor lookup, so a request that resolved
  *   the old version just before the swap is served by the new one instead of failing.
+ * - A load is bounded in time (loadTimeoutSecs) and cancellable: an unload aborts the loads
+ *   queued before it, and shutdown aborts every load. Aborting terminates the load's model
+ *   threads, so a load that would never finish (a warmup count of 2^32-1 in a load
+ *   override) cannot hold the model, and its queue of loads and unloads, forever.
  * - The model control API (load/unload) is refused unless the mode is explicit, as in
  *   Triton; the repository's own changes (start-up, polling) use loadFromRepository and
  *   unloadFromRepository, which every mode allows.
@@ -38,6 +42,8 @@ interface ModelEntry {
   busy: Promise<void>;
   /** Loads and unloads queued on `busy` and not finished yet (the running one included). */
   queued: number;
+  /** One per load queued or running: an unload or shutdown aborts them. */
+  loads: Set<AbortController>;
 }
 
 export interface RepositoryIndexEntry {
@@ -54,6 +60,36 @@ export interface ModelManagerOptions extends LoaderOptions {
    * mode. In none and poll mode Triton refuses them; the default (true) suits library use.
    */
   explicitModelControl?: boolean;
+  /**
+   * Longest a load (sessions created, warmup run) may take before it fails and its threads
+   * are terminated; 0 or absent: no limit (Triton has none).
+   */
+  loadTimeoutSecs?: number;
+}
+
+/** How an unload cancels a load that is queued or running (the load's caller sees this). */
+export function loadCancelledMessage(name: string): string {
+  return `model '${name}': load cancelled by an unload request`;
+}
+
+/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts; `late` gets a result that came after. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, late: (value: T) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) late(value);
+        else resolve(value);
+      },
+      (err) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }
 
 export class ModelManager {
@@ -108,8 +144,11 @@ export class ModelManager {
     }
     const fresh = !this.entries.has(name);
     const entry = this.entry(name);
+    const cancel = new AbortController();
+    entry.loads.add(cancel);
     const run = async (): Promise<void> => {
       if (this.closed) throw new UnavailableError('the engine is shutting down');
+      cancel.signal.throwIfAborted();
       if (!(await isDirectory(dir))) {
         // A name the repository does not have leaves no entry behind (nor in the index).
         if (fresh && entry.queued === 1 && !entry.loaded && entry.reason === '' && this.entries.get(name) === entry) {
@@ -121,14 +160,34 @@ export class ModelManager {
       entry.state = previous ? entry.state : 'LOADING';
       entry.reason = '';
       const startedAt = process.hrtime.bigint();
+      const timeoutSecs = this.options.loadTimeoutSecs ?? 0;
+      const timer =
+        timeoutSecs > 0
+          ? setTimeout(
+              () =>
+                cancel.abort(
+                  new ModelLoadError(
+                    `model '${name}': load did not finish within ${timeoutSecs} s (the model load timeout, --model-load-timeout-secs); its model threads were terminated`,
+                  ),
+                ),
+              timeoutSecs * 1000,
+            )
+          : undefined;
       let loaded: LoadedModel;
       try {
-        loaded = await loadModel(root, name, configOverride, { ...this.options, ensembleHost: this.ensembleHost });
+        const loading = loadModel(root, name, configOverride, { ...this.options, ensembleHost: this.ensembleHost }, cancel.signal);
+        // An ensemble's load waits on other models' loads and has no threads of its own to
+        // terminate: the race ends it on time, and what it returns late is closed.
+        loaded = await untilAborted(loading, cancel.signal, (late) => {
+          void Promise.allSettled([...late.versions.values()].map((v) => v.close(cancel.signal.reason as Error)));
+        });
       } catch (err) {
         entry.state = previous ? entry.state : 'UNAVAILABLE';
         entry.reason = (err as Error).message;
         this.logger.error(`failed to load model '${name}': ${entry.reason}`);
         throw err;
+      } finally {
+        clearTimeout(timer);
       }
       if (this.closed) {
         await Promise.allSettled([...loaded.versions.values()].map((v) => v.close(new UnavailableError('the engine is shutting down'))));
@@ -146,7 +205,7 @@ export class ModelManager {
       );
       if (previous) await this.drainVersions(name, previous);
     };
-    return this.enqueue(entry, run);
+    return this.enqueue(entry, run).finally(() => entry.loads.delete(cancel));
   }
 
   /** Runs `op` after every operation already queued on the entry. */
@@ -231,6 +290,9 @@ export class ModelManager {
   private async unloadEntry(name: string): Promise<void> {
     const entry = this.entries.get(name);
     if (!entry) throw new InvalidArgumentError(`failed to unload '${name}', model is not loaded`);
+    // Loads asked for before this unload would be undone by it: end them now (terminating
+    // their threads) instead of waiting behind a load that may never finish.
+    for (const load of entry.loads) load.abort(new ModelLoadError(loadCancelledMessage(name)));
     const run = async (): Promise<void> => {
       const previous = entry.loaded;
       if (!previous) {
@@ -255,7 +317,7 @@ export class ModelManager {
   private entry(name: string): ModelEntry {
     let e = this.entries.get(name);
     if (!e) {
-      e = { name, state: 'UNAVAILABLE', reason: '', loaded: undefined, busy: Promise.resolve(), queued: 0 };
+      e = { name, state: 'UNAVAILABLE', reason: '', loaded: undefined, busy: Promise.resolve(), queued: 0, loads: new Set() };
       this.entries.set(name, e);
     }
     return e;
@@ -365,6 +427,8 @@ export class ModelManager {
    */
   async close(): Promise<void> {
     this.closed = true;
+    // A load in progress would hold its entry's queue (and this close) until it ended.
+    for (const e of this.entries.values()) for (const load of e.loads) load.abort(new UnavailableError('the engine is shutting down'));
     const isEnsemble = (e: ModelEntry) => e.loaded?.config.platform === 'ensemble';
     const closeAll = (entries: ModelEntry[]) =>
       Promise.allSettled(

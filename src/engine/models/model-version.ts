@@ -9,7 +9,7 @@
 import { InferenceError, ModelLoadError, UnavailableError } from '../../errors';
 import { DataType, TensorData, dataTypeFromOnnxType, dataTypeInfo } from '../../tensor/datatypes';
 import type { OnnxInstance } from '../backend/onnx-instance';
-import type { WorkerTensor } from '../backend/session-messages';
+import type { WarmupTensor, WorkerTensor } from '../backend/session-messages';
 import type { ModelConfig } from '../config/model-config';
 import { createScheduler } from '../scheduler/create-scheduler';
 import type { BatchItem, Scheduler } from '../scheduler/scheduler-types';
@@ -149,23 +149,26 @@ export class ModelVersion implements ServableVersion {
   /**
    * Runs the warmup samples on every instance (instances in parallel, samples in order),
    * straight on the instances: warmup is not a client request, so it bypasses the
-   * scheduler and the statistics. Called by the loader before the version is served.
+   * scheduler and the statistics. Each sample is one task in the instance's thread, which
+   * builds its tensors and runs all its executions there. Called by the loader before the
+   * version is served; the loader's timeout or an unload stops it by closing the instances.
    */
   async warmUp(samples: readonly WarmupSample[], log?: (message: string) => void): Promise<void> {
     if (samples.length === 0) return;
     await Promise.all(
       this.instances.map(async (instance, index) => {
         for (const sample of samples) {
-          for (let n = 0; n < sample.executions; n++) {
-            try {
-              const validated = validateRequest(this.modelName, this.config, sample.makeRequest());
-              await instance.run(this.feeds([validated]), this.outputNames);
-            } catch (err) {
-              throw new ModelLoadError(
-                `model '${this.modelName}' version ${this.version}: ${describeSample(sample)} failed on instance ${index}: ${(err as Error).message}`,
-                { cause: err },
-              );
-            }
+          // Logged before it runs too: a warmup that takes long is visible while it does.
+          log?.(
+            `model '${this.modelName}' version ${this.version} instance ${index}: running ${describeSample(sample)} ${sample.executions} time${sample.executions === 1 ? '' : 's'} (batch size ${sample.batchSize})`,
+          );
+          try {
+            await instance.warmUp(this.warmupTensors(sample), this.outputNames, sample.executions);
+          } catch (err) {
+            throw new ModelLoadError(
+              `model '${this.modelName}' version ${this.version}: ${describeSample(sample)} failed on instance ${index}: ${(err as Error).message}`,
+              { cause: err },
+            );
           }
           log?.(
             `model '${this.modelName}' version ${this.version} instance ${index}: ${describeSample(sample)} ran ${sample.executions} time${sample.executions === 1 ? '' : 's'} (batch size ${sample.batchSize})`,
@@ -173,6 +176,21 @@ export class ModelVersion implements ServableVersion {
         }
       }),
     );
+  }
+
+  /** A sample's inputs as the session takes them: onnxruntime types, reshape applied. */
+  private warmupTensors(sample: WarmupSample): WarmupTensor[] {
+    return sample.inputs.map((input) => {
+      const spec = this.config.input.find((c) => c.name === input.name)!;
+      const dims = spec.reshape
+        ? this.batching
+          ? [sample.batchSize, ...spec.reshape.shape]
+          : [...spec.reshape.shape]
+        : [...input.shape];
+      const type = dataTypeInfo(input.datatype).onnxType;
+      if (!type) throw new InferenceError(`datatype ${input.datatype} of '${input.name}' is not supported by onnxruntime`);
+      return { name: input.name, type, datatype: input.datatype, dims, fill: input.fill };
+    });
   }
 
   /** The tensors one execution feeds the session: the requests' rows joined along the batch dim. */

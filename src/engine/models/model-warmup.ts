@@ -7,22 +7,34 @@
  * (`input_data_file`: raw little-endian bytes, of which the first row's worth is used; for
  * BYTES the whole file, as 4-byte-length-prefixed elements).
  *
- * Preparing the data (files, sizes, dims) happens here, once per load; running it is
- * ModelVersion.warmUp. Every problem names the model and the sample.
+ * Preparing a sample (files, sizes, dims, the checks a request gets) happens here, once per
+ * load, without building its tensors: the instance's thread builds and runs them
+ * (ModelVersion.warmUp, backend/warmup-data.ts), so a large zero_data or random_data
+ * sample never allocates on the engine's I/O thread. Every problem names the model and
+ * the sample.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ModelLoadError } from '../../errors';
 import { fsErrorText } from '../repository/fs-error-text';
 import { DataType, dataTypeFromConfigType, dataTypeInfo, elementCount } from '../../tensor/datatypes';
-import { float32ToBFloat16Bits, float32ToFloat16Bits } from '../../tensor/half-float';
 import { tensorDataFromRaw } from '../../tensor/raw-tensor-data';
-import type { ModelConfig, ModelWarmup, ModelWarmupInput } from '../config/model-config';
-import type { InferenceRequest, Tensor } from './inference-types';
+import type { WarmupFill } from '../backend/warmup-data';
+import type { ModelConfig, ModelWarmupInput } from '../config/model-config';
+import type { InferenceRequest } from './inference-types';
 import { validateRequest } from './request-validation';
 
 /** Triton's folder for input_data_file, relative to the model directory. */
 export const WARMUP_DATA_FOLDER = 'warmup';
+
+export interface WarmupInput {
+  name: string;
+  datatype: DataType;
+  /** The request shape: `batch_size` rows first when the model batches. */
+  shape: number[];
+  /** One row's contents (or how to make them), repeated for every row. */
+  fill: WarmupFill;
+}
 
 export interface WarmupSample {
   /** The sample's name from the config (used in logs and errors). */
@@ -31,21 +43,7 @@ export interface WarmupSample {
   executions: number;
   /** Rows in each execution. */
   batchSize: number;
-  /**
-   * A fresh request each call: running a request moves its buffers to the instance's
-   * thread, so one request object cannot be run twice.
-   */
-  makeRequest(): InferenceRequest;
-}
-
-/** One row of one input: raw bytes for fixed-size types, elements for BYTES. */
-type Row = { kind: 'raw'; bytes: Uint8Array } | { kind: 'bytes'; elements: Uint8Array[] };
-
-interface PreparedInput {
-  name: string;
-  datatype: DataType;
-  dims: number[];
-  row: Row;
+  inputs: WarmupInput[];
 }
 
 export function describeSample(sample: { name: string }): string {
@@ -55,20 +53,23 @@ export function describeSample(sample: { name: string }): string {
 /** Reads and checks every warmup sample of a model; throws ModelLoadError naming the sample. */
 export async function prepareWarmupSamples(modelName: string, modelDir: string, config: ModelConfig): Promise<WarmupSample[]> {
   const samples: WarmupSample[] = [];
+  const batching = config.max_batch_size > 0;
   for (const setting of config.model_warmup) {
     // Triton skips batch-0 samples; the config schema already rejects them, so this is belt and braces.
     if (setting.batch_size === 0) continue;
     const fail = (detail: string, cause?: unknown): never => {
       throw new ModelLoadError(`model '${modelName}': ${describeSample(setting)}: ${detail}`, { cause });
     };
-    const inputs: PreparedInput[] = [];
+    const inputs: WarmupInput[] = [];
     for (const [name, input] of Object.entries(setting.inputs)) {
-      inputs.push(await prepareInput(name, input, modelDir, fail));
+      const fill = await prepareInput(name, input, modelDir, fail);
+      const shape = batching ? [setting.batch_size, ...input.dims] : [...input.dims];
+      inputs.push({ name, datatype: dataTypeFromConfigType(input.data_type) as DataType, shape, fill });
     }
-    const sample = makeSample(setting, inputs, config.max_batch_size > 0);
+    const sample: WarmupSample = { name: setting.name, executions: Math.max(1, setting.count), batchSize: setting.batch_size, inputs };
     try {
       // The same checks a client's request gets: names, datatypes, shapes, batch size.
-      validateRequest(modelName, config, sample.makeRequest());
+      validateRequest(modelName, config, shapeOnlyRequest(sample));
     } catch (err) {
       fail((err as Error).message, err);
     }
@@ -77,27 +78,28 @@ export async function prepareWarmupSamples(modelName: string, modelDir: string, 
   return samples;
 }
 
+/** The request a sample stands for, without contents: validation looks at names, types and shapes only. */
+function shapeOnlyRequest(sample: WarmupSample): InferenceRequest {
+  return {
+    id: `warmup:${sample.name}`,
+    inputs: sample.inputs.map((i) => ({ name: i.name, datatype: i.datatype, shape: i.shape, data: [] })),
+  };
+}
+
 async function prepareInput(
   name: string,
   input: ModelWarmupInput,
   modelDir: string,
   fail: (detail: string, cause?: unknown) => never,
-): Promise<PreparedInput> {
+): Promise<WarmupFill> {
   const datatype = dataTypeFromConfigType(input.data_type) as DataType;
   if (input.dims.some((d) => d < 0)) {
     fail(`warmup setting expects all variable-size dimensions are specified for input '${name}'`);
   }
-  const count = elementCount(input.dims);
-  let row: Row;
   if (input.input_data_file !== undefined) {
-    row = await rowFromFile(name, datatype, count, input.input_data_file, modelDir, fail);
-  } else if (datatype === 'BYTES') {
-    // Triton feeds BYTES inputs from its zero buffer for both zero_data and random_data: empty strings.
-    row = { kind: 'bytes', elements: Array.from({ length: count }, () => new Uint8Array(0)) };
-  } else {
-    row = { kind: 'raw', bytes: input.random_data ? randomRow(datatype, count) : new Uint8Array(count * dataTypeInfo(datatype).byteSize) };
+    return rowFromFile(name, datatype, elementCount(input.dims), input.input_data_file, modelDir, fail);
   }
-  return { name, datatype, dims: [...input.dims], row };
+  return input.random_data ? { kind: 'random' } : { kind: 'zero' };
 }
 
 async function rowFromFile(
@@ -107,7 +109,7 @@ async function rowFromFile(
   file: string,
   modelDir: string,
   fail: (detail: string, cause?: unknown) => never,
-): Promise<Row> {
+): Promise<WarmupFill> {
   const folder = path.resolve(modelDir, WARMUP_DATA_FOLDER);
   const full = path.resolve(folder, file);
   const relative = path.relative(folder, full);
@@ -123,7 +125,7 @@ async function rowFromFile(
   }
   if (datatype === 'BYTES') {
     try {
-      return { kind: 'bytes', elements: tensorDataFromRaw('BYTES', count, data, `input_data_file '${file}'`) as Uint8Array[] };
+      return { kind: 'elements', elements: tensorDataFromRaw('BYTES', count, data, `input_data_file '${file}'`) as Uint8Array[] };
     } catch (err) {
       return fail((err as Error).message, err);
     }
@@ -132,48 +134,5 @@ async function rowFromFile(
   if (data.length < needed) {
     fail(`warmup setting expects ${needed} bytes, but the data provided from ${file} only has ${data.length} bytes`);
   }
-  return { kind: 'raw', bytes: new Uint8Array(data.subarray(0, needed)) };
-}
-
-/** Random contents that are valid values of the type (no NaN bit patterns for floats). */
-function randomRow(datatype: DataType, count: number): Uint8Array {
-  const info = dataTypeInfo(datatype);
-  const out = new Uint8Array(count * info.byteSize);
-  if (datatype === 'BOOL') {
-    for (let i = 0; i < count; i++) out[i] = Math.random() < 0.5 ? 0 : 1;
-  } else if (datatype === 'FP32' || datatype === 'FP64') {
-    const values = datatype === 'FP32' ? new Float32Array(out.buffer) : new Float64Array(out.buffer);
-    for (let i = 0; i < count; i++) values[i] = Math.random() * 2 - 1;
-  } else if (datatype === 'FP16' || datatype === 'BF16') {
-    const bits = new Uint16Array(out.buffer);
-    const encode = datatype === 'FP16' ? float32ToFloat16Bits : float32ToBFloat16Bits;
-    for (let i = 0; i < count; i++) bits[i] = encode(Math.random() * 2 - 1);
-  } else {
-    for (let i = 0; i < out.length; i++) out[i] = Math.floor(Math.random() * 256);
-  }
-  return out;
-}
-
-function makeSample(setting: ModelWarmup, inputs: PreparedInput[], batching: boolean): WarmupSample {
-  const rows = setting.batch_size;
-  return {
-    name: setting.name,
-    executions: Math.max(1, setting.count),
-    batchSize: rows,
-    makeRequest: () => ({
-      id: `warmup:${setting.name}`,
-      inputs: inputs.map((input): Tensor => {
-        const shape = batching ? [rows, ...input.dims] : [...input.dims];
-        if (input.row.kind === 'bytes') {
-          const elements = input.row.elements;
-          return { name: input.name, datatype: input.datatype, shape, data: Array.from({ length: rows }, () => elements).flat() };
-        }
-        const bytes = input.row.bytes;
-        const whole = new Uint8Array(bytes.length * rows);
-        for (let r = 0; r < rows; r++) whole.set(bytes, r * bytes.length);
-        const ctor = dataTypeInfo(input.datatype).arrayType!;
-        return { name: input.name, datatype: input.datatype, shape, data: new ctor(whole.buffer) };
-      }),
-    }),
-  };
+  return { kind: 'row', bytes: new Uint8Array(data.subarray(0, needed)) };
 }
