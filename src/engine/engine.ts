@@ -84,7 +84,13 @@ export async function startEngine(input: EngineOptionsInput, logger?: Logger): P
   let grpc: EngineGrpcServer | undefined;
   if (options.grpcPort >= 0) {
     try {
-      grpc = await startEngineGrpcServer(service, { host: options.host, port: options.grpcPort, logger: log });
+      grpc = await startEngineGrpcServer(service, {
+        host: options.host,
+        port: options.grpcPort,
+        logger: log,
+        // One setting bounds an HTTP body and a gRPC message alike.
+        maxMessageBytes: options.httpMaxInputSize,
+      });
     } catch (err) {
       await Promise.all([http.close(), metrics?.close()]);
       throw err;

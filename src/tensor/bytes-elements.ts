@@ -18,15 +18,35 @@ export function encodeBytesElements(elements: readonly Uint8Array[]): Buffer {
 }
 
 /**
+ * BYTES elements one request may carry (all its BYTES inputs together). Each element becomes
+ * its own object here and a string in onnxruntime, so the count, not the byte size, is what
+ * a request of many tiny elements costs; servers refuse a request over it before decoding.
+ */
+export const MAX_BYTES_ELEMENTS = 131_072;
+
+/** Every zero-length element shares this view: a flood of them costs an array slot each. */
+const EMPTY_ELEMENT = Buffer.alloc(0);
+
+/**
  * Splits length-prefixed elements. `expectedCount`, when given, must match exactly: a
  * count that disagrees with the tensor's shape is the caller's error, not ours to guess.
+ * With a count, the work is bounded by it: data too short to hold that many 4-byte
+ * prefixes is refused unread, and decoding stops at the first element past the count.
  * Elements are views into `bytes` (no copy).
  */
 export function decodeBytesElements(bytes: Uint8Array, expectedCount: number | undefined, what: string): Uint8Array[] {
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (expectedCount !== undefined && expectedCount * 4 > view.length) {
+    throw new MalformedRequestError(
+      `${what}: BYTES data of ${view.length} bytes cannot hold the ${expectedCount} elements the shape needs (4 bytes of length prefix each)`,
+    );
+  }
   const elements: Uint8Array[] = [];
   let offset = 0;
   while (offset < view.length) {
+    if (elements.length === expectedCount) {
+      throw new MalformedRequestError(`${what}: BYTES data holds more than the ${expectedCount} elements the shape needs`);
+    }
     if (offset + 4 > view.length) {
       throw new MalformedRequestError(`${what}: BYTES data ends inside an element's 4-byte length prefix`);
     }
@@ -37,7 +57,7 @@ export function decodeBytesElements(bytes: Uint8Array, expectedCount: number | u
         `${what}: BYTES element ${elements.length} declares ${len} bytes but only ${view.length - offset} remain`,
       );
     }
-    elements.push(view.subarray(offset, offset + len));
+    elements.push(len === 0 ? EMPTY_ELEMENT : view.subarray(offset, offset + len));
     offset += len;
   }
   if (expectedCount !== undefined && elements.length !== expectedCount) {

@@ -29,7 +29,7 @@ describe('BYTES elements', () => {
   it.each([
     ['a truncated length prefix', Buffer.from([1, 0]), undefined, /length prefix/],
     ['an element longer than the data', Buffer.from([5, 0, 0, 0, 1]), undefined, /declares 5 bytes but only 1 remain/],
-    ['a count that disagrees with the shape', encodeBytesElements([Buffer.from('a')]), 2, /holds 1 elements but the shape needs 2/],
+    ['a count that disagrees with the shape', encodeBytesElements([Buffer.from('abcdef')]), 2, /holds 1 elements but the shape needs 2/],
   ])('reject %s', (_name, bytes, count, message) => {
     expect(() => decodeBytesElements(bytes, count, 'input x')).toThrow(MalformedRequestError);
     expect(() => decodeBytesElements(bytes, count, 'input x')).toThrow(message);

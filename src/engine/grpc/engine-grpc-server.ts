@@ -4,12 +4,20 @@
  * ModelInfer and an HTTP infer for the same model queue in the same scheduler and may run
  * in one batch.
  */
-import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { UnavailableError } from '../../errors';
+import {
+  Server,
+  ServerCredentials,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type sendUnaryData,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { InvalidArgumentError, UnavailableError } from '../../errors';
 import type { Logger } from '../../logger';
 import { GRPC_HANDLERS, type GrpcServiceContext } from './grpc-handlers';
 import { grpcErrorReply } from './grpc-status';
 import { inferenceServiceDefinition } from './inference-proto';
+import { checkModelInferWire } from './model-infer-wire-check';
 
 export interface EngineGrpcServer {
   readonly port: number;
@@ -18,11 +26,44 @@ export interface EngineGrpcServer {
   close(): Promise<void>;
 }
 
-// Triton lets messages be as large as gRPC allows (INT32_MAX); -1 is grpc-js's "no limit".
-const SERVER_OPTIONS = {
-  'grpc.max_receive_message_length': -1,
-  'grpc.max_send_message_length': -1,
-};
+/**
+ * A received message's size is bounded by the same setting as an HTTP body
+ * (httpMaxInputSize, --http-max-input-size): grpc-js refuses a larger one, compressed or
+ * not, with RESOURCE_EXHAUSTED before it is buffered whole. Sent messages are not bounded
+ * (Triton lets them be as large as gRPC allows; -1 is grpc-js's "no limit").
+ */
+function serverOptions(maxMessageBytes: number): Record<string, number> {
+  return {
+    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.max_send_message_length': -1,
+  };
+}
+
+/** What ModelInfer's deserializer hands on instead of a message it refused to decode. */
+class RefusedMessage {
+  constructor(readonly error: InvalidArgumentError) {}
+}
+
+/**
+ * The service with ModelInfer's deserializer checking the wire bytes first
+ * (model-infer-wire-check.ts). A deserializer that throws makes grpc-js answer INTERNAL with
+ * no details, so a refusal travels to the handler as a RefusedMessage and is thrown there.
+ */
+function guardedDefinition(): ServiceDefinition {
+  const definition = inferenceServiceDefinition();
+  const infer = definition.ModelInfer!;
+  const decode = infer.requestDeserialize;
+  return {
+    ...definition,
+    ModelInfer: {
+      ...infer,
+      requestDeserialize: (bytes: Buffer) => {
+        const refusal = checkModelInferWire(bytes);
+        return refusal === undefined ? decode(bytes) : new RefusedMessage(refusal);
+      },
+    },
+  };
+}
 
 function implementation(ctx: GrpcServiceContext, logger: Logger): UntypedServiceImplementation {
   const impl: UntypedServiceImplementation = {};
@@ -33,7 +74,10 @@ function implementation(ctx: GrpcServiceContext, logger: Logger): UntypedService
         logger.verbose(`grpc ${name} ${outcome} ${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(2)} ms`);
       // Promise.resolve().then: a handler that throws synchronously is answered like one that rejects.
       Promise.resolve()
-        .then(() => handler(ctx, call.request as never, call))
+        .then(() => {
+          if (call.request instanceof RefusedMessage) throw call.request.error;
+          return handler(ctx, call.request as never, call);
+        })
         .then(
           (response) => {
             callback(null, response);
@@ -60,10 +104,10 @@ function address(host: string, port: number): string {
 
 export async function startEngineGrpcServer(
   ctx: GrpcServiceContext,
-  options: { host: string; port: number; logger: Logger },
+  options: { host: string; port: number; logger: Logger; maxMessageBytes: number },
 ): Promise<EngineGrpcServer> {
-  const server = new Server(SERVER_OPTIONS);
-  server.addService(inferenceServiceDefinition(), implementation(ctx, options.logger));
+  const server = new Server(serverOptions(options.maxMessageBytes));
+  server.addService(guardedDefinition(), implementation(ctx, options.logger));
   // grpc-js serves as soon as the bind succeeds (Server.start() is deprecated).
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(address(options.host, options.port), ServerCredentials.createInsecure(), (err, bound) => {

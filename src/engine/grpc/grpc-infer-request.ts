@@ -5,6 +5,7 @@
  * for gRPC and HTTP.
  */
 import { InvalidArgumentError } from '../../errors';
+import { MAX_BYTES_ELEMENTS } from '../../tensor/bytes-elements';
 import { allocateTypedArray, elementCount, isDataType } from '../../tensor/datatypes';
 import { tensorDataFromRaw } from '../../tensor/raw-tensor-data';
 import type { InferenceRequest, RequestedOutput, Tensor } from '../models/inference-types';
@@ -20,12 +21,26 @@ function decodeShape(shape: readonly string[], what: string): number[] {
   });
 }
 
-function decodeInput(input: WireInferInput, index: number, raw: Buffer | undefined): Tensor {
+/** Decoding state shared by a request's inputs. */
+interface DecodeBudget {
+  bytesElements: number;
+}
+
+function decodeInput(input: WireInferInput, index: number, raw: Buffer | undefined, budget: DecodeBudget): Tensor {
   if (input.name === '') throw new InvalidArgumentError(`inputs[${index}]: 'name' must be a non-empty string`);
   const what = `input '${input.name}'`;
   if (!isDataType(input.datatype)) throw new InvalidArgumentError(`${what}: invalid datatype '${input.datatype}'`);
   const shape = decodeShape(input.shape, what);
   const count = elementCount(shape);
+  if (input.datatype === 'BYTES') {
+    // Checked on the declared shape, before any element is decoded.
+    budget.bytesElements += count;
+    if (budget.bytesElements > MAX_BYTES_ELEMENTS) {
+      throw new InvalidArgumentError(
+        `${what}: shape [${shape.join(',')}] holds ${count} BYTES elements, which brings the request past the limit of ${MAX_BYTES_ELEMENTS} BYTES elements`,
+      );
+    }
+  }
   if (raw !== undefined) {
     if (input.contents !== null) {
       throw new InvalidArgumentError(`${what}: has both contents and raw_input_contents; send one`);
@@ -60,8 +75,9 @@ export function decodeGrpcInferRequest(message: WireModelInferRequest): Inferenc
       `expected ${message.inputs.length} raw_input_contents (one per input, in order) but got ${raw.length}`,
     );
   }
+  const budget: DecodeBudget = { bytesElements: 0 };
   const request: InferenceRequest = {
-    inputs: message.inputs.map((input, i) => decodeInput(input, i, raw.length > 0 ? raw[i] : undefined)),
+    inputs: message.inputs.map((input, i) => decodeInput(input, i, raw.length > 0 ? raw[i] : undefined, budget)),
   };
   if (message.id !== '') request.id = message.id;
   // Proto3 cannot tell an empty list from none: no outputs asked for means every output.

@@ -19,13 +19,16 @@ export interface GrpcTestClient {
   rpc(method: string, request?: object): Promise<any>;
   /** Calls a unary RPC that must fail; resolves with its ServiceError. */
   rpcError(method: string, request: object): Promise<ServiceError>;
+  /** Calls a unary RPC with a message already in wire form (bytes no encoder would write); resolves with the error or the response's byte length. */
+  rawRpc(method: string, message: Buffer): Promise<ServiceError | { responseBytes: number }>;
   close(): void;
 }
 
 export function connectGrpc(address: string): GrpcTestClient {
   const pkg = loadPackageDefinition(loadInferencePackageDefinition(CLIENT_PROTO_OPTIONS));
   const Service = (pkg.inference as GrpcObject).GRPCInferenceService as ServiceClientConstructor;
-  const client: Client = new Service(address, credentials.createInsecure());
+  // No client-side send limit: the server's receive limit is what the tests exercise.
+  const client: Client = new Service(address, credentials.createInsecure(), { 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': -1 });
   const rpc = (method: string, request: object = {}): Promise<any> =>
     new Promise((resolve, reject) => {
       const fn = (client as unknown as Record<string, Function>)[method]!;
@@ -40,6 +43,16 @@ export function connectGrpc(address: string): GrpcTestClient {
         },
         (err: ServiceError) => err,
       ),
+    rawRpc: (method, message) =>
+      new Promise((resolve) => {
+        client.makeUnaryRequest(
+          `/inference.GRPCInferenceService/${method}`,
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          message,
+          (err: ServiceError | null, response?: Buffer) => resolve(err ?? { responseBytes: response!.length }),
+        );
+      }),
     close: () => client.close(),
   };
 }

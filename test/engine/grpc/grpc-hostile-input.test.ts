@@ -1,0 +1,125 @@
+/**
+ * Hostile ModelInfer messages against a real engine (`scoreline engine` from dist, default
+ * limits): a message over --http-max-input-size is refused by gRPC itself, floods of tiny
+ * elements are refused before they are decoded, and the engine serves normally afterwards.
+ * Durations are only bounded loosely (seconds), against a cost that used to be 5-10 s here.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { identityAll } from '../../../src/onnx/model-zoo';
+import { writeRepositoryModel } from '../../../src/onnx/repository-writer';
+import { encodeBytesElements } from '../../../src/tensor/bytes-elements';
+import { RunningEngine, startEngine } from '../../helpers/start-engine';
+import { GrpcTestClient, connectGrpc, int32Raw, int32Values } from './helpers/grpc-test-client';
+import { emptyBytesContents, int64Contents, wireInferRequest, wireInput } from './helpers/wire-messages';
+
+const MiB = 1024 * 1024;
+const DEFAULT_MAX_INPUT = 64 * MiB;
+
+let repo: string;
+let engine: RunningEngine;
+let client: GrpcTestClient;
+
+beforeAll(async () => {
+  repo = await fs.mkdtemp(path.join(os.tmpdir(), 'scoreline-grpc-hostile-'));
+  await writeRepositoryModel(repo, { name: 'id_bytes', versions: { 1: identityAll({ datatypes: ['BYTES'] }).bytes } });
+  await writeRepositoryModel(repo, { name: 'id_int32', versions: { 1: identityAll({ datatypes: ['INT32'] }).bytes } });
+  await writeRepositoryModel(repo, { name: 'id_int64', versions: { 1: identityAll({ datatypes: ['INT64'] }).bytes } });
+  engine = await startEngine({ modelRepository: repo });
+  client = connectGrpc(engine.grpcUrl!);
+});
+
+afterAll(async () => {
+  client?.close();
+  const code = await engine?.stop();
+  await fs.rm(repo, { recursive: true, force: true });
+  expect(code).toBe(0);
+});
+
+/** The engine still answers: live, and a small infer round-trips. */
+async function expectServing(): Promise<void> {
+  expect(await client.rpc('ServerLive')).toEqual({ live: true });
+  const response = await client.rpc('ModelInfer', {
+    model_name: 'id_int32',
+    inputs: [{ name: 'INPUT_INT32', datatype: 'INT32', shape: [1, 3] }],
+    raw_input_contents: [int32Raw([1, -2, 3])],
+  });
+  expect(int32Values(response.raw_output_contents[0])).toEqual([1, -2, 3]);
+}
+
+async function timed(message: Buffer): Promise<{ err: ServiceError; ms: number }> {
+  const started = Date.now();
+  const result = await client.rawRpc('ModelInfer', message);
+  if (!('code' in result)) throw new Error(`ModelInfer succeeded (${result.responseBytes} bytes) but was expected to fail`);
+  return { err: result, ms: Date.now() - started };
+}
+
+describe('ModelInfer on hostile input', () => {
+  it('refuses a message over --http-max-input-size with RESOURCE_EXHAUSTED naming the limit, as HTTP answers 413', async () => {
+    const n = 10 * MiB; // 80 MiB of INT64
+    const { err } = await timed(wireInferRequest('id_int64', [wireInput('INPUT_INT64', 'INT64', [1, n])], [Buffer.alloc(n * 8)]));
+    expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(err.details).toMatch(new RegExp(`larger than max \\(\\d+ vs\\.? ${DEFAULT_MAX_INPUT}\\)`));
+    await expectServing();
+    // The same setting bounds an HTTP body.
+    const res = await fetch(`${engine.url}/v2/models/id_int64/infer`, { method: 'POST', body: Buffer.alloc(DEFAULT_MAX_INPUT + 1), headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(413);
+  });
+
+  it('refuses a raw flood of zero-length BYTES elements by its shape, before decoding it', async () => {
+    const n = (DEFAULT_MAX_INPUT - 4096) / 4; // 16 million zero-length elements, just under the limit
+    const { err, ms } = await timed(wireInferRequest('id_bytes', [wireInput('INPUT_STRING', 'BYTES', [1, n])], [Buffer.alloc(n * 4)]));
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(err.details).toBe(
+      `input 'INPUT_STRING': shape [1,${n}] holds ${n} BYTES elements, which brings the request past the limit of 131072 BYTES elements`,
+    );
+    expect(ms).toBeLessThan(4000);
+    await expectServing();
+  });
+
+  it('refuses a raw flood hidden behind a small shape at the first element past it', async () => {
+    const { err } = await timed(wireInferRequest('id_bytes', [wireInput('INPUT_STRING', 'BYTES', [1, 4])], [Buffer.alloc(DEFAULT_MAX_INPUT - 4096)]));
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(err.details).toBe("input 'INPUT_STRING': BYTES data holds more than the 4 elements the shape needs");
+    await expectServing();
+  });
+
+  it('refuses a flood of empty bytes_contents entries before protobufjs decodes them', async () => {
+    const n = (DEFAULT_MAX_INPUT - 4096) / 2; // 32 million two-byte entries
+    const { err, ms } = await timed(wireInferRequest('id_bytes', [wireInput('INPUT_STRING', 'BYTES', [1, n], emptyBytesContents(n))]));
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(err.details).toBe(
+      "input 'INPUT_STRING': contents.bytes_contents brings the request's typed contents past the limit of 65536 elements; send large tensors in raw_input_contents",
+    );
+    expect(ms).toBeLessThan(4000);
+    await expectServing();
+  });
+
+  it('refuses 8 million int64_contents elements without decoding them', async () => {
+    const n = 8 * MiB;
+    const { err, ms } = await timed(wireInferRequest('id_int64', [wireInput('INPUT_INT64', 'INT64', [1, n], int64Contents(n, 2n ** 48n))]));
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(err.details).toMatch(/^input 'INPUT_INT64': contents.int64_contents brings the request's typed contents past the limit of 65536 elements/);
+    expect(ms).toBeLessThan(4000);
+    await expectServing();
+  });
+
+  it('still accepts BYTES and typed contents at their limits', async () => {
+    const strings = Array.from({ length: 65_536 }, (_, i) => Buffer.from(i % 7 === 0 ? '' : `s${i}`));
+    const response = await client.rpc('ModelInfer', {
+      model_name: 'id_bytes',
+      inputs: [{ name: 'INPUT_STRING', datatype: 'BYTES', shape: [1, strings.length], contents: { bytes_contents: strings } }],
+    });
+    expect(response.outputs[0]).toMatchObject({ name: 'OUTPUT_STRING', shape: [1, strings.length] });
+    const raw = Array.from({ length: 131_072 }, (_, i) => Buffer.from(i % 5 === 0 ? '' : 'x'));
+    const rawResponse = await client.rpc('ModelInfer', {
+      model_name: 'id_bytes',
+      inputs: [{ name: 'INPUT_STRING', datatype: 'BYTES', shape: [1, raw.length] }],
+      raw_input_contents: [encodeBytesElements(raw)],
+    });
+    expect(rawResponse.outputs[0]).toMatchObject({ name: 'OUTPUT_STRING', shape: [1, raw.length] });
+    expect(rawResponse.raw_output_contents[0]).toEqual(encodeBytesElements(raw));
+  });
+});
