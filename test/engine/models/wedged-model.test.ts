@@ -144,3 +144,21 @@ describe('--model-load-timeout-secs', () => {
     expect((await slowEntry(engine))?.state).toBe('READY');
   }, 60_000);
 });
+
+describe('shutdown during an endless warmup', () => {
+  it('ends the load and exits 0 (the load does not hold the drain)', async () => {
+    const engine = await startEngine({ modelRepository: repo, args: ['--model-control-mode', 'explicit'] });
+    try {
+      const stuck = loadSlow(engine, true).catch((err: Error) => err);
+      await waitFor('the warmup to run', async () => engine.output().includes("instance 0: running warmup sample 'endless' 1000 times"), 60_000);
+      const stopping = Date.now();
+      expect(await engine.stop()).toBe(0);
+      // The drain waits for requests in flight, up to --exit-timeout-secs (30): the load is
+      // one of them and must end well before, not after 1000 executions.
+      expect(Date.now() - stopping).toBeLessThan(25_000);
+      await stuck;
+    } finally {
+      await engine.stop();
+    }
+  }, 120_000);
+});
