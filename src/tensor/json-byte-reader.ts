@@ -17,7 +17,7 @@
  * invalid sequences, as Buffer.toString('utf8') (and so the JSON.parse path) did.
  */
 import { InvalidArgumentError, MalformedRequestError } from '../errors';
-import { DataType, TensorData, allocateTypedArray, dataTypeInfo } from './datatypes';
+import { DataType, NumericTypedArray, TensorData, allocateTypedArray, dataTypeInfo } from './datatypes';
 import { float32ToBFloat16Bits, float32ToFloat16Bits } from './half-float';
 
 /** Array and object nesting a body may have (tensor ranks are far below it). */
@@ -319,7 +319,13 @@ export class JsonByteReader {
             if (c !== B.Minus && (c === undefined || c < B.Zero || c > B.Nine)) {
               this.badElement(at, n, kind === Kind.Float || kind === Kind.Half ? 'a number' : `an integer in [${min}, ${max}]`, datatype, what);
             }
-            this.readNumber();
+            if (!this.readNumber()) {
+              // Off the fast path (full-precision doubles, as Python prints floats): the rest
+              // of this row goes to JSON.parse in one piece, which reads those faster.
+              this.pos = at;
+              n = this.numberRow(n, count, numbers!, datatype, what);
+              break;
+            }
             const v = this.number;
             if (kind === Kind.Float) numbers![n] = v;
             else if (kind === Kind.Half) numbers![n] = toHalf(v);
@@ -327,9 +333,10 @@ export class JsonByteReader {
               if (!Number.isInteger(v) || v < min || v > max) this.badElement(at, n, `an integer in [${min}, ${max}]`, datatype, what);
               numbers![n] = kind === Kind.BigInteger ? BigInt(v) : v;
             }
+            n++;
           }
         }
-        n++;
+        if (kind === Kind.Bytes || kind === Kind.Bool) n++;
       }
       // After a value (an element or a closed array): the next one, or closing brackets.
       while (depth > 0) {
@@ -351,6 +358,54 @@ export class JsonByteReader {
     }
   }
 
+  /**
+   * The elements from `pos` to the end of the innermost array, read by JSON.parse when they
+   * are a flat run (no brackets, braces or strings), else just the element at `pos`. The
+   * run's commas are counted first, so a run longer than the shape's count left is refused
+   * before it is parsed. Returns the new element count; leaves `pos` at the run's end.
+   */
+  private numberRow(n: number, count: number, numbers: NumericTypedArray, datatype: DataType, what: string): number {
+    const bytes = this.bytes;
+    const start = this.pos;
+    let commas = 0;
+    let i = start;
+    for (; i < this.end; i++) {
+      const c = bytes[i];
+      if (c === B.CloseBracket) break;
+      if (c === B.Comma) commas++;
+      else if (c === B.OpenBracket || c === B.OpenBrace || c === B.Quote) break;
+    }
+    let values: unknown[];
+    if (bytes[i] === B.CloseBracket) {
+      if (n + commas + 1 > count) throw new InvalidArgumentError(`${what}: 'data' holds more than the ${count} elements the shape needs`);
+      try {
+        values = JSON.parse(`[${bytes.toString('latin1', start, i)}]`) as unknown[];
+      } catch (err) {
+        return this.fail(`${(err as Error).message} in 'data'`);
+      }
+      this.pos = i;
+    } else {
+      this.readNumber();
+      values = [Number(bytes.toString('latin1', start, this.pos))];
+    }
+    const info = dataTypeInfo(datatype);
+    const toHalf = datatype === 'FP16' ? float32ToFloat16Bits : datatype === 'BF16' ? float32ToBFloat16Bits : undefined;
+    const [min, max] = INTEGER_RANGES[datatype] ?? [-Infinity, Infinity];
+    for (let j = 0; j < values.length; j++, n++) {
+      const v = values[j];
+      if (typeof v !== 'number') {
+        throw new InvalidArgumentError(
+          `${what}: element ${n} of 'data' must be ${info.isFloat ? 'a number' : `an integer in [${min}, ${max}]`} for ${datatype}, got ${describe(v)}`,
+        );
+      }
+      if (info.isFloat) numbers[n] = toHalf ? toHalf(v) : v;
+      else if (!Number.isInteger(v) || v < min || v > max) {
+        throw new InvalidArgumentError(`${what}: element ${n} of 'data' must be an integer in [${min}, ${max}] for ${datatype}, got ${describe(v)}`);
+      } else numbers[n] = info.isBigInt ? BigInt(v) : v;
+    }
+    return n;
+  }
+
   /** An element of the wrong kind: refused with what it is, as the JSON.parse path described it. */
   private badElement(at: number, index: number, expected: string, datatype: DataType, what: string): never {
     this.pos = at;
@@ -368,8 +423,8 @@ export class JsonByteReader {
     const c = this.peek();
     if (c === B.Quote) return this.string();
     if (c === B.Minus || (c !== undefined && c >= B.Zero && c <= B.Nine)) {
-      this.readNumber();
-      return this.number;
+      const start = this.pos;
+      return this.readNumber() ? this.number : Number(this.bytes.toString('latin1', start, this.pos));
     }
     if (c === B.LowerT && this.word('true')) return true;
     if (c === B.LowerF && this.word('false')) return false;
@@ -447,12 +502,13 @@ export class JsonByteReader {
   }
 
   /**
-   * Reads a JSON number (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?) into `this.number`.
-   * Up to 15 significant digits with a small exponent is exactly digits × or ÷ 10^e (one
-   * correctly rounded operation); anything else goes to Number(), which reads the JSON
-   * number grammar exactly as JSON.parse does.
+   * Reads a JSON number (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?), leaving `pos` after
+   * it. Up to 15 significant digits with a small exponent is exactly digits × or ÷ 10^e (one
+   * correctly rounded operation): that goes to `this.number` and it returns true. Anything
+   * else returns false, for the caller to hand the text to JSON.parse or Number(), which read
+   * the JSON number grammar alike.
    */
-  private readNumber(): void {
+  private readNumber(): boolean {
     const bytes = this.bytes;
     const start = this.pos;
     let i = start;
@@ -518,8 +574,9 @@ export class JsonByteReader {
     else if (exponent > 0 && exponent <= 22) magnitude = digits * POWERS_OF_TEN[exponent]!;
     else magnitude = NaN;
     this.pos = i;
-    if (magnitude === magnitude) this.number = negative ? -magnitude : magnitude;
-    else this.number = Number(bytes.toString('latin1', start, i));
+    if (magnitude !== magnitude) return false;
+    this.number = negative ? -magnitude : magnitude;
+    return true;
   }
 
   private skipSpace(): void {

@@ -56,9 +56,17 @@ function readableCount(input: Record<string, unknown>): number | undefined {
   return elementCount(shape as number[]);
 }
 
-function readInput(reader: JsonByteReader, budget: DecodeBudget): Record<string, unknown> {
+/**
+ * An input object. A key may appear once: `data` is decoded as soon as it is read, by the
+ * name, datatype and shape before it, and a later `shape` would change what it meant
+ * (JSON.parse keeps the last of repeated keys, Triton's parser the first).
+ */
+function readInput(reader: JsonByteReader, index: number, budget: DecodeBudget): Record<string, unknown> {
   const input: Record<string, unknown> = {};
+  const keys = new Set<string>();
   reader.object((key) => {
+    if (keys.has(key)) throw new InvalidArgumentError(`inputs[${index}]: '${key}' appears more than once`);
+    keys.add(key);
     if (key !== 'data') {
       setMember(input, key, reader.value());
       return;
@@ -93,7 +101,7 @@ function readRequestJson(body: Buffer, jsonLength: number, budget: DecodeBudget)
     reader.object((key) => {
       if (key === 'inputs' && reader.peek() === 0x5b /* [ */) {
         const inputs: unknown[] = [];
-        reader.array(() => inputs.push(reader.peek() === 0x7b ? readInput(reader, budget) : reader.value()));
+        reader.array((i) => inputs.push(reader.peek() === 0x7b ? readInput(reader, i, budget) : reader.value()));
         request.inputs = inputs;
       } else if (key === 'outputs' && reader.peek() === 0x5b) {
         const outputs: unknown[] = [];
@@ -148,7 +156,7 @@ function decodeInput(raw: unknown, index: number, binary: Map<string, Buffer>, b
   }
   const json = input.data as JsonData;
   const decoded = json.decoded;
-  // Read again only when a later key changed what the data was read as (JSON.parse keeps the last).
+  // Decoded while it was read, unless its datatype or shape came after it.
   const data =
     decoded !== undefined && decoded.datatype === input.datatype && decoded.count === count
       ? decoded.data
