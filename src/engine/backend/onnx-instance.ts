@@ -84,16 +84,16 @@ export class OnnxInstance {
     // Session creation is one native call: the thread ends when it returns. The load's
     // caller does not wait for that (the abort rejects the load at once).
     let terminating: Promise<void> | undefined;
+    let rejectAborted: (reason: unknown) => void = () => undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      rejectAborted = reject;
+    });
     const onAbort = (): void => {
       terminating = terminate(pool, control);
       options.onAbortTermination?.(terminating);
+      rejectAborted(signal!.reason);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-    const aborted = new Promise<never>((_, reject) => {
-      if (signal?.aborted) reject(signal.reason);
-      signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
-    });
-    aborted.catch(() => undefined);
     try {
       const task = { kind: 'load', spec, control: shared } satisfies WorkerTask;
       const reply = (await Promise.race([pool.run(task), aborted])) as WorkerReply;
