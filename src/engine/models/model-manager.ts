@@ -184,7 +184,11 @@ export class ModelManager {
       } catch (err) {
         entry.state = previous ? entry.state : 'UNAVAILABLE';
         entry.reason = (err as Error).message;
-        this.logger.error(`failed to load model '${name}': ${entry.reason}`);
+        // The reason is what callers see (no paths, public-error-text.ts); the cause keeps
+        // the file system's own text (absolute path, errno) for the operator.
+        const cause = (err as Error).cause;
+        const detail = cause instanceof Error && cause.message !== entry.reason ? ` (${cause.message})` : '';
+        this.logger.error(`failed to load model '${name}': ${entry.reason}${detail}`);
         throw err;
       } finally {
         clearTimeout(timer);
