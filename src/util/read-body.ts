@@ -18,21 +18,27 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    // With a Content-Length (Node's parser holds the body to it), chunks are copied into one
+    // buffer as they come, so a large body is in memory once, not twice (chunks + concat).
+    const expected = declared === undefined ? NaN : Number(declared);
+    const whole = Number.isSafeInteger(expected) && expected > 64 * 1024 ? Buffer.allocUnsafe(expected) : undefined;
     req.on('data', (chunk: Buffer) => {
       if (done) return;
+      if (whole !== undefined && size + chunk.length <= whole.length) chunk.copy(whole, size);
+      else chunks.push(chunk);
       size += chunk.length;
       if (size > limit) {
         done = true;
         chunks.length = 0;
         reject(tooLarge(limit));
-        return;
       }
-      chunks.push(chunk);
     });
     req.on('end', () => {
       if (done) return;
       done = true;
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      if (whole !== undefined && chunks.length === 0) resolve(whole.subarray(0, size));
+      else if (whole !== undefined) resolve(Buffer.concat([whole.subarray(0, size - chunks.reduce((a, c) => a + c.length, 0)), ...chunks], size));
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
     req.on('error', (err) => {
       if (done) return;
