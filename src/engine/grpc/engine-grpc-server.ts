@@ -17,7 +17,7 @@ import type { Logger } from '../../logger';
 import { GRPC_HANDLERS, type GrpcServiceContext } from './grpc-handlers';
 import { grpcErrorReply } from './grpc-status';
 import { inferenceServiceDefinition } from './inference-proto';
-import { checkModelInferWire } from './model-infer-wire-check';
+import { checkModelInferWire, checkRequestWire } from './request-wire-check';
 
 export interface EngineGrpcServer {
   readonly port: number;
@@ -39,30 +39,28 @@ function serverOptions(maxMessageBytes: number): Record<string, number> {
   };
 }
 
-/** What ModelInfer's deserializer hands on instead of a message it refused to decode. */
+/** What a deserializer hands on instead of a message it refused to decode. */
 class RefusedMessage {
   constructor(readonly error: InvalidArgumentError) {}
 }
 
 /**
- * The service with ModelInfer's deserializer checking the wire bytes first
- * (model-infer-wire-check.ts). A deserializer that throws makes grpc-js answer INTERNAL with
- * no details, so a refusal travels to the handler as a RefusedMessage and is thrown there.
+ * The service with every deserializer checking the wire bytes first (request-wire-check.ts:
+ * ModelInfer in full, the others for their number of fields). A deserializer that throws
+ * makes grpc-js answer INTERNAL with no details, so a refusal travels to the handler as a
+ * RefusedMessage and is thrown there.
  */
 function guardedDefinition(): ServiceDefinition {
-  const definition = inferenceServiceDefinition();
-  const infer = definition.ModelInfer!;
-  const decode = infer.requestDeserialize;
-  return {
-    ...definition,
-    ModelInfer: {
-      ...infer,
-      requestDeserialize: (bytes: Buffer) => {
-        const refusal = checkModelInferWire(bytes);
-        return refusal === undefined ? decode(bytes) : new RefusedMessage(refusal);
-      },
-    },
-  };
+  const entries = Object.entries(inferenceServiceDefinition()).map(([name, method]) => {
+    const check = name === 'ModelInfer' ? checkModelInferWire : checkRequestWire;
+    const decode = method.requestDeserialize;
+    const requestDeserialize = (bytes: Buffer): unknown => {
+      const refusal = check(bytes);
+      return refusal === undefined ? decode(bytes) : new RefusedMessage(refusal);
+    };
+    return [name, { ...method, requestDeserialize }];
+  });
+  return Object.fromEntries(entries) as ServiceDefinition;
 }
 
 function implementation(ctx: GrpcServiceContext, logger: Logger): UntypedServiceImplementation {

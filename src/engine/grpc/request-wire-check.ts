@@ -1,13 +1,13 @@
 /**
- * A ModelInferRequest's wire bytes, checked before protobufjs decodes them. Decoding is
- * where a hostile message costs most: protobufjs turns each element of a repeated field into
- * a JavaScript value (a Buffer per bytes_contents entry, a Long and then a string per
- * int64), so 64 MiB of two-byte empty entries becomes tens of millions of objects, seconds of
- * blocked event loop and gigabytes of heap before any handler can look at the shape. This
- * walk reads only tags and lengths, stops as soon as a bound is passed, and allocates
- * nothing but the few strings it names in messages, so a refusal costs far less than the
- * decode it prevents.
- *
+ * Request wire bytes, checked before protobufjs decodes them. Decoding is where a hostile
+ * message costs most: protobufjs turns each element of a repeated field into a JavaScript
+ * value (a Buffer per bytes_contents entry, a Long and then a string per int64, an object
+ * per map entry), so 64 MiB of two-byte empty entries becomes tens of millions of objects,
+ * seconds of blocked event loop and gigabytes of heap before any handler can look at a
+ * shape. These walks read only tags and lengths, stop as soon as a bound is passed, and
+ * allocate nothing but the few strings they name in messages, so a refusal costs far less
+ * than the decode it prevents. ModelInferRequest is walked in full (checkModelInferWire);
+ * the other RPCs' requests only have their fields counted (checkRequestWire). *
  * Bounds (per request): MAX_CONTENTS_ELEMENTS typed-contents elements (every *_contents
  * field of every input together, bytes_contents included: send large tensors in
  * raw_input_contents, as Triton's clients do; raw BYTES elements are bounded in
@@ -113,7 +113,7 @@ interface Budget {
 function countField(budget: Budget): void {
   if (++budget.fields > MAX_WIRE_FIELDS) {
     throw new InvalidArgumentError(
-      `ModelInferRequest has more than ${MAX_WIRE_FIELDS} fields (inputs, outputs, parameters, raw_input_contents, shape dimensions); the limit is ${MAX_WIRE_FIELDS}`,
+      `ModelInferRequest has more than ${MAX_WIRE_FIELDS} fields (inputs, outputs, parameters, raw_input_contents, shape dimensions together); ${MAX_WIRE_FIELDS} is the limit`,
     );
   }
 }
@@ -206,6 +206,28 @@ function checkFlat(c: Cursor, budget: Budget): void {
     countField(budget);
     c.skip(tag & 7);
   }
+}
+
+/**
+ * The other RPCs' requests: their only repeated fields are maps (parameters), whose entries
+ * are top-level fields, so counting those bounds what protobufjs would build.
+ */
+export function checkRequestWire(buf: Uint8Array): InvalidArgumentError | undefined {
+  const budget: Budget = { fields: 0, contents: 0 };
+  const c = new Cursor(buf, 0, buf.byteLength);
+  try {
+    while (!c.done) {
+      const tag = c.varint();
+      if (++budget.fields > MAX_WIRE_FIELDS) {
+        return new InvalidArgumentError(`request has more than ${MAX_WIRE_FIELDS} fields (map entries each count one); ${MAX_WIRE_FIELDS} is the limit`);
+      }
+      c.skip(tag & 7);
+    }
+  } catch (err) {
+    if (err instanceof WireError) return undefined;
+    throw err;
+  }
+  return undefined;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
- * Hostile ModelInfer messages against a real engine (`scoreline engine` from dist, default
- * limits): a message over --http-max-input-size is refused by gRPC itself, floods of tiny
- * elements are refused before they are decoded, and the engine serves normally afterwards.
+ * Hostile gRPC messages against a real engine (`scoreline engine` from dist, default limits,
+ * plus one with a small --http-max-input-size): a message over that size is refused by gRPC
+ * itself, floods of tiny elements or fields are refused before they are decoded, and the
+ * engine serves normally afterwards.
  * Durations are only bounded loosely (seconds), against a cost that used to be 5-10 s here.
  */
 import fs from 'node:fs/promises';
@@ -63,9 +64,20 @@ describe('ModelInfer on hostile input', () => {
     expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(err.details).toMatch(new RegExp(`larger than max \\(\\d+ vs\\.? ${DEFAULT_MAX_INPUT}\\)`));
     await expectServing();
-    // The same setting bounds an HTTP body.
-    const res = await fetch(`${engine.url}/v2/models/id_int64/infer`, { method: 'POST', body: Buffer.alloc(DEFAULT_MAX_INPUT + 1), headers: { 'content-type': 'application/json' } });
-    expect(res.status).toBe(413);
+  });
+
+  it('takes its limit from --http-max-input-size, the setting that bounds an HTTP body', async () => {
+    const small = await startEngine({ modelRepository: repo, args: ['--http-max-input-size=1048576'] });
+    const smallClient = connectGrpc(small.grpcUrl!);
+    try {
+      const over = await smallClient.rawRpc('ModelInfer', wireInferRequest('id_int32', [wireInput('INPUT_INT32', 'INT32', [1, 300_000])], [Buffer.alloc(1_200_000)]));
+      expect(over).toMatchObject({ code: status.RESOURCE_EXHAUSTED, details: expect.stringMatching(/larger than max \(\d+ vs\.? 1048576\)/) });
+      const under = await smallClient.rawRpc('ModelInfer', wireInferRequest('id_int32', [wireInput('INPUT_INT32', 'INT32', [1, 200_000])], [Buffer.alloc(800_000)]));
+      expect(under).toEqual({ responseBytes: expect.any(Number) });
+    } finally {
+      smallClient.close();
+      await small.stop();
+    }
   });
 
   it('refuses a raw flood of zero-length BYTES elements by its shape, before decoding it', async () => {
@@ -103,6 +115,28 @@ describe('ModelInfer on hostile input', () => {
     expect(err.code).toBe(status.INVALID_ARGUMENT);
     expect(err.details).toMatch(/^input 'INPUT_INT64': contents.int64_contents brings the request's typed contents past the limit of 65536 elements/);
     expect(ms).toBeLessThan(4000);
+    await expectServing();
+  });
+
+  it('refuses 32 million empty raw_input_contents entries by their number, before decoding them', async () => {
+    const n = (DEFAULT_MAX_INPUT - 4096) / 2;
+    const entries = Buffer.alloc(n * 2);
+    for (let i = 0; i < n; i++) entries[2 * i] = (7 << 3) | 2; // raw_input_contents (7), length 0
+    const message = Buffer.concat([wireInferRequest('id_bytes', [wireInput('INPUT_STRING', 'BYTES', [1, 1])]), entries]);
+    const { err, ms } = await timed(message);
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(err.details).toBe('ModelInferRequest has more than 65536 fields (inputs, outputs, parameters, raw_input_contents, shape dimensions together); 65536 is the limit');
+    expect(ms).toBeLessThan(4000);
+    await expectServing();
+  });
+
+  it('refuses a load request flooded with parameters (32 MiB of empty map entries) before decoding it', async () => {
+    const n = Math.floor((32 * MiB) / 6);
+    const entries = Buffer.alloc(n * 6);
+    // parameters (3) entry of 4 bytes: key (1) "" and value (2) an empty ModelRepositoryParameter.
+    for (let i = 0; i < n; i++) entries.set([(3 << 3) | 2, 4, 0x0a, 0, 0x12, 0], 6 * i);
+    const result = await client.rawRpc('RepositoryModelLoad', Buffer.concat([Buffer.from([0x12, 8]), Buffer.from('id_int64'), entries]));
+    expect(result).toMatchObject({ code: status.INVALID_ARGUMENT, details: 'request has more than 65536 fields (map entries each count one); 65536 is the limit' });
     await expectServing();
   });
 

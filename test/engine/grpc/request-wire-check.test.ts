@@ -6,7 +6,7 @@
 import type { MethodDefinition } from '@grpc/proto-loader';
 import { InvalidArgumentError } from '../../../src/errors';
 import { loadInferencePackageDefinition } from '../../../src/engine/grpc/inference-proto';
-import { MAX_CONTENTS_ELEMENTS, MAX_WIRE_FIELDS, checkModelInferWire } from '../../../src/engine/grpc/model-infer-wire-check';
+import { MAX_CONTENTS_ELEMENTS, MAX_WIRE_FIELDS, checkModelInferWire, checkRequestWire } from '../../../src/engine/grpc/request-wire-check';
 
 const service = loadInferencePackageDefinition()['inference.GRPCInferenceService'] as unknown as Record<string, MethodDefinition<object, object>>;
 const encode = (request: object): Buffer => service.ModelInfer!.requestSerialize(request);
@@ -66,5 +66,23 @@ describe('checkModelInferWire', () => {
 
   it('leaves malformed wire data to the decoder', () => {
     expect(checkModelInferWire(Buffer.from([0x2a, 0x7f, 0x0a]))).toBeUndefined();
+  });
+});
+
+describe('checkRequestWire', () => {
+  const encodeLoad = (request: object): Buffer => service.RepositoryModelLoad!.requestSerialize(request);
+
+  it('lets a load request with parameters through', () => {
+    expect(checkRequestWire(encodeLoad({ model_name: 'm', parameters: { config: { string_param: '{}' } } }))).toBeUndefined();
+  });
+
+  it('bounds the fields of any other request: map entries and unknown fields count one each', () => {
+    const parameters = Object.fromEntries(Array.from({ length: MAX_WIRE_FIELDS + 1 }, (_, i) => [`p${i}`, { bool_param: true }]));
+    expect(checkRequestWire(encodeLoad({ model_name: 'm', parameters }))?.message).toBe(
+      `request has more than ${MAX_WIRE_FIELDS} fields (map entries each count one); ${MAX_WIRE_FIELDS} is the limit`,
+    );
+    const unknown = Buffer.alloc((MAX_WIRE_FIELDS + 1) * 2);
+    for (let i = 0; i <= MAX_WIRE_FIELDS; i++) unknown[2 * i] = (9 << 3) | 2; // field 9, length 0
+    expect(checkRequestWire(unknown)).toBeInstanceOf(InvalidArgumentError);
   });
 });
