@@ -99,6 +99,8 @@ export class JsonByteReader {
   /** readNumber()'s value, in a field so number loops store unboxed doubles. */
   private number = 0.5;
   private plainValues = 0;
+  /** numberRow(): no flat run of numbers starts before this offset. */
+  private notRunUntil = -1;
 
   private readonly bytes: Buffer;
   private readonly end: number;
@@ -369,14 +371,19 @@ export class JsonByteReader {
     const start = this.pos;
     let commas = 0;
     let i = start;
-    for (; i < this.end; i++) {
-      const c = bytes[i];
-      if (c === B.CloseBracket) break;
-      if (c === B.Comma) commas++;
-      else if (c === B.OpenBracket || c === B.OpenBrace || c === B.Quote) break;
+    // Not a flat run up to `notRunUntil` (found by an earlier scan): read one element, so
+    // that a row of slow numbers ending in something else is scanned once, not once each.
+    if (start < this.notRunUntil) i = this.notRunUntil;
+    else {
+      for (; i < this.end; i++) {
+        const c = bytes[i];
+        if (c === B.CloseBracket) break;
+        if (c === B.Comma) commas++;
+        else if (c === B.OpenBracket || c === B.OpenBrace || c === B.Quote) break;
+      }
     }
     let values: unknown[];
-    if (bytes[i] === B.CloseBracket) {
+    if (start >= this.notRunUntil && bytes[i] === B.CloseBracket) {
       if (n + commas + 1 > count) throw new InvalidArgumentError(`${what}: 'data' holds more than the ${count} elements the shape needs`);
       try {
         values = JSON.parse(`[${bytes.toString('latin1', start, i)}]`) as unknown[];
@@ -385,6 +392,7 @@ export class JsonByteReader {
       }
       this.pos = i;
     } else {
+      this.notRunUntil = i;
       this.readNumber();
       values = [Number(bytes.toString('latin1', start, this.pos))];
     }
