@@ -239,8 +239,17 @@ describe('decodeInferRequest on the byte-level reader', () => {
   });
 
   it('refuses text that is not JSON with the byte it stopped at', () => {
-    expect(() => decodeInferRequest(Buffer.from('{"inputs":[}'), undefined)).toThrow(/failed to parse the request JSON: .* at byte 11/);
-    expect(() => decodeInferRequest(Buffer.from('{"inputs":[]} x'), undefined)).toThrow(/failed to parse the request JSON: expected the end of the JSON/);
+    const input = '{"name":"x","datatype":"FP32","shape":[1],"data":[1]}';
+    expect(() => decodeInferRequest(Buffer.from(`{"inputs":[${input},}`), undefined)).toThrow("failed to parse the request JSON: expected a value, found '}' at byte 65");
+    expect(() => decodeInferRequest(Buffer.from(`{"inputs":[${input}]} x`), undefined)).toThrow(/failed to parse the request JSON: expected the end of the JSON/);
+    expect(() => decodeInferRequest(Buffer.from(`[${input}]`), undefined)).toThrow('the request body must be a JSON object');
+    // Small headers without "data" (binary requests) go through JSON.parse: the same refusals.
+    expect(() => decodeInferRequest(Buffer.from('{"inputs":[}'), undefined)).toThrow(/failed to parse the request JSON/);
     expect(() => decodeInferRequest(Buffer.from('[1]'), undefined)).toThrow('the request body must be a JSON object');
+  });
+
+  it('decodes data under an escaped key on the small-header path', () => {
+    const body = Buffer.from('{"inputs":[{"name":"x","datatype":"INT32","shape":[2],"d\u0061ta":[1,2]}]}');
+    expect(Array.from(decodeInferRequest(body, undefined).request.inputs[0]!.data as Int32Array)).toEqual([1, 2]);
   });
 });
