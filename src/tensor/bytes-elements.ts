@@ -2,7 +2,7 @@
  * BYTES tensors on the wire (binary extension) and in raw_input_contents: each element is a
  * 4-byte little-endian length followed by that many bytes, elements back to back.
  */
-import { MalformedRequestError } from '../errors';
+import { InvalidArgumentError, MalformedRequestError } from '../errors';
 
 export function encodeBytesElements(elements: readonly Uint8Array[]): Buffer {
   let total = 0;
@@ -23,6 +23,23 @@ export function encodeBytesElements(elements: readonly Uint8Array[]): Buffer {
  * a request of many tiny elements costs; servers refuse a request over it before decoding.
  */
 export const MAX_BYTES_ELEMENTS = 131_072;
+
+/** What a request's BYTES inputs have claimed of MAX_BYTES_ELEMENTS so far. */
+export interface BytesElementBudget {
+  bytesElements: number;
+}
+
+/**
+ * Claims a BYTES input's elements, from its declared shape and before any is decoded;
+ * refuses the input that brings the request past MAX_BYTES_ELEMENTS. HTTP and gRPC alike.
+ */
+export function claimBytesElements(budget: BytesElementBudget, shape: readonly number[] | undefined, count: number, what: string): void {
+  budget.bytesElements += count;
+  if (budget.bytesElements > MAX_BYTES_ELEMENTS) {
+    const holds = shape === undefined ? `its ${count} BYTES elements bring` : `shape [${shape.join(',')}] holds ${count} BYTES elements, which brings`;
+    throw new InvalidArgumentError(`${what}: ${holds} the request past the limit of ${MAX_BYTES_ELEMENTS} BYTES elements`);
+  }
+}
 
 /** Every zero-length element shares this view: a flood of them costs an array slot each. */
 const EMPTY_ELEMENT = Buffer.alloc(0);

@@ -18,6 +18,7 @@
  */
 import { InvalidArgumentError, MalformedRequestError } from '../errors';
 import { DataType, NumericTypedArray, TensorData, allocateTypedArray, dataTypeInfo } from './datatypes';
+import { claimBytesElements, type BytesElementBudget } from './bytes-elements';
 import { float32ToBFloat16Bits, float32ToFloat16Bits } from './half-float';
 
 /** Array and object nesting a body may have (tensor ranks are far below it). */
@@ -87,7 +88,7 @@ const enum Kind {
 }
 
 /** What the decoded inputs of one request may take in memory, in all (see tensorData()). */
-export interface DecodeBudget {
+export interface DecodeBudget extends BytesElementBudget {
   /** The max input size, for messages. */
   readonly limit: number;
   /** What is left of it. */
@@ -267,6 +268,7 @@ export class JsonByteReader {
         `${what}: 'data' cannot hold the ${count} elements the shape needs: only ${this.end - this.pos} bytes of JSON are left`,
       );
     }
+    if (datatype === 'BYTES') claimBytesElements(budget, undefined, count, what);
     const info = dataTypeInfo(datatype);
     const elementBytes = datatype === 'BYTES' ? BYTES_ELEMENT_FOOTPRINT : info.byteSize;
     const size = count * elementBytes;

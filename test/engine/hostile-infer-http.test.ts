@@ -9,6 +9,7 @@
  * - classification counts past the output's size (clamped to it, as Triton does).
  */
 import { request } from 'node:http';
+import { MAX_BYTES_ELEMENTS } from '../../src/tensor/bytes-elements';
 import { engineProblem, startHostileEngine, trackPeak, type HostileEngine } from '../hostile/helpers/hostile';
 
 const MiB = 1024 * 1024;
@@ -28,6 +29,20 @@ function post(url: string, body: Buffer): Promise<{ status: number; json: Record
         const text = body.toString('utf8', 0, header === undefined ? body.length : Number(header));
         resolve({ status: res.statusCode!, json: JSON.parse(text) as Record<string, unknown>, ms: performance.now() - started });
       });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function postBinary(url: string, body: Buffer, headerLength: number): Promise<{ status: number; json: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const headers = { 'content-type': 'application/octet-stream', 'content-length': body.length, 'inference-header-content-length': headerLength };
+    const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown> }));
     });
     req.on('error', reject);
     req.end(body);
@@ -79,6 +94,30 @@ describe('hostile infer bodies', () => {
     expect(reply.status).toBe(400);
     expect(reply.json.error).toBe("input 'INPUT0': 'data' holds more than the 1 elements the shape needs");
     expect(peak.growth()).toBeLessThan(2 * body.length);
+  });
+
+  it.each([
+    ['in JSON', 'json'],
+    ['in binary', 'binary'],
+  ] as const)('refuses more BYTES elements than MAX_BYTES_ELEMENTS %s before decoding any, as gRPC does', async (_case, form) => {
+    const n = MAX_BYTES_ELEMENTS + 1;
+    const input = (extra: string) => `{"name":"INPUT0","datatype":"BYTES","shape":[${n},1]${extra}}`;
+    let body: Buffer;
+    if (form === 'json') {
+      body = Buffer.from(`{"inputs":[${input(`,"data":[${list(n, '"a"')}]`)}]}`);
+    } else {
+      const header = Buffer.from(`{"inputs":[${input(`,"parameters":{"binary_data_size":${n * 5}}`)}]}`);
+      const elements = Buffer.alloc(n * 5);
+      for (let i = 0; i < n; i++) elements.writeUInt32LE(1, i * 5), (elements[i * 5 + 4] = 0x61);
+      body = Buffer.concat([header, elements]);
+      const reply = await postBinary(`${handle.engine.url}/v2/models/string_identity/infer`, body, header.length);
+      expect(reply.status).toBe(400);
+      expect(reply.json.error).toBe(`input 'INPUT0': shape [${n},1] holds ${n} BYTES elements, which brings the request past the limit of ${MAX_BYTES_ELEMENTS} BYTES elements`);
+      return;
+    }
+    const reply = await infer('string_identity', body);
+    expect(reply.status).toBe(400);
+    expect(reply.json.error).toBe(`input 'INPUT0': its ${n} BYTES elements bring the request past the limit of ${MAX_BYTES_ELEMENTS} BYTES elements`);
   });
 
   it('refuses an output asked for twice, naming it, however many times it is asked for', async () => {

@@ -13,7 +13,7 @@ import { EMPTY_BYTES, JsonByteReader, MAX_JSON_DEPTH, MAX_PLAIN_VALUES } from '.
 import { tensorDataFromJson } from '../../src/tensor/json-tensor-data';
 import { fuzzParameters } from '../faults/helpers/fuzz';
 
-const budget = () => ({ limit: 1 << 30, bytes: 1 << 30 });
+const budget = () => ({ limit: 1 << 30, bytes: 1 << 30, bytesElements: 0 });
 
 /** The new reader on `text` as a whole `data` value (refused unless it is all of the text). */
 function readNew(datatype: DataType, count: number, text: string): TensorData {
@@ -136,12 +136,12 @@ describe('the byte-level JSON reader of tensor data', () => {
     expect(() => readNew('FP32', 2 ** 28, '[1]')).toThrow(/'data' cannot hold the 268435456 elements the shape needs: only 3 bytes of JSON are left/);
     const text = `[${Array(1000).fill('0').join(',')}]`;
     const bytes = Buffer.from(text);
-    const small = { limit: 3999, bytes: 3999 };
+    const small = { limit: 3999, bytes: 3999, bytesElements: 0 };
     expect(() => new JsonByteReader(bytes, 0, bytes.length).tensorData('FP32', 1000, small, 'input x')).toThrow(
       /the shape's 1000 FP32 elements take 4000 bytes in memory, more than the 3999 bytes left of the max input size of 3999 \(--http-max-input-size\)/,
     );
     // BYTES elements count their footprint in memory, not just their bytes.
-    expect(() => new JsonByteReader(Buffer.from('[""]'), 0, 4).tensorData('BYTES', 1, { limit: 10, bytes: 10 }, 'input x')).toThrow(/1 BYTES elements take 64 bytes/);
+    expect(() => new JsonByteReader(Buffer.from('[""]'), 0, 4).tensorData('BYTES', 1, { limit: 10, bytes: 10, bytesElements: 0 }, 'input x')).toThrow(/1 BYTES elements take 64 bytes/);
   });
 
   it('shares one empty array among zero-length BYTES elements', () => {

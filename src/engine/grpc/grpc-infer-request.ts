@@ -5,7 +5,7 @@
  * for gRPC and HTTP.
  */
 import { InvalidArgumentError } from '../../errors';
-import { MAX_BYTES_ELEMENTS } from '../../tensor/bytes-elements';
+import { claimBytesElements, type BytesElementBudget } from '../../tensor/bytes-elements';
 import { allocateTypedArray, elementCount, isDataType } from '../../tensor/datatypes';
 import { tensorDataFromRaw } from '../../tensor/raw-tensor-data';
 import type { InferenceRequest, RequestedOutput, Tensor } from '../models/inference-types';
@@ -22,9 +22,7 @@ function decodeShape(shape: readonly string[], what: string): number[] {
 }
 
 /** Decoding state shared by a request's inputs. */
-interface DecodeBudget {
-  bytesElements: number;
-}
+type DecodeBudget = BytesElementBudget;
 
 function decodeInput(input: WireInferInput, index: number, raw: Buffer | undefined, budget: DecodeBudget): Tensor {
   if (input.name === '') throw new InvalidArgumentError(`inputs[${index}]: 'name' must be a non-empty string`);
@@ -32,15 +30,7 @@ function decodeInput(input: WireInferInput, index: number, raw: Buffer | undefin
   if (!isDataType(input.datatype)) throw new InvalidArgumentError(`${what}: invalid datatype '${input.datatype}'`);
   const shape = decodeShape(input.shape, what);
   const count = elementCount(shape);
-  if (input.datatype === 'BYTES') {
-    // Checked on the declared shape, before any element is decoded.
-    budget.bytesElements += count;
-    if (budget.bytesElements > MAX_BYTES_ELEMENTS) {
-      throw new InvalidArgumentError(
-        `${what}: shape [${shape.join(',')}] holds ${count} BYTES elements, which brings the request past the limit of ${MAX_BYTES_ELEMENTS} BYTES elements`,
-      );
-    }
-  }
+  if (input.datatype === 'BYTES') claimBytesElements(budget, shape, count, what);
   if (raw !== undefined) {
     if (input.contents !== null) {
       throw new InvalidArgumentError(`${what}: has both contents and raw_input_contents; send one`);

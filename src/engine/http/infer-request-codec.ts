@@ -12,6 +12,7 @@
 import { InvalidArgumentError, MalformedRequestError } from '../../errors';
 import { DataType, TensorData, elementCount, isDataType } from '../../tensor/datatypes';
 import { inferenceJsonLength, sliceBinaryTensors } from '../../tensor/binary-body';
+import { claimBytesElements } from '../../tensor/bytes-elements';
 import { DecodeBudget, JsonByteReader } from '../../tensor/json-byte-reader';
 import { tensorDataFromJson } from '../../tensor/json-tensor-data';
 import { tensorDataFromRaw } from '../../tensor/raw-tensor-data';
@@ -162,6 +163,7 @@ function decodeInput(raw: unknown, index: number, binary: Map<string, Buffer>, b
     if (input.data !== undefined) {
       throw new InvalidArgumentError(`${what}: has both 'data' and binary_data_size; send one`);
     }
+    if (input.datatype === 'BYTES') claimBytesElements(budget, shape, count, what);
     return { name: input.name, datatype: input.datatype, shape, data: tensorDataFromRaw(input.datatype, count, bytes, what) };
   }
   if (input.data === undefined) {
@@ -169,6 +171,7 @@ function decodeInput(raw: unknown, index: number, binary: Map<string, Buffer>, b
   }
   if (!(input.data instanceof JsonData)) {
     // From the small-header path: a key spelled with escapes ("d\u0061ta") is still data.
+    if (input.datatype === 'BYTES') claimBytesElements(budget, shape, count, what);
     return { name: input.name, datatype: input.datatype, shape, data: tensorDataFromJson(input.datatype, count, input.data, what) };
   }
   const json = input.data;
@@ -212,7 +215,7 @@ export function decodeInferRequest(
   maxInputBytes = DEFAULT_MAX_INPUT_BYTES,
 ): DecodedInferRequest {
   const jsonLength = inferenceJsonLength(body, headerLength);
-  const budget: DecodeBudget = { limit: maxInputBytes, bytes: maxInputBytes };
+  const budget: DecodeBudget = { limit: maxInputBytes, bytes: maxInputBytes, bytesElements: 0 };
   const json = readRequestJson(body, jsonLength, budget);
   const binary = body.subarray(jsonLength);
   if (!isObject(json)) throw new MalformedRequestError('the request body must be a JSON object');
