@@ -91,9 +91,11 @@ const PROBES: Probe[] = [
       const n = Math.floor((BODY - 200) / 2);
       return jsonInfer('ident_int32', `{"inputs":[{"name":"INPUT_INT32","datatype":"INT32","shape":[1,16],"data":[${list(n, '0')}]}]}`);
     },
+    // The same size with a true shape: 9-digit values, so that the decoded tensor (4 bytes a value) fits
+    // under --http-max-input-size as well as the body does (2-byte `0,` values would decode to twice the body).
     accepted: () => {
-      const n = Math.floor((BODY - 200) / 2);
-      return jsonInfer('ident_int32', `{"inputs":[{"name":"INPUT_INT32","datatype":"INT32","shape":[1,${n}],"data":[${list(n, '0')}]}],"parameters":{"binary_data_output":true}}`);
+      const n = Math.floor((BODY - 200) / 10);
+      return jsonInfer('ident_int32', `{"inputs":[{"name":"INPUT_INT32","datatype":"INT32","shape":[1,${n}],"data":[${list(n, '123456789')}]}],"parameters":{"binary_data_output":true}}`);
     },
   },
   {

@@ -10,6 +10,8 @@ import fc from 'fast-check';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { identityAll } from '../../../src/onnx/model-zoo';
+import { writeRepositoryModel } from '../../../src/onnx/repository-writer';
 import { mlpForward, sampleInput } from '../../fixtures/mlp-reference';
 import { makeTestRepository, testModels } from '../../fixtures/test-repository';
 import { startEngine, type RunningEngine } from '../../helpers/start-engine';
@@ -58,25 +60,34 @@ export interface HostileEngine {
   engine: RunningEngine;
   pid: number;
   repository: string;
-  /** SIGKILLs the engine if it no longer answers (a property found a wedge), and starts a fresh one. */
+  /** Set when a case failed: the engine may still be working on it (a wedged load holds the model). */
+  tainted: boolean;
+  /** SIGKILLs the engine if a case failed on it or it no longer answers, and starts a fresh one. */
   revive(): Promise<void>;
   stop(): Promise<void>;
 }
 
 /**
- * The test repository under `scoreline engine --model-control-mode explicit --load-model *`:
- * the load API (and its config override) is open, every model is ready.
+ * The test repository plus ident_int32 and ident_bytes (INPUT_INT32 / INPUT_STRING [batch, n]
+ * → OUTPUT_…) under `scoreline engine --model-control-mode explicit --load-model *`: the
+ * load API (and its config override) is open, every model is ready.
  */
 export async function startHostileEngine(args: string[] = []): Promise<HostileEngine> {
   const repository = await fs.mkdtemp(path.join(os.tmpdir(), 'scoreline-hostile-'));
   await makeTestRepository(repository);
+  // One-input identities over [batch, n]: any element count is a valid request, so a hostile body is decoded in full.
+  for (const datatype of ['INT32', 'BYTES'] as const) {
+    await writeRepositoryModel(repository, { name: `ident_${datatype.toLowerCase()}`, versions: { 1: identityAll({ datatypes: [datatype] }).bytes } });
+  }
   const start = (): Promise<RunningEngine> => startEngine({ modelRepository: repository, args: ['--model-control-mode', 'explicit', '--load-model', '*', ...args], timeoutMs: 90_000 });
   const handle: HostileEngine = {
     engine: await start(),
     pid: 0,
     repository,
+    tainted: false,
     revive: async () => {
-      if (await answersHealth(handle.engine, 2_000)) return;
+      if (!handle.tainted && (await answersHealth(handle.engine, 2_000))) return;
+      handle.tainted = false;
       handle.engine.child.kill('SIGKILL');
       await handle.engine.stop();
       handle.engine = await start();
@@ -186,6 +197,15 @@ export interface CaseLimits {
  * which of these failed. `sizeOf` is reported with the memory figure.
  */
 export async function hostileCase<T>(handle: HostileEngine, what: string, limits: CaseLimits, send: () => Promise<T>, judge: (answer: T) => string | undefined): Promise<{ answer: T; growth: number; ms: number }> {
+  try {
+    return await measuredCase(handle, what, limits, send, judge);
+  } catch (err) {
+    handle.tainted = true;
+    throw err;
+  }
+}
+
+async function measuredCase<T>(handle: HostileEngine, what: string, limits: CaseLimits, send: () => Promise<T>, judge: (answer: T) => string | undefined): Promise<{ answer: T; growth: number; ms: number }> {
   const pid = handle.pid;
   const peak = trackPeak(pid);
   const watchdog = memoryWatchdog(pid, peak.baseline + 2 * limits.growthBytes + 1024 * MiB);
