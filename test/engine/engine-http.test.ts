@@ -4,6 +4,7 @@
  * computed here without onnxruntime.
  */
 import fs from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { encodeBytesElements } from '../../src/tensor/bytes-elements';
@@ -347,6 +348,37 @@ describe('bad input gets a clear 400 and the engine keeps serving', () => {
     const res = await post(`${engine.url}/v2/models/fixed/infer`, Buffer.alloc(2_000_000, 32));
     expect(res.status).toBe(413);
     expect(((await res.json()) as any).error).toMatch(/exceeds the limit of 1000000 bytes/);
+  });
+
+  it.each([
+    ['with Content-Length', true],
+    ['chunked', false],
+  ])('answers a client still sending a body 20x the limit (%s) with its 413, never a reset', async (_case, declared) => {
+    const send = (): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const chunk = Buffer.alloc(64 * 1024, 32);
+        const chunks = 320; // 20 MiB
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (declared) headers['content-length'] = String(chunk.length * chunks);
+        const req = http.request(`${engine.url}/v2/models/fixed/infer`, { method: 'POST', headers }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode!));
+        });
+        req.on('error', reject);
+        let sent = 0;
+        const write = (): void => {
+          while (sent < chunks) {
+            sent++;
+            if (!req.write(chunk)) {
+              req.once('drain', write);
+              return;
+            }
+          }
+          req.end();
+        };
+        write();
+      });
+    for (let i = 0; i < 5; i++) expect(await send()).toBe(413);
   });
 
   it('still serves correct answers after all of the above', async () => {

@@ -17,6 +17,34 @@ export interface EngineHttpServer {
   close(): Promise<void>;
 }
 
+/**
+ * After an early answer (413, a refused header) the client may still be sending the body.
+ * Closing the socket with its bytes unread would make the kernel send a reset, and a client
+ * still writing would see ECONNRESET or EPIPE instead of the answer. So the rest is read and
+ * dropped (node's parser keeps the connection in step, for keep-alive), up to
+ * DISCARD_MAX_BYTES and DISCARD_MAX_MS: past either the connection is cut, so a client
+ * cannot make the server read for ever.
+ */
+const DISCARD_MAX_BYTES = 256 * 1024 * 1024;
+const DISCARD_MAX_MS = 10_000;
+
+function discardRest(req: http.IncomingMessage): void {
+  let discarded = 0;
+  const timer = setTimeout(() => req.socket.destroy(), DISCARD_MAX_MS);
+  timer.unref();
+  const done = (): void => clearTimeout(timer);
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > DISCARD_MAX_BYTES) {
+      done();
+      req.socket.destroy();
+    }
+  });
+  req.once('end', done);
+  req.once('close', done);
+  req.resume();
+}
+
 function send(res: http.ServerResponse, reply: Reply): void {
   const headers: Record<string, string | number> = { ...reply.headers };
   if (reply.parts) {
@@ -67,13 +95,11 @@ export async function startEngineHttpServer(
       if (s >= 500 && !(err as { code?: string }).code?.startsWith('SCORELINE_')) {
         logger.error(`${req.method} ${pathname}: ${(err as Error).stack ?? String(err)}`);
       }
-      // A body we stopped reading (413, early errors) must not be parsed as the next request,
-      // so the connection closes after the answer; `Connection: close` says so, or a
-      // kept-alive client would send its next request onto a closing socket (test/faults).
-      const headers = req.complete ? undefined : { connection: 'close' };
-      if (!res.headersSent) send(res, { status: s, json: body, headers });
+      // An answer before the body has all come (413, early errors): the rest is read and
+      // dropped, so the connection stays in step for the client's next request.
+      if (!res.headersSent) send(res, { status: s, json: body });
       else res.destroy();
-      if (!req.complete) res.once('finish', () => req.socket.destroy());
+      if (!req.complete) discardRest(req);
     }
     logger.verbose(
       `${req.method} ${pathname} ${status} ${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(2)} ms`,
