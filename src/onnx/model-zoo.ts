@@ -139,6 +139,21 @@ export function stringIdentity(options: { batchDim?: OnnxDim } = {}): OnnxModel 
   return { bytes: encodeModel({ graph: { name: 'string_identity', inputs, outputs, nodes } }), inputs, outputs };
 }
 
+/**
+ * FP32 A [n] + B [m] → SUM [k], dims symbolic and unrelated, so any two lengths pass
+ * request validation; lengths that do not broadcast (neither equal nor 1) fail inside
+ * onnxruntime's Add node at run time: a real run failure for the engine's error paths.
+ */
+export function unbroadcastableAdd(): OnnxModel {
+  const inputs: ValueInfoSpec[] = [
+    { name: 'A', datatype: 'FP32', dims: ['n'] },
+    { name: 'B', datatype: 'FP32', dims: ['m'] },
+  ];
+  const outputs: ValueInfoSpec[] = [{ name: 'SUM', datatype: 'FP32', dims: ['k'] }];
+  const nodes: NodeSpec[] = [{ opType: 'Add', name: 'add', inputs: ['A', 'B'], outputs: ['SUM'] }];
+  return { bytes: encodeModel({ graph: { name: 'unbroadcastable_add', inputs, outputs, nodes } }), inputs, outputs };
+}
+
 /** A model that cannot batch (no symbolic dims): FP32 INPUT0 [size] → OUTPUT0 = factor · x. */
 export function fixedShape(options: { size?: number; factor?: number } = {}): OnnxModel & { size: number; factor: number } {
   const { size = 4, factor = 2 } = options;

@@ -9,6 +9,7 @@ import type { NumericTypedArray } from '../../tensor/datatypes';
 import { CONTROL_CANCEL, CONTROL_NATIVE, CONTROL_SLOTS } from './session-messages';
 import type { SessionMetadata, SessionSpec, WarmupTensor, WorkerReply, WorkerTask, WorkerTensor, RunTimings } from './session-messages';
 import { movable } from './transfer';
+import { onnxRuntimeRunError } from './onnxruntime-run-error';
 
 const WORKER_FILE = path.join(__dirname, `onnx-session-worker${path.extname(__filename)}`);
 
@@ -43,6 +44,8 @@ export interface CreateOptions {
   signal?: AbortSignal;
   /** Gets the termination an abort started: it settles when the thread has exited. */
   onAbortTermination?: (ended: Promise<void>) => void;
+  /** Hears onnxruntime's whole message when a run fails (for the log; the caller gets an InferenceError). */
+  onRunFailure?: (message: string) => void;
 }
 
 export class OnnxInstance {
@@ -52,6 +55,7 @@ export class OnnxInstance {
     private readonly pool: Piscina,
     private readonly control: Int32Array,
     readonly metadata: SessionMetadata,
+    private readonly onRunFailure: ((message: string) => void) | undefined,
   ) {}
 
   /**
@@ -98,7 +102,7 @@ export class OnnxInstance {
       const task = { kind: 'load', spec, control: shared } satisfies WorkerTask;
       const reply = (await Promise.race([pool.run(task), aborted])) as WorkerReply;
       if (reply.kind !== 'loaded') throw new Error(`unexpected reply '${reply.kind}' to load`);
-      return new OnnxInstance(pool, control, reply.metadata);
+      return new OnnxInstance(pool, control, reply.metadata, options.onRunFailure);
     } catch (err) {
       if (signal?.aborted) {
         void (terminating ?? terminate(pool, control));
@@ -119,7 +123,9 @@ export class OnnxInstance {
 
   /**
    * Runs one batch. The input buffers are transferred to the worker: the caller must not
-   * use them afterwards (whole buffers are detached here; views are copied first).
+   * use them afterwards (whole buffers are detached here; views are copied first). When
+   * onnxruntime fails the run, rejects with an InferenceError carrying its message; the
+   * instance stays usable.
    */
   async run(inputs: WorkerTensor[], outputNames: string[]): Promise<InstanceRunResult> {
     // A Set: two inputs may share a buffer, and a transfer list must not name one twice.
@@ -136,6 +142,10 @@ export class OnnxInstance {
     });
     const task: WorkerTask = { kind: 'run', inputs: moved, outputNames };
     const reply = (await this.pool.run(movable(task, [...buffers]))) as WorkerReply;
+    if (reply.kind === 'run-failed') {
+      this.onRunFailure?.(reply.message);
+      throw onnxRuntimeRunError(reply.message);
+    }
     if (reply.kind !== 'ran') throw new Error(`unexpected reply '${reply.kind}' to run`);
     return { outputs: reply.outputs, timings: reply.timings };
   }

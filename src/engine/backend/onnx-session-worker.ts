@@ -67,7 +67,13 @@ async function run(inputs: WorkerTensor[], outputNames: string[]): Promise<Worke
   const feeds: Record<string, ort.Tensor> = {};
   for (const t of inputs) feeds[t.name] = toOrt(t);
   const started = process.hrtime.bigint();
-  const results = await native(() => session!.run(feeds, outputNames));
+  let results: ort.InferenceSession.ReturnType;
+  try {
+    results = await native(() => session!.run(feeds, outputNames));
+  } catch (err) {
+    if (err instanceof CancelledError) throw err;
+    return { kind: 'run-failed', message: err instanceof Error ? err.message : String(err) };
+  }
   const inferNs = Number(process.hrtime.bigint() - started);
   const outputs: WorkerTensor[] = [];
   const transfer: ArrayBuffer[] = [];

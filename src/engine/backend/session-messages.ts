@@ -75,4 +75,10 @@ export interface RunTimings {
 export type WorkerReply =
   | { kind: 'loaded'; metadata: SessionMetadata }
   | { kind: 'ran'; outputs: WorkerTensor[]; timings: RunTimings }
+  /**
+   * InferenceSession.run itself rejected (a node failed: shapes it cannot broadcast, an
+   * impossible Reshape): onnxruntime's message, whole. A reply rather than a thrown error,
+   * so the I/O thread can tell the model's failure from the thread's own.
+   */
+  | { kind: 'run-failed'; message: string }
   | { kind: 'warmed'; executions: number };

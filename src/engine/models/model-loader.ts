@@ -139,7 +139,11 @@ export async function loadModel(
         interOpNumThreads: inter,
       };
       try {
-        const instance = await OnnxInstance.create(spec, { signal, onAbortTermination: (ended) => abortedCreations.push(ended) });
+        const instance = await OnnxInstance.create(spec, {
+          signal,
+          onAbortTermination: (ended) => abortedCreations.push(ended),
+          onRunFailure: (message) => options.logger.error(`model '${modelName}' version ${version}: onnxruntime run failed: ${message.trim()}`),
+        });
         started.push(instance);
         signal?.throwIfAborted();
         return instance;

@@ -3,10 +3,13 @@
  * request reaches the scheduler: every required input present and no unknown one, the
  * right datatype, a shape that matches the config dims (plus the batch dim when the model
  * batches), and a batch that fits max_batch_size. Message texts follow Triton's, since
- * clients and people grep for them.
+ * clients and people grep for them. One check is scoreline's own: BYTES elements that an
+ * onnxruntime string tensor would alter (not UTF-8, or holding NUL) are refused here, before
+ * the request is queued, instead of reaching the model changed (string-tensor-text.ts).
  */
 import { InvalidArgumentError } from '../../errors';
 import { DataType, dataTypeFromConfigType } from '../../tensor/datatypes';
+import { firstUnfitElement, unfitElementMessage } from '../../tensor/string-tensor-text';
 import type { ModelConfig } from '../config/model-config';
 import type { InferenceRequest, Tensor } from './inference-types';
 
@@ -69,6 +72,13 @@ export function validateRequest(modelName: string, config: ModelConfig, request:
       throw new InvalidArgumentError(
         `unexpected shape for input '${t.name}' for model '${modelName}'. Expected ${formatShape(expectedShape)}, got ${formatShape(t.shape)}`,
       );
+    }
+    // Every BYTES input ends in an onnxruntime string tensor: a model's own inputs directly,
+    // an ensemble's through the steps that read it (each one is read by a step, and steps
+    // are onnxruntime models or ensembles), so an ensemble refuses at its door too.
+    if (t.datatype === 'BYTES') {
+      const unfit = firstUnfitElement(t.data as Uint8Array[]);
+      if (unfit) throw new InvalidArgumentError(unfitElementMessage(`input '${t.name}' for model '${modelName}'`, unfit));
     }
     if (batching) {
       const rows = t.shape[0]!;
