@@ -30,12 +30,15 @@ export function firstUnfitElement(elements: readonly Uint8Array[]): UnfitElement
   return undefined;
 }
 
-/** The refusal's text: names the input and the element, says why and what to send instead. */
-export function unfitElementMessage(what: string, unfit: UnfitElement): string {
+/**
+ * The refusal's text: names the input and the element, says why, and what to send instead
+ * (`advice`; a request's default points at text or a UINT8 input).
+ */
+export function unfitElementMessage(what: string, unfit: UnfitElement, advice?: string): string {
   const why =
     unfit.reason === 'not-utf8'
       ? 'is not valid UTF-8 (onnxruntime string tensors hold text)'
       : 'holds a NUL byte (onnxruntime-node string tensors end at the first NUL)';
-  const instead = unfit.reason === 'not-utf8' ? 'send text' : 'send text without NUL';
-  return `${what}: element ${unfit.index} of BYTES ${why}; ${instead}, or bytes through a UINT8 input`;
+  const instead = advice ?? `${unfit.reason === 'not-utf8' ? 'send text' : 'send text without NUL'}, or bytes through a UINT8 input`;
+  return `${what}: element ${unfit.index} of BYTES ${why}; ${instead}`;
 }

@@ -19,6 +19,7 @@ import { ModelLoadError } from '../../errors';
 import { fsErrorText } from '../repository/fs-error-text';
 import { DataType, dataTypeFromConfigType, dataTypeInfo, elementCount } from '../../tensor/datatypes';
 import { tensorDataFromRaw } from '../../tensor/raw-tensor-data';
+import { firstUnfitElement, unfitElementMessage } from '../../tensor/string-tensor-text';
 import type { WarmupFill } from '../backend/warmup-data';
 import type { ModelConfig, ModelWarmupInput } from '../config/model-config';
 import type { InferenceRequest } from './inference-types';
@@ -124,11 +125,16 @@ async function rowFromFile(
     return fail(`unable to read input_data_file '${file}' of input '${name}': ${fsErrorText(err)}`, err);
   }
   if (datatype === 'BYTES') {
+    let elements: Uint8Array[];
     try {
-      return { kind: 'elements', elements: tensorDataFromRaw('BYTES', count, data, `input_data_file '${file}'`) as Uint8Array[] };
+      elements = tensorDataFromRaw('BYTES', count, data, `input_data_file '${file}'`) as Uint8Array[];
     } catch (err) {
       return fail((err as Error).message, err);
     }
+    // The model would get other bytes than the file's (see string-tensor-text.ts): say so at load.
+    const unfit = firstUnfitElement(elements);
+    if (unfit) fail(unfitElementMessage(`input_data_file '${file}' of input '${name}'`, unfit, 'the file must hold UTF-8 text without NUL'));
+    return { kind: 'elements', elements };
   }
   const needed = count * dataTypeInfo(datatype).byteSize;
   if (data.length < needed) {
