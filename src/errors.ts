@@ -46,8 +46,9 @@ export class MalformedRequestError extends InvalidArgumentError {
 }
 
 /**
- * Unknown model or version. Triton reports these as INVALID_ARG (HTTP 400), and clients
- * that check for 400 depend on it, so the status follows Triton rather than REST taste.
+ * Unknown model or version. Triton's HTTP answered 400 for these before v2.42 (24.01; 404 since),
+ * and clients that check for 400 depend on it, so HTTP keeps 400. Triton's core calls them
+ * NOT_FOUND, and gRPC answers NOT_FOUND (engine/grpc/grpc-status.ts).
  */
 export class ModelNotFoundError extends InvalidArgumentError {
   override readonly code = 'SCORELINE_MODEL_NOT_FOUND';

@@ -7,17 +7,21 @@
 import {
   Server,
   ServerCredentials,
+  type ServerDuplexStream,
   type ServerUnaryCall,
   type ServiceDefinition,
   type sendUnaryData,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { InvalidArgumentError, UnavailableError } from '../../errors';
+import { MalformedRequestError, UnavailableError } from '../../errors';
 import type { Logger } from '../../logger';
 import { GRPC_HANDLERS, type GrpcServiceContext } from './grpc-handlers';
 import { grpcErrorReply } from './grpc-status';
 import { inferenceServiceDefinition } from './inference-proto';
-import { checkModelInferWire, checkRequestWire } from './request-wire-check';
+import { type OpenStream, serveModelStreamInfer } from './grpc-stream-infer';
+import { RefusedMessage, checkModelInferWire, checkRequestWire, wireRequestId } from './request-wire-check';
+
+const STREAM_RPC = 'ModelStreamInfer';
 
 export interface EngineGrpcServer {
   readonly port: number;
@@ -39,31 +43,36 @@ function serverOptions(maxMessageBytes: number): Record<string, number> {
   };
 }
 
-/** What a deserializer hands on instead of a message it refused to decode. */
-class RefusedMessage {
-  constructor(readonly error: InvalidArgumentError) {}
-}
-
 /**
  * The service with every deserializer checking the wire bytes first (request-wire-check.ts:
- * ModelInfer in full, the others for their number of fields). A deserializer that throws
- * makes grpc-js answer INTERNAL with no details, so a refusal travels to the handler as a
- * RefusedMessage and is thrown there.
+ * ModelInfer and each ModelStreamInfer message in full, the others for their number of
+ * fields). A refusal travels to the handler as a RefusedMessage. On the stream, a message
+ * protobufjs cannot decode is refused the same way, so it is answered on the stream and
+ * the stream stays open (a throwing deserializer would end it with INTERNAL).
  */
 function guardedDefinition(): ServiceDefinition {
   const entries = Object.entries(inferenceServiceDefinition()).map(([name, method]) => {
-    const check = name === 'ModelInfer' ? checkModelInferWire : checkRequestWire;
+    const check = name === 'ModelInfer' || name === STREAM_RPC ? checkModelInferWire : checkRequestWire;
     const decode = method.requestDeserialize;
+    const decodeOnStream = (bytes: Buffer): unknown => {
+      try {
+        return decode(bytes);
+      } catch (err) {
+        return new RefusedMessage(new MalformedRequestError(`ModelInferRequest cannot be decoded: ${(err as Error).message}`), wireRequestId(bytes));
+      }
+    };
+    const decodeChecked = name === STREAM_RPC ? decodeOnStream : decode;
     const requestDeserialize = (bytes: Buffer): unknown => {
       const refusal = check(bytes);
-      return refusal === undefined ? decode(bytes) : new RefusedMessage(refusal);
+      if (refusal === undefined) return decodeChecked(bytes);
+      return new RefusedMessage(refusal, name === STREAM_RPC ? wireRequestId(bytes) : '');
     };
     return [name, { ...method, requestDeserialize }];
   });
   return Object.fromEntries(entries) as ServiceDefinition;
 }
 
-function implementation(ctx: GrpcServiceContext, logger: Logger): UntypedServiceImplementation {
+function implementation(ctx: GrpcServiceContext, logger: Logger, streams: Set<OpenStream>): UntypedServiceImplementation {
   const impl: UntypedServiceImplementation = {};
   for (const [name, handler] of Object.entries(GRPC_HANDLERS)) {
     impl[name] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
@@ -92,6 +101,12 @@ function implementation(ctx: GrpcServiceContext, logger: Logger): UntypedService
         );
     };
   }
+  impl[STREAM_RPC] = (call: ServerDuplexStream<unknown, unknown>) => {
+    logger.verbose(`grpc ${STREAM_RPC} opened`);
+    const stream = serveModelStreamInfer(ctx, call, logger);
+    streams.add(stream);
+    call.on('close', () => streams.delete(stream));
+  };
   return impl;
 }
 
@@ -105,7 +120,8 @@ export async function startEngineGrpcServer(
   options: { host: string; port: number; logger: Logger; maxMessageBytes: number },
 ): Promise<EngineGrpcServer> {
   const server = new Server(serverOptions(options.maxMessageBytes));
-  server.addService(guardedDefinition(), implementation(ctx, options.logger));
+  const streams = new Set<OpenStream>();
+  server.addService(guardedDefinition(), implementation(ctx, options.logger, streams));
   // grpc-js serves as soon as the bind succeeds (Server.start() is deprecated).
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(address(options.host, options.port), ServerCredentials.createInsecure(), (err, bound) => {
@@ -119,6 +135,10 @@ export async function startEngineGrpcServer(
   return {
     port,
     host: options.host,
-    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    close: async () => {
+      const shutdown = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      await Promise.all([...streams].map((s) => s.finish()));
+      await shutdown;
+    },
   };
 }

@@ -14,6 +14,7 @@ import { decodeGrpcInferRequest } from './grpc-infer-request';
 import { encodeGrpcInferResponse } from './grpc-infer-response';
 import type {
   WireModelInferRequest,
+  WireModelInferResponse,
   WireModelRequest,
   WireRepositoryIndexRequest,
   WireRepositoryModelRequest,
@@ -56,17 +57,52 @@ export function deadlineTimeoutUs(call: GrpcCallState, timeoutParameterUs: numbe
 /** Proto3 sends "" for an unset string; the manager's "unset" is undefined. */
 const optional = (s: string): string | undefined => (s === '' ? undefined : s);
 
+/**
+ * A request's model version: undefined when unset, else a non-negative decimal integer.
+ * Triton's gRPC server parses the string before it looks the model up
+ * (GetModelVersionFromString), so text that is no version is INVALID_ARGUMENT while a
+ * well-formed version the model lacks is NOT_FOUND.
+ */
+export function requestedVersion(version: string): string | undefined {
+  if (version === '') return undefined;
+  if (/^-\d+$/.test(version)) throw new InvalidArgumentError(`invalid model version specified '${version}', version should be an integral value > 0`);
+  if (!/^\d+$/.test(version)) {
+    throw new InvalidArgumentError(`failed to get model version from specified version string '${version}', version should be an integral value > 0`);
+  }
+  return version;
+}
+
 /** scoreline serves one repository, so a named one is a feature it lacks (as Triton says). */
 function checkRepositoryName(name: string): void {
   if (name !== '') throw new UnsupportedError("'repository_name' specification is not supported");
 }
 
 function modelMetadataRpc(ctx: GrpcServiceContext, req: WireModelRequest): unknown {
-  return modelMetadata(ctx.models, req.name, optional(req.version));
+  return modelMetadata(ctx.models, req.name, requestedVersion(req.version));
 }
 
-async function modelInfer(ctx: GrpcServiceContext, req: WireModelInferRequest, call: GrpcCallState): Promise<unknown> {
-  const version = ctx.models.getVersion(req.model_name, optional(req.model_version));
+/**
+ * Triton's gRPC ModelReady answers NOT_FOUND for a model or version it does not have
+ * (TRITONSERVER_ServerModelIsReady fails in the model lookup) rather than ready: false.
+ * A model that exists but cannot serve yet (loading, shutting down) answers ready: false,
+ * as HTTP's ready route does.
+ */
+function modelReady(ctx: GrpcServiceContext, req: WireModelRequest): unknown {
+  const version = requestedVersion(req.version);
+  try {
+    return { ready: ctx.models.getVersion(req.name, version).isReady() };
+  } catch (err) {
+    if ((err as { code?: string }).code === 'SCORELINE_MODEL_NOT_FOUND') throw err;
+    return { ready: false };
+  }
+}
+
+/**
+ * One ModelInferRequest through the model's scheduler, the same for ModelInfer and each
+ * message of ModelStreamInfer: `call` gives the deadline and the cancellation.
+ */
+export async function inferOne(ctx: GrpcServiceContext, req: WireModelInferRequest, call: GrpcCallState): Promise<WireModelInferResponse> {
+  const version = ctx.models.getVersion(req.model_name, requestedVersion(req.model_version));
   const request = decodeGrpcInferRequest(req);
   request.timeoutMicroseconds = deadlineTimeoutUs(call, request.timeoutMicroseconds);
   request.isCancelled = () => call.cancelled;
@@ -101,14 +137,14 @@ export const GRPC_HANDLERS: Readonly<Record<string, GrpcHandler>> = {
   ServerLive: (ctx) => ({ live: ctx.isLive() }),
   ServerReady: (ctx) => ({ ready: ctx.isReady() }),
   ServerMetadata: (ctx) => ({ name: ctx.serverName, version: ctx.serverVersion, extensions: ctx.extensions }),
-  ModelReady: (ctx, req: WireModelRequest) => ({ ready: ctx.models.isModelReady(req.name, optional(req.version)) }),
+  ModelReady: modelReady,
   ModelMetadata: modelMetadataRpc,
   ModelConfig: (ctx, req: WireModelRequest) => ({
-    config: modelConfigToJson(ctx.models.getConfig(req.name, optional(req.version))),
+    config: modelConfigToJson(ctx.models.getConfig(req.name, requestedVersion(req.version))),
   }),
-  ModelInfer: modelInfer,
+  ModelInfer: inferOne,
   ModelStatistics: (ctx, req: WireModelRequest) => ({
-    model_stats: ctx.models.statistics(optional(req.name), optional(req.version)),
+    model_stats: ctx.models.statistics(optional(req.name), requestedVersion(req.version)),
   }),
   RepositoryIndex: async (ctx, req: WireRepositoryIndexRequest) => {
     checkRepositoryName(req.repository_name);

@@ -10,7 +10,7 @@ import { allocateTypedArray, elementCount, isDataType } from '../../tensor/datat
 import { tensorDataFromRaw } from '../../tensor/raw-tensor-data';
 import type { InferenceRequest, RequestedOutput, Tensor } from '../models/inference-types';
 import type { WireInferInput, WireModelInferRequest, WireRequestedOutput } from './grpc-messages';
-import { nonNegativeIntegerParameter } from './infer-parameters';
+import { checkReservedParameters, nonNegativeIntegerParameter } from './infer-parameters';
 import { CONTENTS_FIELD, tensorDataFromContents } from './tensor-contents';
 
 function decodeShape(shape: readonly string[], what: string): number[] {
@@ -72,6 +72,7 @@ export function decodeGrpcInferRequest(message: WireModelInferRequest): Inferenc
   if (message.id !== '') request.id = message.id;
   // Proto3 cannot tell an empty list from none: no outputs asked for means every output.
   if (message.outputs.length > 0) request.outputs = message.outputs.map(decodeOutput);
+  checkReservedParameters(message.parameters);
   const priority = nonNegativeIntegerParameter(message.parameters, 'priority', "parameter 'priority'");
   if (priority !== undefined) request.priority = priority;
   const timeout = nonNegativeIntegerParameter(message.parameters, 'timeout', "parameter 'timeout'");

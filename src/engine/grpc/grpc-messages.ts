@@ -55,8 +55,15 @@ export interface WireModelInferResponse {
   model_name: string;
   model_version: string;
   id: string;
+  parameters?: Record<string, WireInferParameter>;
   outputs: Array<{ name: string; datatype: string; shape: number[] }>;
   raw_output_contents: Buffer[];
+}
+
+/** One answer on ModelStreamInfer: a response, or an error naming the request by its id. */
+export interface WireModelStreamInferResponse {
+  error_message: string;
+  infer_response: WireModelInferResponse | { id: string };
 }
 
 export interface WireModelRequest {

@@ -29,8 +29,17 @@ const BY_HTTP_STATUS: ReadonlyMap<number, GrpcStatus> = new Map([
   [504, GrpcStatus.DEADLINE_EXCEEDED],
 ]);
 
+/**
+ * Codes whose gRPC status is not their HTTP status's. An unknown model or version is
+ * NOT_FOUND in Triton's core (ModelLifeCycle::GetModel) and so NOT_FOUND on Triton's gRPC;
+ * scoreline's HTTP keeps 400 for it (see ModelNotFoundError in src/errors.ts).
+ */
+const BY_CODE: ReadonlyMap<string, GrpcStatus> = new Map([['SCORELINE_MODEL_NOT_FOUND', GrpcStatus.NOT_FOUND]]);
+
 export function grpcErrorReply(err: unknown): GrpcErrorReply {
   if (err instanceof ScorelineError) {
+    const byCode = BY_CODE.get(err.code);
+    if (byCode !== undefined) return { code: byCode, details: publicErrorText(err.message) };
     const fallback = err.status >= 500 ? GrpcStatus.INTERNAL : GrpcStatus.INVALID_ARGUMENT;
     return { code: BY_HTTP_STATUS.get(err.status) ?? fallback, details: publicErrorText(err.message) };
   }

@@ -1,6 +1,7 @@
 /**
  * Reads the parameters the engine acts on from an InferParameter map. Parameters it does
- * not know are left alone (Triton hands them to the backend), and `binary_data` /
+ * not know are left alone (Triton hands them to the backend) unless their key is one of
+ * Triton's reserved `triton_` keys, and `binary_data` /
  * `binary_data_output` mean nothing on gRPC, where outputs are always raw.
  */
 import { InvalidArgumentError } from '../../errors';
@@ -27,4 +28,25 @@ export function nonNegativeIntegerParameter(
     throw new InvalidArgumentError(`${what} must be a non-negative integer, got ${text}`);
   }
   return value;
+}
+
+/** The request parameter keys starting with `triton_` that Triton lets a client send. */
+const RESERVED_ALLOWED = ['triton_enable_empty_final_response'];
+
+/**
+ * Triton reserves request parameter keys starting with `triton_` (infer_handler.cc) and
+ * refuses any but the allowed ones, on ModelInfer and ModelStreamInfer alike.
+ * `triton_enable_empty_final_response` must be a bool_param; it asks for an empty final
+ * response from a decoupled model, and scoreline has none, so it changes nothing here.
+ */
+export function checkReservedParameters(parameters: Readonly<Record<string, WireInferParameter>>): void {
+  for (const [key, p] of Object.entries(parameters)) {
+    if (!key.startsWith('triton_')) continue;
+    if (!RESERVED_ALLOWED.includes(key)) {
+      throw new InvalidArgumentError(
+        `parameter keys starting with 'triton_' are reserved for Triton usage. Only the following keys starting with 'triton_' are allowed: ${RESERVED_ALLOWED.join(' ')}`,
+      );
+    }
+    if (p.parameter_choice !== 'bool_param') throw new InvalidArgumentError(`invalid value type for '${key}' parameter, expected bool_param.`);
+  }
 }

@@ -45,6 +45,42 @@ const CONTENTS_FIELDS: Readonly<Record<number, { name: string; packedSize: numbe
 
 class WireError extends Error {}
 
+/**
+ * What a deserializer hands on instead of a message it refused to decode. A deserializer
+ * that throws makes grpc-js answer INTERNAL with no details (and end a stream), so the
+ * refusal travels to the handler, which throws it (ModelInfer) or answers it on the
+ * stream (ModelStreamInfer).
+ */
+export class RefusedMessage {
+  constructor(
+    readonly error: InvalidArgumentError,
+    /** The request's id when it could be read from the wire ('' if not): a stream answers with it. */
+    readonly id = '',
+  ) {}
+}
+
+/** Top-level fields wireRequestId looks at: encoders write id (field 3) third, after the model's name and version. */
+const ID_SCAN_FIELDS = 16;
+
+/**
+ * A ModelInferRequest's id (field 3) from its wire bytes without decoding the rest, or ''
+ * when it is not among the first few fields or the bytes are malformed. Used to answer a
+ * refused stream message with its request's id, as Triton does for any failed request.
+ */
+export function wireRequestId(buf: Uint8Array): string {
+  const c = new Cursor(buf, 0, buf.byteLength);
+  try {
+    for (let i = 0; i < ID_SCAN_FIELDS && !c.done; i++) {
+      const tag = c.varint();
+      const span = c.skip(tag & 7);
+      if (tag === ((3 << 3) | WIRE_LENGTH_DELIMITED)) return c.text(span, 1024);
+    }
+  } catch (err) {
+    if (!(err instanceof WireError)) throw err;
+  }
+  return '';
+}
+
 /** A cursor over protobuf wire bytes: tags, lengths and skips, nothing decoded. */
 class Cursor {
   constructor(

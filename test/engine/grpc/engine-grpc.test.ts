@@ -97,11 +97,14 @@ describe('model RPCs', () => {
     expect(config.input[0].data_type).toBe('TYPE_' + (model === 'add_sub' ? 'INT32' : 'FP32'));
   });
 
-  it('ModelReady is true for a loaded version and false for an unknown model or version', async () => {
+  it('ModelReady is true for a loaded version and NOT_FOUND for an unknown model or version, as Triton', async () => {
     expect(await rpc('ModelReady', { name: 'add_sub' })).toEqual({ ready: true });
     expect(await rpc('ModelReady', { name: 'add_sub', version: '1' })).toEqual({ ready: true });
-    expect(await rpc('ModelReady', { name: 'add_sub', version: '3' })).toEqual({ ready: false });
-    expect(await rpc('ModelReady', { name: 'nope' })).toEqual({ ready: false });
+    expect(await rpcError('ModelReady', { name: 'add_sub', version: '3' })).toMatchObject({ code: status.NOT_FOUND, details: "Request for unknown model: 'add_sub' version 3 is not found" });
+    expect(await rpcError('ModelReady', { name: 'nope' })).toMatchObject({ code: status.NOT_FOUND, details: "Request for unknown model: 'nope' is not found" });
+    // HTTP keeps its answers: 400 for a version the model lacks.
+    expect((await fetch(`${engine.url}/v2/models/add_sub/versions/3/ready`)).status).toBe(400);
+    expect((await fetch(`${engine.url}/v2/models/add_sub/versions/3`)).status).toBe(400);
   });
 });
 
@@ -270,7 +273,7 @@ describe('statistics and the repository', () => {
     expect(Array.from(new Float32Array(Uint8Array.from(response.raw_output_contents[0]).buffer))).toEqual([2, 4, 6, 8]);
 
     expect(await rpc('RepositoryModelUnload', { model_name: 'fixed' })).toEqual({});
-    expect(await rpc('ModelReady', { name: 'fixed' })).toEqual({ ready: false });
+    expect((await rpcError('ModelReady', { name: 'fixed' })).code).toBe(status.NOT_FOUND);
     const { models } = await rpc('RepositoryIndex', {});
     expect(models.find((m: { name: string }) => m.name === 'fixed')).toMatchObject({ state: 'UNAVAILABLE', reason: 'unloaded' });
   });
@@ -278,8 +281,26 @@ describe('statistics and the repository', () => {
 
 describe('errors carry the engine message and the gRPC code of its kind', () => {
   it.each<[string, string, object, status, RegExp]>([
-    ['an unknown model', 'ModelInfer', { model_name: 'nope', inputs: [] }, status.INVALID_ARGUMENT, /^Request for unknown model: 'nope' is not found$/],
-    ['an unknown version', 'ModelMetadata', { name: 'add_sub', version: '7' }, status.INVALID_ARGUMENT, /'add_sub' version 7 is not found/],
+    ['an unknown model', 'ModelInfer', { model_name: 'nope', inputs: [] }, status.NOT_FOUND, /^Request for unknown model: 'nope' is not found$/],
+    ['an unknown version', 'ModelInfer', { model_name: 'add_sub', model_version: '7', inputs: [] }, status.NOT_FOUND, /^Request for unknown model: 'add_sub' version 7 is not found$/],
+    ['the metadata of an unknown version', 'ModelMetadata', { name: 'add_sub', version: '7' }, status.NOT_FOUND, /'add_sub' version 7 is not found/],
+    ['the config of an unknown version', 'ModelConfig', { name: 'add_sub', version: '7' }, status.NOT_FOUND, /'add_sub' version 7 is not found/],
+    ['a version that is not a number', 'ModelInfer', { model_name: 'add_sub', model_version: 'v1', inputs: [] }, status.INVALID_ARGUMENT, /version string 'v1', version should be an integral value > 0/],
+    ['a negative version', 'ModelMetadata', { name: 'add_sub', version: '-1' }, status.INVALID_ARGUMENT, /invalid model version specified '-1'/],
+    [
+      "a parameter key starting with 'triton_' that Triton does not allow",
+      'ModelInfer',
+      { model_name: 'add_sub', inputs: addSubInputs(range(16, () => 1), range(16, () => 1)), parameters: { triton_x: { bool_param: true } } },
+      status.INVALID_ARGUMENT,
+      /keys starting with 'triton_' are reserved .* allowed: triton_enable_empty_final_response$/,
+    ],
+    [
+      'triton_enable_empty_final_response that is not a bool_param',
+      'ModelInfer',
+      { model_name: 'add_sub', inputs: addSubInputs(range(16, () => 1), range(16, () => 1)), parameters: { triton_enable_empty_final_response: { string_param: 'true' } } },
+      status.INVALID_ARGUMENT,
+      /invalid value type for 'triton_enable_empty_final_response' parameter, expected bool_param/,
+    ],
     [
       'a wrong datatype',
       'ModelInfer',
@@ -296,8 +317,8 @@ describe('errors carry the engine message and the gRPC code of its kind', () => 
       status.INVALID_ARGUMENT,
       /expected 2 raw_input_contents/,
     ],
-    ['the config of an unknown model', 'ModelConfig', { name: 'nope' }, status.INVALID_ARGUMENT, /Request for unknown model: 'nope'/],
-    ['the statistics of a model that is not loaded', 'ModelStatistics', { name: 'mlp' }, status.INVALID_ARGUMENT, /'mlp' is not found/],
+    ['the config of an unknown model', 'ModelConfig', { name: 'nope' }, status.NOT_FOUND, /Request for unknown model: 'nope'/],
+    ['the statistics of a model that is not loaded', 'ModelStatistics', { name: 'mlp' }, status.NOT_FOUND, /'mlp' is not found/],
     ['a named repository', 'RepositoryIndex', { repository_name: 'other' }, status.UNIMPLEMENTED, /'repository_name' specification is not supported/],
     ['loading a model the repository lacks', 'RepositoryModelLoad', { model_name: 'nope' }, status.INVALID_ARGUMENT, /failed to load 'nope', no version is available/],
     ['a load config that is not JSON', 'RepositoryModelLoad', { model_name: 'mlp', parameters: { config: { string_param: '{' } } }, status.INVALID_ARGUMENT, /parameter 'config' is not valid JSON/],

@@ -157,3 +157,41 @@ describe('ModelInfer on hostile input', () => {
     expect(rawResponse.raw_output_contents[0]).toEqual(encodeBytesElements(raw));
   });
 });
+
+describe('ModelStreamInfer on hostile input', () => {
+  const valid = (k: number): object => ({ model_name: 'id_int32', id: `ok-${k}`, inputs: [{ name: 'INPUT_INT32', datatype: 'INT32', shape: [1, 1] }], raw_input_contents: [int32Raw([k])] });
+  const expectValid = (a: { error_message: string; infer_response: any }, k: number): void => {
+    expect(a.error_message).toBe('');
+    expect(int32Values(a.infer_response.raw_output_contents[0])).toEqual([k]);
+  };
+
+  it('refuses floods on the stream before decoding them, as ModelInfer does, answering each on the stream and going on', async () => {
+    const stream = client.openStream();
+    const n = (DEFAULT_MAX_INPUT - 4096) / 2; // 32 million two-byte bytes_contents entries
+    stream.send(valid(1));
+    stream.send(wireInferRequest('id_bytes', [wireInput('INPUT_STRING', 'BYTES', [1, n], emptyBytesContents(n))]));
+    stream.send(wireInferRequest('id_int64', [wireInput('INPUT_INT64', 'INT64', [1, 8 * MiB], int64Contents(8 * MiB, 2n ** 48n))]));
+    stream.send(valid(2));
+    const [first, bytesFlood, int64Flood, last] = await stream.next(4);
+    expectValid(first!, 1);
+    expect(bytesFlood!.error_message).toBe(
+      "input 'INPUT_STRING': contents.bytes_contents brings the request's typed contents past the limit of 65536 elements; send large tensors in raw_input_contents",
+    );
+    expect(int64Flood!.error_message).toMatch(/^input 'INPUT_INT64': contents.int64_contents brings the request's typed contents past the limit of 65536 elements/);
+    expectValid(last!, 2);
+    expect(await stream.end()).toMatchObject({ code: status.OK });
+    await expectServing();
+  }, 30_000);
+
+  it('ends the stream with RESOURCE_EXHAUSTED for a message over --http-max-input-size, as ModelInfer is refused', async () => {
+    const stream = client.openStream();
+    stream.send(valid(1));
+    expectValid((await stream.next(1))[0]!, 1);
+    const n = 10 * MiB; // 80 MiB of INT64
+    stream.send(wireInferRequest('id_int64', [wireInput('INPUT_INT64', 'INT64', [1, n])], [Buffer.alloc(n * 8)]));
+    const ended = await stream.ended;
+    expect(ended.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(ended.details).toMatch(new RegExp(`larger than max \\(\\d+ vs\\.? ${DEFAULT_MAX_INPUT}\\)`));
+    await expectServing();
+  }, 30_000);
+});

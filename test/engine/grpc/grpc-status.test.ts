@@ -23,7 +23,7 @@ describe('grpcErrorReply', () => {
   it.each<[string, ScorelineError, status]>([
     ['an invalid argument (INVALID_ARG)', new InvalidArgumentError('bad shape'), status.INVALID_ARGUMENT],
     ['a malformed request', new MalformedRequestError('bad bytes'), status.INVALID_ARGUMENT],
-    ['an unknown model (INVALID_ARG, as Triton)', new ModelNotFoundError("Request for unknown model: 'x' is not found"), status.INVALID_ARGUMENT],
+    ['an unknown model or version (NOT_FOUND, as Triton, though HTTP says 400)', new ModelNotFoundError("Request for unknown model: 'x' is not found"), status.NOT_FOUND],
     ['a model that failed to load', new ModelLoadError('no model.onnx'), status.INVALID_ARGUMENT],
     ['a missing resource (NOT_FOUND)', new NotFoundError('no such thing'), status.NOT_FOUND],
     ['an unavailable model (UNAVAILABLE)', new UnavailableError('not ready'), status.UNAVAILABLE],

@@ -3,7 +3,7 @@
  * proto files, plus the tensor encodings the tests send: typed contents by the protocol's
  * table (written out here, not taken from the server) and raw little-endian bytes.
  */
-import { Client, Metadata, ServiceError, credentials, loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { Client, type ClientDuplexStream, Metadata, ServiceError, credentials, loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { loadInferencePackageDefinition } from '../../../../src/engine/grpc/inference-proto';
 import { DataType, elementCount } from '../../../../src/tensor/datatypes';
 import { tensorDataFromJson, tensorDataToJsonValues } from '../../../../src/tensor/json-tensor-data';
@@ -21,7 +21,28 @@ export interface GrpcTestClient {
   rpcError(method: string, request: object): Promise<ServiceError>;
   /** Calls a unary RPC with a message already in wire form (bytes no encoder would write); resolves with the error or the response's byte length. */
   rawRpc(method: string, message: Buffer): Promise<ServiceError | { responseBytes: number }>;
+  /** Opens a ModelStreamInfer stream (tritonclient's start_stream). */
+  openStream(metadata?: Metadata): GrpcTestStream;
   close(): void;
+}
+
+/** One ModelStreamInferResponse as the client decodes it. */
+export interface StreamAnswer {
+  error_message: string;
+  infer_response: any;
+}
+
+export interface GrpcTestStream {
+  /** Sends one ModelInferRequest: an object the client encodes, or wire bytes sent as they are. */
+  send(message: object | Buffer): void;
+  /** Resolves with the next `n` answers (in the order they arrived). */
+  next(n: number): Promise<StreamAnswer[]>;
+  /** Half-closes the stream (stop_stream) and resolves with the status it ends with. */
+  end(): Promise<{ code: number; details: string }>;
+  /** Cancels the stream from the client. */
+  cancel(): void;
+  /** The status the stream ended with, once it has. */
+  readonly ended: Promise<{ code: number; details: string }>;
 }
 
 export function connectGrpc(address: string): GrpcTestClient {
@@ -53,7 +74,58 @@ export function connectGrpc(address: string): GrpcTestClient {
           (err: ServiceError | null, response?: Buffer) => resolve(err ?? { responseBytes: response!.length }),
         );
       }),
+    openStream: (metadata = new Metadata()) => openStream(client, Service, metadata),
     close: () => client.close(),
+  };
+}
+
+function openStream(client: Client, Service: ServiceClientConstructor, metadata: Metadata): GrpcTestStream {
+  const method = Service.service.ModelStreamInfer!;
+  const call: ClientDuplexStream<object | Buffer, StreamAnswer> = client.makeBidiStreamRequest(
+    method.path,
+    (m: object | Buffer) => (Buffer.isBuffer(m) ? m : method.requestSerialize(m)),
+    (b: Buffer) => method.responseDeserialize(b) as StreamAnswer,
+    metadata,
+  );
+  const answers: StreamAnswer[] = [];
+  const waiters: Array<() => void> = [];
+  call.on('data', (answer: StreamAnswer) => {
+    answers.push(answer);
+    waiters.splice(0).forEach((w) => w());
+  });
+  const ended = new Promise<{ code: number; details: string }>((resolve) => {
+    call.on('status', (s: { code: number; details: string }) => resolve({ code: s.code, details: s.details }));
+  });
+  // The stream's error is also its status; the listener keeps it from being thrown.
+  call.on('error', () => undefined);
+  // 'close' comes after the last answer has been delivered ('status' may come before it);
+  // a stream that ends with its write side open may not close, so a status also settles it, later.
+  const closed = Promise.race([
+    new Promise<void>((resolve) => call.on('close', () => resolve())),
+    ended.then(() => new Promise<void>((resolve) => setTimeout(resolve, 200))),
+  ]);
+  let taken = 0;
+  const next = (n: number): Promise<StreamAnswer[]> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (answers.length - taken >= n) {
+          resolve(answers.slice(taken, (taken += n)));
+        } else {
+          waiters.push(check);
+        }
+      };
+      void closed.then(() => ended).then((s) => reject(new Error(`stream ended (code ${s.code}: ${s.details}) after ${answers.length - taken} of ${n} answers`)));
+      check();
+    });
+  return {
+    send: (message) => call.write(message),
+    next,
+    end: () => {
+      call.end();
+      return ended;
+    },
+    cancel: () => call.cancel(),
+    ended,
   };
 }
 
