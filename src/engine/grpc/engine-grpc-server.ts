@@ -46,22 +46,24 @@ function serverOptions(maxMessageBytes: number): Record<string, number> {
 /**
  * The service with every deserializer checking the wire bytes first (request-wire-check.ts:
  * ModelInfer and each ModelStreamInfer message in full, the others for their number of
- * fields). A refusal travels to the handler as a RefusedMessage. On the stream, a message
- * protobufjs cannot decode is refused the same way, so it is answered on the stream and
- * the stream stays open (a throwing deserializer would end it with INTERNAL).
+ * fields). A refusal travels to the handler as a RefusedMessage. A message protobufjs
+ * cannot decode is refused the same way: grpc-js answers a throwing deserializer with
+ * INTERNAL "Error deserializing request" (and ends a stream), where the caller's mistake is
+ * INVALID_ARGUMENT; on the stream it is answered there and the stream stays open.
  */
 function guardedDefinition(): ServiceDefinition {
   const entries = Object.entries(inferenceServiceDefinition()).map(([name, method]) => {
     const check = name === 'ModelInfer' || name === STREAM_RPC ? checkModelInferWire : checkRequestWire;
     const decode = method.requestDeserialize;
-    const decodeOnStream = (bytes: Buffer): unknown => {
+    const messageName = name === STREAM_RPC ? 'ModelInferRequest' : `${name}Request`;
+    const decodeChecked = (bytes: Buffer): unknown => {
       try {
         return decode(bytes);
       } catch (err) {
-        return new RefusedMessage(new MalformedRequestError(`ModelInferRequest cannot be decoded: ${(err as Error).message}`), wireRequestId(bytes));
+        const error = new MalformedRequestError(`${messageName} cannot be decoded: ${(err as Error).message}`);
+        return new RefusedMessage(error, name === STREAM_RPC ? wireRequestId(bytes) : '');
       }
     };
-    const decodeChecked = name === STREAM_RPC ? decodeOnStream : decode;
     const requestDeserialize = (bytes: Buffer): unknown => {
       const refusal = check(bytes);
       if (refusal === undefined) return decodeChecked(bytes);

@@ -140,6 +140,16 @@ describe('ModelInfer on hostile input', () => {
     await expectServing();
   });
 
+  it.each([
+    ['ModelInfer', 'ModelInferRequest'],
+    ['ModelMetadata', 'ModelMetadataRequest'],
+  ])('answers %s bytes that are not protobuf with INVALID_ARGUMENT, not grpc-js\'s INTERNAL', async (method, message) => {
+    // Field 5 (inputs) says 5 bytes follow, and 2 do: protobufjs cannot decode it.
+    const result = await client.rawRpc(method, Buffer.from([0x2a, 0x05, 0x0a, 0x10]));
+    expect(result).toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(new RegExp(`^${message} cannot be decoded: `)) });
+    await expectServing();
+  });
+
   it('still accepts BYTES and typed contents at their limits', async () => {
     const strings = Array.from({ length: 65_536 }, (_, i) => Buffer.from(i % 7 === 0 ? '' : `s${i}`));
     const response = await client.rpc('ModelInfer', {
