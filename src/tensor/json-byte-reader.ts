@@ -35,6 +35,14 @@ export const MAX_PLAIN_VALUES = 65_536;
  */
 export const BYTES_ELEMENT_FOOTPRINT = 64;
 
+/** stringBytes()'s answer for a string whose escapes leave a lone surrogate (refused by its caller). */
+const LONE_SURROGATE = new Uint8Array(0);
+
+/** Whether `text` holds a UTF-16 surrogate without its partner: Buffer.from would write U+FFFD for it. */
+export function hasLoneSurrogate(text: string): boolean {
+  return /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(text);
+}
+
 /** Shared by every zero-length BYTES element: they cost a slot, not an object each. */
 export const EMPTY_BYTES = new Uint8Array(0);
 
@@ -313,6 +321,9 @@ export class JsonByteReader {
           case Kind.Bytes:
             if (c !== B.Quote) this.badElement(at, n, 'a string', datatype, what);
             strings![n] = this.stringBytes();
+            if (strings![n] === LONE_SURROGATE) {
+              throw new InvalidArgumentError(`${what}: element ${n} of 'data' escapes a lone UTF-16 surrogate, which UTF-8 cannot carry (it would reach the model as U+FFFD); send well-formed text`);
+            }
             break;
           case Kind.Bool:
             if (c === B.LowerT && this.word('true')) numbers![n] = 1;
@@ -495,7 +506,10 @@ export class JsonByteReader {
     const close = this.stringEnd();
     this.pos = close + 1;
     if (close === start + 1) return EMPTY_BYTES;
-    if (this.stringFlags & 1) return Buffer.from(this.escaped(start, close + 1), 'utf8');
+    if (this.stringFlags & 1) {
+      const text = this.escaped(start, close + 1);
+      return hasLoneSurrogate(text) ? LONE_SURROGATE : Buffer.from(text, 'utf8');
+    }
     // Non-ASCII goes through a string so invalid UTF-8 becomes U+FFFD, as it did before.
     if (this.stringFlags & 2) return Buffer.from(this.bytes.toString('utf8', start + 1, close), 'utf8');
     return Buffer.from(this.bytes.subarray(start + 1, close));

@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError } from '../errors';
 import { DataType, NumericTypedArray, TensorData, allocateTypedArray, dataTypeInfo } from './datatypes';
-import { EMPTY_BYTES, describe } from './json-byte-reader';
+import { EMPTY_BYTES, describe, hasLoneSurrogate } from './json-byte-reader';
 import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBFloat16Bits, float32ToFloat16Bits } from './half-float';
 
 const INTEGER_RANGES: Partial<Record<DataType, [number, number]>> = {
@@ -77,7 +77,14 @@ export function tensorDataFromJson(datatype: DataType, count: number, data: unkn
   };
   if (datatype === 'BYTES') {
     // Zero-length elements share one array: a million "" would otherwise be a million objects.
-    return flat.map((v, i) => (typeof v === 'string' ? (v === '' ? EMPTY_BYTES : Buffer.from(v, 'utf8')) : bad(i, 'a string')));
+    return flat.map((v, i) => {
+      if (typeof v !== 'string') return bad(i, 'a string');
+      if (v === '') return EMPTY_BYTES;
+      if (hasLoneSurrogate(v)) {
+        throw new InvalidArgumentError(`${what}: element ${i} of 'data' holds a lone UTF-16 surrogate, which UTF-8 cannot carry (it would reach the model as U+FFFD); send well-formed text`);
+      }
+      return Buffer.from(v, 'utf8');
+    });
   }
   const out = allocateTypedArray(datatype, count);
   if (datatype === 'BOOL') {

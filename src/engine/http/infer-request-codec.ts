@@ -9,6 +9,7 @@
  * the max input size before it is allocated, so a hostile body grows the engine by about
  * its own size at most and is refused at the first element that does not fit.
  */
+import { isUtf8 } from 'node:buffer';
 import { InvalidArgumentError, MalformedRequestError } from '../../errors';
 import { DataType, TensorData, elementCount, isDataType } from '../../tensor/datatypes';
 import { inferenceJsonLength, sliceBinaryTensors } from '../../tensor/binary-body';
@@ -215,6 +216,11 @@ export function decodeInferRequest(
   maxInputBytes = DEFAULT_MAX_INPUT_BYTES,
 ): DecodedInferRequest {
   const jsonLength = inferenceJsonLength(body, headerLength);
+  // JSON is UTF-8 (RFC 8259); read as text, invalid bytes in a BYTES string would become
+  // U+FFFD and reach the model altered. simdutf's check: milliseconds for 64 MiB.
+  if (!isUtf8(body.subarray(0, jsonLength))) {
+    throw new MalformedRequestError('the request JSON is not valid UTF-8; send BYTES that are not text in binary (binary_data_size)');
+  }
   const budget: DecodeBudget = { limit: maxInputBytes, bytes: maxInputBytes, bytesElements: 0 };
   const json = readRequestJson(body, jsonLength, budget);
   const binary = body.subarray(jsonLength);

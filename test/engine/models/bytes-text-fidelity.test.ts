@@ -131,6 +131,37 @@ describe('HTTP (binary extension)', () => {
   });
 });
 
+describe('HTTP (JSON)', () => {
+  const postJson = async (body: Buffer | string): Promise<{ status: number; json: any }> => {
+    const res = await fetch(`${engine.url}/v2/models/strings/infer`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    return { status: res.status, json: await res.json() };
+  };
+  const request = (strings: string) => `{"inputs":[{"name":"INPUT0","datatype":"BYTES","shape":[2,1],"data":[${strings}]}]}`;
+
+  test('text, multibyte and escaped surrogate pairs included, comes back as sent', async () => {
+    const res = await postJson(request('"日本語 €","\\ud83d\\ude00 escaped pair"'));
+    expect(res.status).toBe(200);
+    expect(res.json.outputs[0].data).toEqual(['日本語 €', '😀 escaped pair']);
+  });
+
+  test('a body that is not UTF-8 is refused, not read with U+FFFD in its place', async () => {
+    const res = await postJson(Buffer.concat([Buffer.from('{"inputs":[{"name":"INPUT0","datatype":"BYTES","shape":[2,1],"data":["ok","a'), Buffer.from([0xff]), Buffer.from('"]}]}')]));
+    expect(res.status).toBe(400);
+    expect(res.json.error).toBe('the request JSON is not valid UTF-8; send BYTES that are not text in binary (binary_data_size)');
+  });
+
+  test.each([
+    ['a lone high surrogate', '\\ud800'],
+    ['a lone low surrogate', 'x\\udc00'],
+  ])('an element escaping %s is refused naming the element', async (_case, escape) => {
+    const res = await postJson(request(`"ok","${escape}"`));
+    expect(res.status).toBe(400);
+    expect(res.json.error).toBe(
+      "input 'INPUT0': element 1 of 'data' escapes a lone UTF-16 surrogate, which UTF-8 cannot carry (it would reach the model as U+FFFD); send well-formed text",
+    );
+  });
+});
+
 describe('gRPC', () => {
   test.each([false, true])('valid UTF-8 round-trips byte for byte (raw contents: %s)', async (raw) => {
     const reply = await client.rpc('ModelInfer', grpcRequest('strings', TEXT, raw));
