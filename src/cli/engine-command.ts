@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors';
 import { createLogger, type Logger } from '../logger';
 import { startEngine } from '../engine/engine';
+import { parseCacheConfig } from '../engine/cache/cache-config';
 import { parseModelConfigLimit } from '../engine/config/config-limits';
 import type { EngineOptionsInput } from '../engine/engine-options';
 
@@ -35,6 +36,9 @@ const HELP = `Usage: scoreline engine --model-repository DIR [options]
                                     its threads are terminated (default 600; 0 = no limit)
   --model-config-limit NAME=N       raise or lower one bound on model configs (repeatable;
                                     names and defaults: README, "Model config limits")
+  --cache-config local,size=BYTES   response cache shared by all models, for models whose config
+                                    has response_cache { enable: true } (default: none)
+  --response-cache-byte-size BYTES  deprecated tritonserver spelling of --cache-config local,size=BYTES
   --log-verbose                     log every request
   --exit-on-stdin-close             stop (within 1 s) when stdin ends: for a parent process
                                     that holds a pipe to it (scoreline serve does)
@@ -88,6 +92,8 @@ export function parseEngineCommandArgs(args: string[]): { options: EngineOptions
         'exit-timeout-secs': { type: 'string' },
         'model-load-timeout-secs': { type: 'string' },
         'model-config-limit': { type: 'string', multiple: true },
+        'cache-config': { type: 'string', multiple: true },
+        'response-cache-byte-size': { type: 'string' },
         'log-verbose': { type: 'boolean' },
         'exit-on-stdin-close': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -114,6 +120,15 @@ export function parseEngineCommandArgs(args: string[]): { options: EngineOptions
     const [name, value] = parseModelConfigLimit(entry);
     modelConfigLimits = { ...modelConfigLimits, [name]: value };
   }
+  let responseCacheBytes = parseCacheConfig(v['cache-config'] ?? []);
+  const legacyCacheBytes = v['response-cache-byte-size'];
+  if (legacyCacheBytes !== undefined) {
+    // tritonserver turns it into --cache-config local,size=N; 0 there means no cache.
+    if (!/^\d+$/.test(legacyCacheBytes) || !Number.isSafeInteger(Number(legacyCacheBytes))) {
+      throw new InvalidOptionError(`--response-cache-byte-size must be a non-negative integer number of bytes, got '${legacyCacheBytes}'`);
+    }
+    responseCacheBytes ??= Number(legacyCacheBytes);
+  }
   const mode = v['model-control-mode'];
   if (mode !== undefined && !['none', 'explicit', 'poll'].includes(mode)) {
     throw new InvalidOptionError(`--model-control-mode must be none, explicit or poll, got '${mode}'`);
@@ -133,6 +148,7 @@ export function parseEngineCommandArgs(args: string[]): { options: EngineOptions
     exitTimeoutSecs: number('exit-timeout-secs', v['exit-timeout-secs']),
     modelLoadTimeoutSecs: number('model-load-timeout-secs', v['model-load-timeout-secs']),
     modelConfigLimits,
+    responseCacheBytes,
     logLevel: v['log-verbose'] ? 'verbose' : undefined,
   };
   // Leave absent flags out so the schema's defaults apply.

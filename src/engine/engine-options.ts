@@ -41,6 +41,11 @@ export const engineOptionsSchema = z
      * count) can hold a model thread. At most a week (a timer's range is ~24.8 days).
      */
     modelLoadTimeoutSecs: z.number().min(0).max(604_800).default(600),
+    /**
+     * Bytes of the response cache shared by all models (Triton's --cache-config local,size=N);
+     * 0: no cache. Only models whose config says response_cache { enable: true } use it.
+     */
+    responseCacheBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
   })
   .strict();
 

@@ -6,6 +6,7 @@
  */
 import { createLogger, Logger } from '../logger';
 import { packageVersion } from '../util/package-root';
+import { ResponseCache } from './cache/response-cache';
 import { configureModelConfigLimits } from './config/config-limits';
 import { EngineOptions, EngineOptionsInput, resolveEngineOptions } from './engine-options';
 import { RepositoryPoller, startRepositoryPoller } from './control/repository-poller';
@@ -54,6 +55,8 @@ export async function startEngine(input: EngineOptionsInput, logger?: Logger): P
     // Triton refuses the load/unload API unless the mode is explicit.
     explicitModelControl: options.modelControlMode === 'explicit',
     loadTimeoutSecs: options.modelLoadTimeoutSecs,
+    // One cache for every model, as Triton's local cache.
+    responseCache: options.responseCacheBytes > 0 ? new ResponseCache({ capacityBytes: options.responseCacheBytes }) : undefined,
   });
   let live = true;
   let started = false;

@@ -13,6 +13,8 @@ export interface MetricsModelVersion {
   readonly version: number;
   /** Requests accepted by the version and not yet answered. */
   readonly pendingCount: number;
+  /** Whether the version uses the response cache; only those get the nv_cache_* samples (as Triton). */
+  readonly cacheEnabled?: boolean;
   readonly stats: {
     toJSON(): ModelStatsJson;
     failureCounts(): Record<FailureReason, number>;
@@ -26,6 +28,7 @@ interface Snapshot {
   failures: Record<FailureReason, number>;
   pending: number;
   loadSecs: number;
+  cacheEnabled: boolean;
 }
 
 type Spec = [name: string, help: string, read: (s: Snapshot) => number];
@@ -62,6 +65,18 @@ const COUNTERS_AFTER_FAILURE: Spec[] = [
   ],
 ];
 
+/** Triton's per-model cache families, in its order (after the load duration, as Triton registers them). */
+const CACHE_COUNTERS: Spec[] = [
+  ['nv_cache_num_hits_per_model', 'Number of cache hits per model', (s) => s.json.inference_stats.cache_hit.count],
+  ['nv_cache_hit_duration_per_model', 'Total cache hit duration per model, in microseconds', (s) => us(s.json.inference_stats.cache_hit.ns)],
+  ['nv_cache_num_misses_per_model', 'Number of cache misses per model', (s) => s.json.inference_stats.cache_miss.count],
+  [
+    'nv_cache_miss_duration_per_model',
+    'Total cache miss (insert+lookup) duration per model, in microseconds',
+    (s) => us(s.json.inference_stats.cache_miss.ns),
+  ],
+];
+
 /** The families in Triton's order, one sample per loaded version (sorted by model, version). */
 export function collectModelMetrics(versions: Iterable<MetricsModelVersion>): MetricFamily[] {
   const snapshots: Snapshot[] = [...versions]
@@ -72,13 +87,16 @@ export function collectModelMetrics(versions: Iterable<MetricsModelVersion>): Me
       failures: v.stats.failureCounts(),
       pending: v.pendingCount,
       loadSecs: v.stats.loadDurationSecs,
+      cacheEnabled: v.cacheEnabled === true,
     }));
-  const family = (type: MetricFamily['type'], [name, help, read]: Spec): MetricFamily => ({
+  const family = (type: MetricFamily['type'], [name, help, read]: Spec, of: Snapshot[] = snapshots): MetricFamily => ({
     name,
     help,
     type,
-    samples: snapshots.map((s) => ({ labels: s.labels, value: read(s) })),
+    samples: of.map((s) => ({ labels: s.labels, value: read(s) })),
   });
+  // Triton creates the per-model cache families only for models that cache, to keep the output short.
+  const caching = snapshots.filter((s) => s.cacheEnabled);
   const failureSamples: MetricSample[] = snapshots.flatMap((s) =>
     FAILURE_REASONS.map((reason) => ({
       labels: { model: s.labels.model, reason, version: s.labels.version },
@@ -99,5 +117,6 @@ export function collectModelMetrics(versions: Iterable<MetricsModelVersion>): Me
       (s) => s.pending,
     ]),
     family('gauge', ['nv_model_load_duration_secs', 'Model load time in seconds', (s) => s.loadSecs]),
+    ...CACHE_COUNTERS.map((spec) => family('counter', spec, caching)),
   ];
 }

@@ -11,6 +11,8 @@
  */
 import { InferenceError, UnavailableError } from '../../errors';
 import { NumericTypedArray, TensorData } from '../../tensor/datatypes';
+import { ModelResponseCache, isCacheMiss } from '../cache/model-response-cache';
+import type { ResponseCache } from '../cache/response-cache';
 import type { ModelConfig } from '../config/model-config';
 import { classify } from './classification';
 import type { EnsemblePlan, EnsembleStepPlan } from './ensemble-plan';
@@ -38,6 +40,7 @@ export class EnsembleModel implements ServableVersion {
   private idleWaiters: Array<() => void> = [];
   private closedWith: Error | undefined;
   private successor: Successor | undefined;
+  private readonly cache: ModelResponseCache | undefined;
 
   constructor(
     readonly modelName: string,
@@ -47,8 +50,18 @@ export class EnsembleModel implements ServableVersion {
     private readonly models: ComposingModels,
     /** Labels per output name, from each output's label_filename. */
     private readonly labels: ReadonlyMap<string, readonly string[]> = new Map(),
+    /** The engine's response cache: Triton caches an ensemble's top level when its config enables it. */
+    responseCache?: ResponseCache,
   ) {
     this.stats = new ModelStatistics(modelName, String(version));
+    this.cache =
+      config.response_cache?.enable && responseCache
+        ? new ModelResponseCache(responseCache, this.stats, modelName, version)
+        : undefined;
+  }
+
+  get cacheEnabled(): boolean {
+    return this.cache !== undefined;
   }
 
   get pendingCount(): number {
@@ -79,6 +92,8 @@ export class EnsembleModel implements ServableVersion {
     this.inFlight += 1;
     try {
       const validated = validateRequest(this.modelName, this.config, request);
+      const looked = this.cache?.lookup(request, validated.inputs, arrivedAtNs);
+      if (looked && !isCacheMiss(looked)) return looked;
       // The ensemble's own queue and compute times are its steps' summed, as Triton reports them.
       const spent: RequestTimings = { queueNs: 0, computeInputNs: 0, computeInferNs: 0, computeOutputNs: 0 };
       const tensors = await this.flow(request, validated.inputs, spent);
@@ -86,6 +101,7 @@ export class EnsembleModel implements ServableVersion {
       const batchSize = this.config.max_batch_size > 0 ? validated.batchSize : 1;
       const timings = { ...spent, batchSize };
       this.stats.recordExecution(timings);
+      if (looked) this.cache!.store(looked, outputs);
       this.stats.recordSuccess(Number(nowNs() - arrivedAtNs), spent.queueNs, timings);
       return { modelName: this.modelName, modelVersion: String(this.version), id: request.id, outputs, timings: spent };
     } catch (err) {

@@ -12,6 +12,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ModelConfigError, ModelLoadError } from '../../errors';
+import type { ResponseCache } from '../cache/response-cache';
 import { ModelConfig, ParsedModelConfig, parseModelConfig } from '../config/model-config';
 import { CONFIG_FILENAME, ModelDirectory, readLabels, resolveModelPath, selectVersions } from '../repository/scan-repository';
 import { EnsembleModel, type ComposingModels } from './ensemble-model';
@@ -35,6 +36,7 @@ export async function loadEnsemble(
   dir: ModelDirectory,
   parsed: ParsedModelConfig,
   host: EnsembleHost,
+  responseCache?: ResponseCache,
 ): Promise<{ config: ModelConfig; versions: Map<number, ServableVersion> }> {
   const name = dir.name;
   if (parsed.optimization !== undefined) {
@@ -82,7 +84,7 @@ export async function loadEnsemble(
     if (out.label_filename) labels.set(out.name, await readLabels(path.join(dir.path, out.label_filename), name));
   }
   const loaded = new Map<number, ServableVersion>();
-  for (const version of versions) loaded.set(version, new EnsembleModel(name, version, config, plan, host, labels));
+  for (const version of versions) loaded.set(version, new EnsembleModel(name, version, config, plan, host, labels, responseCache));
   return { config, versions: loaded };
 }
 

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { ModelLoadError, UnsupportedError } from '../../errors';
 import type { Logger } from '../../logger';
 import { cudaProviderStatus } from '../backend/execution-provider';
+import type { ResponseCache } from '../cache/response-cache';
 import { OnnxInstance } from '../backend/onnx-instance';
 import type { SessionMetadata, SessionSpec } from '../backend/session-messages';
 import { autoCompleteConfig, requireCompleteConfig } from '../config/auto-complete';
@@ -33,6 +34,8 @@ export interface LoaderOptions {
   logger: Logger;
   /** How ensembles reach their composing models; without it, ensembles are refused. */
   ensembleHost?: EnsembleHost;
+  /** The engine's response cache (--cache-config), for models whose config enables it. */
+  responseCache?: ResponseCache;
 }
 
 export interface LoadedModel {
@@ -99,7 +102,7 @@ export async function loadModel(
   if (config) assertSupportedConfig(config, modelName);
   if (isEnsembleConfig(config)) {
     if (!options.ensembleHost) throw new UnsupportedError(`model '${modelName}': ensemble models need a model manager to run in`);
-    return loadEnsemble(root, dir, config!, options.ensembleHost);
+    return loadEnsemble(root, dir, config!, options.ensembleHost, options.responseCache);
   }
   if (config?.platform && config.platform !== 'onnxruntime_onnx') {
     throw new UnsupportedError(`model '${modelName}': platform '${config.platform}' is not supported (only onnxruntime_onnx)`);
@@ -178,7 +181,7 @@ export async function loadModel(
     for (const version of sorted) {
       const instances = firstInstances.get(version) ?? [];
       for (const plan of plans.slice(instances.length)) instances.push(await spawn(version, plan));
-      const modelVersion = new ModelVersion(modelName, version, complete, instances, labels);
+      const modelVersion = new ModelVersion(modelName, version, complete, instances, labels, options.responseCache);
       // Before the version is returned, so nothing is routed to it until every instance is warm.
       await modelVersion.warmUp(samples, (message) => options.logger.info(message));
       loaded.set(version, modelVersion);

@@ -112,6 +112,27 @@ export class ModelStatistics {
     this.lastInferenceMs = Date.now();
   }
 
+  /**
+   * A request answered from the response cache (Triton's UpdateSuccessCacheHit): a success,
+   * with its duration and queue time, and a cache hit of `hitNs` (the lookup). No execution,
+   * so inference_count, execution_count, the compute durations and last_inference (which
+   * Triton moves with executions only) stay as they were.
+   */
+  recordCacheHit(totalNs: number, queueNs: number, hitNs: number): void {
+    add(this.stats.success, totalNs);
+    add(this.stats.queue, queueNs);
+    add(this.stats.cache_hit, hitNs);
+  }
+
+  /**
+   * A request that missed the cache and whose response was then inserted (Triton's
+   * UpdateSuccessCacheMiss): `missNs` is the lookup plus the insertion. Its success is
+   * recorded by recordSuccess, whose duration already covers both.
+   */
+  recordCacheMiss(missNs: number): void {
+    add(this.stats.cache_miss, missNs);
+  }
+
   /** A request failed; `error` picks the metrics' failure reason (none given: OTHER). */
   recordFailure(totalNs: number, error?: unknown): void {
     add(this.stats.fail, totalNs);

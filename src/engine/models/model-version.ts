@@ -9,6 +9,8 @@
 import { InferenceError, ModelLoadError, UnavailableError } from '../../errors';
 import { DataType, TensorData, dataTypeFromOnnxType, dataTypeInfo } from '../../tensor/datatypes';
 import type { OnnxInstance } from '../backend/onnx-instance';
+import { CacheMiss, ModelResponseCache, isCacheMiss } from '../cache/model-response-cache';
+import type { ResponseCache } from '../cache/response-cache';
 import type { WarmupTensor, WorkerTensor } from '../backend/session-messages';
 import type { ModelConfig } from '../config/model-config';
 import { createScheduler } from '../scheduler/create-scheduler';
@@ -59,6 +61,8 @@ export class ModelVersion implements ServableVersion {
   private readonly batching: boolean;
   private readonly outputNames: string[];
   private successor: Successor | undefined;
+  /** The engine's response cache when this model uses it (server cache on and response_cache.enable). */
+  private readonly cache: ModelResponseCache | undefined;
 
   constructor(
     readonly modelName: string,
@@ -67,8 +71,16 @@ export class ModelVersion implements ServableVersion {
     private readonly instances: OnnxInstance[],
     /** Labels per output name, from each output's label_filename. */
     private readonly labels: ReadonlyMap<string, readonly string[]>,
+    /** The engine's response cache (--cache-config); used only if the config enables it. */
+    responseCache?: ResponseCache,
   ) {
     this.stats = new ModelStatistics(modelName, String(version));
+    // Triton: both the server cache and the model's response_cache.enable, else no caching
+    // (and no error: an enabled model on a server without a cache just executes).
+    this.cache =
+      config.response_cache?.enable && responseCache
+        ? new ModelResponseCache(responseCache, this.stats, modelName, version)
+        : undefined;
     this.batching = config.max_batch_size > 0;
     this.outputNames = config.output.map((o) => o.name);
     this.scheduler = createScheduler<Pending, Delivered>(
@@ -87,6 +99,11 @@ export class ModelVersion implements ServableVersion {
   /** Triton's pending count: requests awaiting execution (queued, or staged at an instance), not those running. */
   get pendingCount(): number {
     return this.scheduler.queuedCount + this.scheduler.stagedCount;
+  }
+
+  /** Whether responses of this version are cached (the metrics' cache families list only these). */
+  get cacheEnabled(): boolean {
+    return this.cache !== undefined;
   }
 
   isReady(): boolean {
@@ -109,6 +126,15 @@ export class ModelVersion implements ServableVersion {
       this.stats.recordFailure(Number(nowNs() - arrivedAtNs), err);
       throw err;
     }
+    // Looked up after validation (an invalid request fails as it would uncached) and before
+    // the scheduler: a hit never queues, never runs the model, and answers at once, so it
+    // has no queue timeout or cancellation to honour.
+    let miss: CacheMiss | undefined;
+    if (this.cache) {
+      const looked = this.cache.lookup(request, validated.inputs, arrivedAtNs);
+      if (!isCacheMiss(looked)) return looked;
+      miss = looked;
+    }
     try {
       const delivered = await this.scheduler.enqueue({
         payload: { request, validated, arrivedAtNs },
@@ -118,6 +144,7 @@ export class ModelVersion implements ServableVersion {
         timeoutMicroseconds: request.timeoutMicroseconds,
         isCancelled: request.isCancelled,
       });
+      if (miss) this.cache!.store(miss, delivered.outputs);
       this.stats.recordSuccess(Number(nowNs() - arrivedAtNs), delivered.queueNs, delivered.timings);
       const { computeInputNs, computeInferNs, computeOutputNs } = delivered.timings;
       return {

@@ -20,6 +20,8 @@ export interface ServableVersion {
    * staged at a busy instance; not those running. An ensemble counts the requests inside it.
    */
   readonly pendingCount: number;
+  /** Whether its responses are cached (the engine's cache on, and response_cache.enable in its config). */
+  readonly cacheEnabled: boolean;
   infer(request: InferenceRequest): Promise<InferenceResponse>;
   /**
    * Whether requests can be served now. A model with instances is ready while loaded; an
