@@ -4,7 +4,9 @@
  * by the full key compare, copies in and out, and what the key does and does not include.
  */
 import { responseCacheKey, type CacheKeyRequest } from '../../../src/engine/cache/cache-key';
+import { parseEngineArgs } from '../../../src/cli/engine-command';
 import { parseCacheConfig } from '../../../src/engine/cache/cache-config';
+import { resolveEngineOptions } from '../../../src/engine/engine-options';
 import {
   CACHE_ENTRY_OVERHEAD_BYTES,
   CACHE_TENSOR_OVERHEAD_BYTES,
@@ -181,5 +183,19 @@ describe('parseCacheConfig (--cache-config)', () => {
     for (const bad of ['0', '-1', '1.5', '1e6', '', '99999999999999999999']) {
       expect(() => parseCacheConfig([`local,size=${bad}`])).toThrow(/size must be a positive integer number of bytes/);
     }
+  });
+
+  it('maps the flags onto responseCacheBytes (default 0: no cache), the deprecated spelling too', () => {
+    const args = (...flags: string[]) => parseEngineArgs(['--model-repository', 'r', ...flags]);
+    expect(resolveEngineOptions({ modelRepository: 'r' }).responseCacheBytes).toBe(0);
+    expect(args()).not.toHaveProperty('responseCacheBytes');
+    expect(args('--cache-config', 'local,size=1048576')).toMatchObject({ responseCacheBytes: 1048576 });
+    expect(args('--cache-config=local,size=2048')).toMatchObject({ responseCacheBytes: 2048 });
+    expect(args('--response-cache-byte-size', '4096')).toMatchObject({ responseCacheBytes: 4096 });
+    expect(args('--response-cache-byte-size', '0')).toMatchObject({ responseCacheBytes: 0 });
+    // --cache-config wins over the deprecated flag.
+    expect(args('--response-cache-byte-size', '4096', '--cache-config', 'local,size=8')).toMatchObject({ responseCacheBytes: 8 });
+    expect(() => args('--response-cache-byte-size=-5')).toThrow(/--response-cache-byte-size must be a non-negative integer/);
+    expect(() => resolveEngineOptions({ modelRepository: 'r', responseCacheBytes: -1 })).toThrow(/option 'responseCacheBytes'/);
   });
 });
