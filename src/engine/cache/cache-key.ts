@@ -8,6 +8,9 @@
  * must never be answered with another request's response. `binary_data` is left out: it
  * picks the wire encoding, not the content, so a JSON and a binary request share an entry.
  *
+ * The key also names the load of the model (and of an ensemble's composing models) that
+ * answers, so a reload of the same version never gets the old model's responses.
+ *
  * Every variable-length field is length-prefixed, so no two different requests can encode
  * to the same bytes (the cache compares these bytes in full, a hash only finds the slot).
  */
@@ -24,6 +27,11 @@ export interface CacheKeyInput {
 export interface CacheKeyRequest {
   modelName: string;
   version: number;
+  /**
+   * Which load of the model answers (load-identity.ts), an ensemble's followed by its
+   * composing models': a reload never serves the previous model's answers. None: [].
+   */
+  loads?: readonly number[];
   inputs: readonly CacheKeyInput[];
   /** Undefined or empty: every output (the same request either way). */
   outputs?: readonly RequestedOutput[];
@@ -69,6 +77,9 @@ export function responseCacheKey(request: CacheKeyRequest): Buffer {
   const w = new KeyWriter();
   w.text(request.modelName);
   w.f64(request.version);
+  const loads = request.loads ?? [];
+  w.u32(loads.length);
+  for (const l of loads) w.f64(l);
   const inputs = [...request.inputs].sort(byName);
   w.u32(inputs.length);
   for (const input of inputs) {

@@ -29,11 +29,17 @@ export class ModelResponseCache {
   /**
    * The cached response of a validated request (its statistics recorded), or the miss to
    * store() once the request has succeeded. `inputs` are the validated ones (what the model
-   * would see); `arrivedAtNs` starts the hit's request duration.
+   * would see); `arrivedAtNs` starts the hit's request duration; `loads` is the answering
+   * version's cacheIdentity().
    */
-  lookup(request: InferenceRequest, inputs: readonly Tensor[], arrivedAtNs: bigint): InferenceResponse | CacheMiss {
+  lookup(
+    request: InferenceRequest,
+    inputs: readonly Tensor[],
+    arrivedAtNs: bigint,
+    loads: readonly number[],
+  ): InferenceResponse | CacheMiss {
     const startNs = nowNs();
-    const key = responseCacheKey({ modelName: this.modelName, version: this.version, inputs, outputs: request.outputs });
+    const key = responseCacheKey({ modelName: this.modelName, version: this.version, loads, inputs, outputs: request.outputs });
     const cached = this.cache.lookup(key);
     const endNs = nowNs();
     const lookupNs = Number(endNs - startNs);

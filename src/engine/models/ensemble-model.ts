@@ -12,6 +12,7 @@
 import { InferenceError, UnavailableError } from '../../errors';
 import { NumericTypedArray, TensorData } from '../../tensor/datatypes';
 import { ModelResponseCache, isCacheMiss } from '../cache/model-response-cache';
+import { newLoadIdentity } from '../cache/load-identity';
 import type { ResponseCache } from '../cache/response-cache';
 import type { ModelConfig } from '../config/model-config';
 import { classify } from './classification';
@@ -41,6 +42,7 @@ export class EnsembleModel implements ServableVersion {
   private closedWith: Error | undefined;
   private successor: Successor | undefined;
   private readonly cache: ModelResponseCache | undefined;
+  private readonly loadIdentity = newLoadIdentity();
 
   constructor(
     readonly modelName: string,
@@ -62,6 +64,24 @@ export class EnsembleModel implements ServableVersion {
 
   get cacheEnabled(): boolean {
     return this.cache !== undefined;
+  }
+
+  /**
+   * This load's identity and the composing versions' its steps resolve to now: a reload of
+   * a composing model changes the key, so the ensemble's old answers are not served. A step
+   * with no version loaded contributes 0 (the request then fails in that step, uncached).
+   */
+  cacheIdentity(): readonly number[] {
+    return [
+      this.loadIdentity,
+      ...this.plan.steps.flatMap((step) => {
+        try {
+          return [...this.models.resolve(step.modelName, step.modelVersion).cacheIdentity()];
+        } catch {
+          return [0];
+        }
+      }),
+    ];
   }
 
   get pendingCount(): number {
@@ -92,7 +112,7 @@ export class EnsembleModel implements ServableVersion {
     this.inFlight += 1;
     try {
       const validated = validateRequest(this.modelName, this.config, request);
-      const looked = this.cache?.lookup(request, validated.inputs, arrivedAtNs);
+      const looked = this.cache?.lookup(request, validated.inputs, arrivedAtNs, this.cacheIdentity());
       if (looked && !isCacheMiss(looked)) return looked;
       // The ensemble's own queue and compute times are its steps' summed, as Triton reports them.
       const spent: RequestTimings = { queueNs: 0, computeInputNs: 0, computeInferNs: 0, computeOutputNs: 0 };

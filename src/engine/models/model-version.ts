@@ -10,6 +10,7 @@ import { InferenceError, ModelLoadError, UnavailableError } from '../../errors';
 import { DataType, TensorData, dataTypeFromOnnxType, dataTypeInfo } from '../../tensor/datatypes';
 import type { OnnxInstance } from '../backend/onnx-instance';
 import { CacheMiss, ModelResponseCache, isCacheMiss } from '../cache/model-response-cache';
+import { newLoadIdentity } from '../cache/load-identity';
 import type { ResponseCache } from '../cache/response-cache';
 import type { WarmupTensor, WorkerTensor } from '../backend/session-messages';
 import type { ModelConfig } from '../config/model-config';
@@ -63,6 +64,9 @@ export class ModelVersion implements ServableVersion {
   private successor: Successor | undefined;
   /** The engine's response cache when this model uses it (server cache on and response_cache.enable). */
   private readonly cache: ModelResponseCache | undefined;
+  private readonly loadIdentity = newLoadIdentity();
+  /** Set by unload()/close(): from then on a request goes to the scheduler, which answers as uncached. */
+  private stopping = false;
 
   constructor(
     readonly modelName: string,
@@ -106,6 +110,10 @@ export class ModelVersion implements ServableVersion {
     return this.cache !== undefined;
   }
 
+  cacheIdentity(): readonly number[] {
+    return [this.loadIdentity];
+  }
+
   isReady(): boolean {
     return this.successor === undefined;
   }
@@ -130,8 +138,8 @@ export class ModelVersion implements ServableVersion {
     // the scheduler: a hit never queues, never runs the model, and answers at once, so it
     // has no queue timeout or cancellation to honour.
     let miss: CacheMiss | undefined;
-    if (this.cache) {
-      const looked = this.cache.lookup(request, validated.inputs, arrivedAtNs);
+    if (this.cache && !this.stopping) {
+      const looked = this.cache.lookup(request, validated.inputs, arrivedAtNs, [this.loadIdentity]);
       if (!isCacheMiss(looked)) return looked;
       miss = looked;
     }
@@ -162,6 +170,7 @@ export class ModelVersion implements ServableVersion {
 
   /** Stops taking requests, lets queued and running ones finish, then ends the instances. */
   async unload(): Promise<void> {
+    this.stopping = true;
     await this.scheduler.drain();
     await this.scheduler.close(new UnavailableError(`model '${this.modelName}' version ${this.version} is unloading`));
     await Promise.all(this.instances.map((i) => i.close()));
@@ -169,6 +178,7 @@ export class ModelVersion implements ServableVersion {
 
   /** Ends the instances now; queued requests fail with `error`. */
   async close(error: Error): Promise<void> {
+    this.stopping = true;
     await this.scheduler.close(error);
     await Promise.all(this.instances.map((i) => i.close()));
   }

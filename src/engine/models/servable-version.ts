@@ -22,6 +22,11 @@ export interface ServableVersion {
   readonly pendingCount: number;
   /** Whether its responses are cached (the engine's cache on, and response_cache.enable in its config). */
   readonly cacheEnabled: boolean;
+  /**
+   * What the response cache keys on besides name and version: this load's identity
+   * (load-identity.ts), and an ensemble's composing versions' after it.
+   */
+  cacheIdentity(): readonly number[];
   infer(request: InferenceRequest): Promise<InferenceResponse>;
   /**
    * Whether requests can be served now. A model with instances is ready while loaded; an

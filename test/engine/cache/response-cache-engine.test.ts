@@ -8,6 +8,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { scaleBy } from '../../../src/onnx/model-zoo';
 import { configText, writeRepositoryModel } from '../../../src/onnx/repository-writer';
 import { testModels } from '../../fixtures/test-repository';
 import { RunningEngine, startEngine } from '../../helpers/start-engine';
@@ -56,6 +57,7 @@ async function writeRepository(): Promise<void> {
       extra: [CACHE],
     }),
   });
+  await writeScale(1);
   // `fixed` (2·x) without a cache of its own, under an ensemble whose top level caches.
   await writeRepositoryModel(repo, {
     name: 'fixed',
@@ -78,6 +80,21 @@ async function writeRepository(): Promise<void> {
   ].join('\n');
   await writeRepositoryModel(repo, { name: 'double_cached', versions: {}, config: ensemble });
   await fs.mkdir(path.join(repo, 'double_cached', '1'));
+}
+
+/** `scale_cached` version 1 as k·x: rewritten with another k and reloaded by a test. */
+async function writeScale(k: number): Promise<void> {
+  await writeRepositoryModel(repo, {
+    name: 'scale_cached',
+    versions: { 1: scaleBy(k).bytes },
+    config: configText({
+      name: 'scale_cached',
+      maxBatchSize: 8,
+      inputs: [{ name: 'INPUT0', datatype: 'FP32', dims: [-1] }],
+      outputs: [{ name: 'OUTPUT0', datatype: 'FP32', dims: [-1] }],
+      extra: [CACHE],
+    }),
+  });
 }
 
 interface Stats {
@@ -120,7 +137,10 @@ beforeAll(async () => {
   repo = await fs.mkdtemp(path.join(os.tmpdir(), 'scoreline-cache-'));
   await writeRepository();
   [cached, uncached] = await Promise.all([
-    startEngine({ modelRepository: repo, args: ['--cache-config', 'local,size=1048576'] }),
+    startEngine({
+      modelRepository: repo,
+      args: ['--cache-config', 'local,size=1048576', '--model-control-mode', 'explicit', '--load-model', '*'],
+    }),
     startEngine({ modelRepository: repo }),
   ]);
   grpc = connectGrpc(cached.grpcUrl!);
@@ -217,6 +237,20 @@ describe('--cache-config local,size=1048576 with response_cache { enable: true }
     expect([e.inference_stats.cache_miss.count, e.inference_stats.cache_hit.count, e.inference_stats.success.count]).toEqual([1, 1, 2]);
   });
 
+  it("never answers a reloaded model with the previous load's responses", async () => {
+    const body = { inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 2], data: [1, 2] }] };
+    expect((await infer(cached, 'scale_cached', body)).json.outputs[0].data).toEqual([1, 2]);
+    expect((await infer(cached, 'scale_cached', body)).json.outputs[0].data).toEqual([1, 2]); // a hit
+    await writeScale(3);
+    const load = await fetch(`${cached.url}/v2/repository/models/scale_cached/load`, { method: 'POST' });
+    expect(load.status).toBe(200);
+    const after = await infer(cached, 'scale_cached', body);
+    expect(after.json.outputs[0].data).toEqual([3, 6]);
+    const s = await stats(cached, 'scale_cached');
+    // The new load's own statistics: its first request was a miss that executed.
+    expect([s.inference_stats.cache_miss.count, s.inference_stats.cache_hit.count, s.execution_count]).toEqual([1, 0, 1]);
+  });
+
   it('never caches a model whose config does not enable it', async () => {
     for (let i = 0; i < 3; i++) expect((await infer(cached, 'add_sub', addSubBody(7))).status).toBe(200);
     const s = await stats(cached, 'add_sub');
@@ -256,7 +290,7 @@ describe('--cache-config local,size=1048576 with response_cache { enable: true }
     expect(valueOf(families, 'nv_inference_request_success', labels)).toBe(s.inference_stats.success.count);
     expect(valueOf(families, 'nv_inference_count', labels)).toBe(s.inference_count);
     const models = families.get('nv_cache_num_hits_per_model')!.samples.map((x) => x.labels.model).sort();
-    expect(models).toEqual(['add_sub_cached', 'classifier_cached', 'double_cached', 'string_cached']);
+    expect(models).toEqual(['add_sub_cached', 'classifier_cached', 'double_cached', 'scale_cached', 'string_cached']);
   });
 });
 

@@ -137,6 +137,7 @@ describe('responseCacheKey', () => {
     const variants: CacheKeyRequest[] = [
       request(1, { modelName: 'n' }),
       request(1, { version: 2 }),
+      request(1, { loads: [7] }),
       request(1, { inputs: [{ name: 'IN2', datatype: 'FP32', shape: [4], data: new Float32Array([1, 1, 1, 1]) }] }),
       // Same 16 bytes, read as another type
       request(1, { inputs: [{ name: 'IN', datatype: 'INT32', shape: [4], data: new Int32Array(new Float32Array([1, 1, 1, 1]).buffer) }] }),
