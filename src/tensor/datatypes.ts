@@ -156,3 +156,18 @@ export function allocateTypedArray(datatype: DataType, count: number): NumericTy
 export function typedArrayConstructor(datatype: DataType): TypedArrayConstructor | undefined {
   return TABLE[datatype].arrayType;
 }
+
+/**
+ * The integers a JSON number may hold for each integer datatype: the type's range, cut to
+ * the safe integers for the 64-bit types (a JSON number is a double; beyond 2^53 it is not exact).
+ */
+export const INTEGER_RANGES: Partial<Record<DataType, [number, number]>> = {
+  UINT8: [0, 0xff],
+  UINT16: [0, 0xffff],
+  UINT32: [0, 0xffffffff],
+  UINT64: [0, Number.MAX_SAFE_INTEGER],
+  INT8: [-0x80, 0x7f],
+  INT16: [-0x8000, 0x7fff],
+  INT32: [-0x80000000, 0x7fffffff],
+  INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+};

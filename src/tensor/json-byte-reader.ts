@@ -17,7 +17,7 @@
  * invalid sequences, as Buffer.toString('utf8') (and so the JSON.parse path) did.
  */
 import { InvalidArgumentError, MalformedRequestError } from '../errors';
-import { DataType, NumericTypedArray, TensorData, allocateTypedArray, dataTypeInfo } from './datatypes';
+import { DataType, INTEGER_RANGES, NumericTypedArray, TensorData, allocateTypedArray, dataTypeInfo } from './datatypes';
 import { claimBytesElements, type BytesElementBudget } from './bytes-elements';
 import { float32ToBFloat16Bits, float32ToFloat16Bits } from './half-float';
 
@@ -45,17 +45,6 @@ export function hasLoneSurrogate(text: string): boolean {
 
 /** Shared by every zero-length BYTES element: they cost a slot, not an object each. */
 export const EMPTY_BYTES = new Uint8Array(0);
-
-const INTEGER_RANGES: Partial<Record<DataType, [number, number]>> = {
-  UINT8: [0, 0xff],
-  UINT16: [0, 0xffff],
-  UINT32: [0, 0xffffffff],
-  UINT64: [0, Number.MAX_SAFE_INTEGER],
-  INT8: [-0x80, 0x7f],
-  INT16: [-0x8000, 0x7fff],
-  INT32: [-0x80000000, 0x7fffffff],
-  INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
-};
 
 /** 10^0 … 10^22: every power of ten a double holds exactly (Clinger's fast path). */
 const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));

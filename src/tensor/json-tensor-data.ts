@@ -3,20 +3,10 @@
  * booleans (BOOL), numbers (integers and floats) or strings (BYTES, UTF-8).
  */
 import { InvalidArgumentError } from '../errors';
-import { DataType, NumericTypedArray, TensorData, allocateTypedArray, dataTypeInfo } from './datatypes';
+import { DataType, INTEGER_RANGES, NumericTypedArray, TensorData, allocateTypedArray, dataTypeInfo } from './datatypes';
 import { EMPTY_BYTES, describe, hasLoneSurrogate } from './json-byte-reader';
 import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBFloat16Bits, float32ToFloat16Bits } from './half-float';
 
-const INTEGER_RANGES: Partial<Record<DataType, [number, number]>> = {
-  UINT8: [0, 0xff],
-  UINT16: [0, 0xffff],
-  UINT32: [0, 0xffffffff],
-  UINT64: [0, Number.MAX_SAFE_INTEGER],
-  INT8: [-0x80, 0x7f],
-  INT16: [-0x8000, 0x7fff],
-  INT32: [-0x80000000, 0x7fffffff],
-  INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
-};
 
 /**
  * Flattens nested arrays into `out`, row-major; anything that is not an array is an element.
