@@ -10,12 +10,24 @@
  *  - when the config lists both inputs and outputs, Triton skips auto-complete, so an
  *    unspecified max_batch_size means 0;
  *  - whatever the config lists is checked against the model: names, data types, dims.
- * `requireCompleteConfig` is the --disable-auto-complete-config path.
+ * `requireCompleteConfig` is the --disable-auto-complete-config path. Both paths fill what
+ * Triton's server side fills whether or not auto-complete is on (AutoCompleteBackendFields and
+ * NormalizeInstanceGroup in core's model_config_utils.cc): `default_model_filename`
+ * "model.onnx" when unset, and the instance groups the loader starts (instance-groups.ts).
  */
 
 import { ModelConfigError } from '../../errors';
 import { configTypeFromDataType, dataTypeFromOnnxType } from '../../tensor/datatypes';
-import { type ModelConfig, type ModelInput, type ModelOutput, type ParsedModelConfig, validateModelConfig } from './model-config';
+import { completeInstanceGroups } from './instance-groups';
+import {
+  DEFAULT_MODEL_FILENAME,
+  type ModelConfig,
+  type ModelInput,
+  type ModelInstanceGroup,
+  type ModelOutput,
+  type ParsedModelConfig,
+  validateModelConfig,
+} from './model-config';
 
 /** One model input or output as onnxruntime-node's session metadata describes it. */
 export interface IoMetadata {
@@ -35,6 +47,11 @@ export interface AutoCompleteOptions {
   modelName: string;
   /** max_batch_size for a model that can batch and whose config does not say (Triton: 4). */
   defaultMaxBatchSize?: number;
+  /**
+   * The instance groups the loader runs (completeInstanceGroups with the engine's GPUs);
+   * without it, completeInstanceGroups for a CPU-only engine.
+   */
+  instanceGroups?: ModelInstanceGroup[];
 }
 
 export const ONNX_PLATFORM = 'onnxruntime_onnx';
@@ -56,7 +73,7 @@ type Draft = Omit<ParsedModelConfig, 'dynamic_batching' | 'input' | 'output'> & 
 export function autoCompleteConfig(
   partial: ParsedModelConfig | undefined,
   modelMeta: ModelMetadata,
-  { modelName, defaultMaxBatchSize = 4 }: AutoCompleteOptions,
+  { modelName, defaultMaxBatchSize = 4, instanceGroups }: AutoCompleteOptions,
 ): ModelConfig {
   const config: Draft = structuredClone(partial ?? validateModelConfig({}, modelName));
   if (config.platform === 'ensemble' || config.ensemble_scheduling !== undefined) {
@@ -92,7 +109,7 @@ export function autoCompleteConfig(
     if (config.output.length === 0) config.output = outputs.map((t) => tensorConfig(t, batching));
   }
   config.max_batch_size = mbs ?? 0;
-  return finish(config, modelName, { inputs, outputs });
+  return finish(config, modelName, { inputs, outputs }, instanceGroups);
 }
 
 /**
@@ -105,11 +122,13 @@ export function requireCompleteConfig(
   config: ParsedModelConfig | undefined,
   modelMeta: ModelMetadata | undefined,
   modelName: string,
+  options?: Pick<AutoCompleteOptions, 'instanceGroups'>,
 ): ModelConfig;
 export function requireCompleteConfig(
   config: ParsedModelConfig | undefined,
   metaOrName: ModelMetadata | string | undefined,
   maybeName?: string,
+  options?: Pick<AutoCompleteOptions, 'instanceGroups'>,
 ): ModelConfig {
   const modelName = typeof metaOrName === 'string' ? metaOrName : (maybeName as string);
   const modelMeta = typeof metaOrName === 'string' ? undefined : metaOrName;
@@ -124,7 +143,7 @@ export function requireCompleteConfig(
     inputs: modelMeta.inputs.map((t) => modelTensor(t, modelName)),
     outputs: modelMeta.outputs.map((t) => modelTensor(t, modelName)),
   };
-  return finish(draft, modelName, model);
+  return finish(draft, modelName, model, options?.instanceGroups);
 }
 
 /** Fills the other half of an onnxruntime platform/backend pair; both when neither is set. */
@@ -140,7 +159,14 @@ function completeBackendFields(config: Draft): void {
   }
 }
 
-function finish(config: Draft, modelName: string, model: { inputs: ModelTensor[]; outputs: ModelTensor[] } | undefined): ModelConfig {
+function finish(
+  config: Draft,
+  modelName: string,
+  model: { inputs: ModelTensor[]; outputs: ModelTensor[] } | undefined,
+  instanceGroups: ModelInstanceGroup[] | undefined,
+): ModelConfig {
+  if (config.default_model_filename === '') config.default_model_filename = DEFAULT_MODEL_FILENAME;
+  config.instance_group = instanceGroups ? structuredClone(instanceGroups) : completeInstanceGroups(config, modelName);
   // Validate again: defaults for what was added, and the rules that need max_batch_size.
   const complete = validateModelConfig(config, modelName) as ModelConfig;
   if (model) checkAgainstModel(complete, model.inputs, model.outputs, modelName);

@@ -204,8 +204,8 @@ export function limitIssues(config: ParsedModelConfig, limits: Readonly<ModelCon
   let total = 0;
   config.instance_group.forEach((group, i) => {
     check(['instance_group', i, 'count'], group.count, 'instances');
-    // Triton places `count` instances on each listed GPU.
-    total += group.count * Math.max(1, group.gpus.length);
+    // Triton places `count` instances on each listed GPU; an unset count (0) becomes at least 1.
+    total += Math.max(1, group.count) * Math.max(1, group.gpus.length);
   });
   if (total > limits.instances && issues.every((issue) => issue.path[0] !== 'instance_group')) {
     issues.push({ path: ['instance_group'], message: `asks for ${total} instances in total, which ${overLimit(total, 'instances', limits.instances)}` });

@@ -3,11 +3,12 @@
  * names (snake_case), its declaration order (which is the key order of the JSON that
  * GET /v2/models/M/config returns), and every default in one place. Defaults follow proto3
  * (0, "", false, first enum value) except where Triton normalizes a zero to something else
- * (instance_group.count → 1, latest.num_versions → 1, step.model_version → -1).
+ * (latest.num_versions → 1, step.model_version → -1). instance_group is normalized after
+ * parsing (instance-groups.ts): a count of 0 is proto3's "unset" and gets Triton's default.
  *
  * Fields scoreline does not model in detail are accepted loosely (`sequence_batching`,
  * `batch_input`, `batch_output`, `optimization.cuda.graph_spec`) so that Triton configs
- * parse; the engine rejects the unsupported ones (see `unsupportedFeatures`).
+ * parse; the engine refuses the unsupported ones (the refused rows of config-field-support.ts).
  */
 
 import { z } from 'zod';
@@ -125,7 +126,8 @@ export const instanceGroupKindSchema = z.enum(['KIND_AUTO', 'KIND_GPU', 'KIND_CP
 export const modelInstanceGroupSchema = z.strictObject({
   name: str(),
   kind: instanceGroupKindSchema.default('KIND_AUTO'),
-  count: jsonInteger(range(1, 2 ** 31 - 1)).default(1),
+  // 0 is "unset": completeInstanceGroups gives it Triton's default (2 on CPU, 1 on a GPU).
+  count: jsonInteger(range(0, 2 ** 31 - 1)).default(0),
   rate_limiter: z
     .strictObject({
       resources: list(z.strictObject({ name: str(), global: bool(), count: uint32().default(0) })),

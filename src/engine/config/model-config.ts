@@ -10,6 +10,7 @@
 
 import type { z } from 'zod';
 import { ModelConfigError, UnsupportedError } from '../../errors';
+import { refusedFields } from './config-field-support';
 import { semanticIssues } from './config-semantics';
 import { limitIssues, modelConfigLimits, nestingDepth, overLimit } from './config-limits';
 import {
@@ -105,25 +106,19 @@ export function modelConfigToJson(config: ParsedModelConfig | ModelConfig): Reco
 }
 
 /**
- * Config features that parse but that scoreline does not implement. The engine refuses
- * to load a model that uses one (assertSupportedConfig) instead of silently ignoring it.
+ * Config fields that parse but that scoreline does not implement (the refused rows of
+ * config-field-support.ts), where this config sets them: `instance_group[0].passive`.
  */
 export function unsupportedFeatures(config: ParsedModelConfig): string[] {
-  const found: string[] = [];
-  if (config.sequence_batching !== undefined) found.push('sequence_batching');
-  if (config.batch_input.length > 0) found.push('batch_input');
-  if (config.batch_output.length > 0) found.push('batch_output');
-  if (config.model_transaction_policy?.decoupled) found.push('model_transaction_policy.decoupled');
-  return found;
+  return refusedFields(config).map((f) => f.field);
 }
 
+/** The engine refuses to load a model that sets a refused field instead of ignoring it. */
 export function assertSupportedConfig(config: ParsedModelConfig, modelName: string): void {
-  const found = unsupportedFeatures(config);
+  const found = refusedFields(config);
   if (found.length === 0) return;
-  const fields = found.map((f) => `'${f}'`).join(', ');
-  throw new UnsupportedError(
-    `model '${modelName}': config field${found.length > 1 ? 's' : ''} ${fields} ${found.length > 1 ? 'are' : 'is'} not supported by scoreline`,
-  );
+  const problems = found.map((f) => `config field '${f.field}' is not supported by scoreline: ${f.reason}`);
+  throw new UnsupportedError(`model '${modelName}': ${problems.join('; ')}; remove ${found.length > 1 ? 'them' : 'it'}`);
 }
 
 const DEFAULT_QUEUE_POLICY: ModelQueuePolicy = modelQueuePolicySchema.parse({});

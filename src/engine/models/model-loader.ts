@@ -18,8 +18,9 @@ import { cudaProviderStatus } from '../backend/execution-provider';
 import type { ResponseCache } from '../cache/response-cache';
 import { OnnxInstance } from '../backend/onnx-instance';
 import type { SessionMetadata, SessionSpec } from '../backend/session-messages';
-import { autoCompleteConfig, requireCompleteConfig } from '../config/auto-complete';
-import { ModelConfig, ParsedModelConfig, assertSupportedConfig, parseModelConfig, validateModelConfig } from '../config/model-config';
+import { ONNX_BACKEND, autoCompleteConfig, requireCompleteConfig } from '../config/auto-complete';
+import { CPU_ONLY, completeInstanceGroups } from '../config/instance-groups';
+import { ModelConfig, ModelInstanceGroup, ParsedModelConfig, assertSupportedConfig, parseModelConfig, validateModelConfig } from '../config/model-config';
 import { readLabels, scanModelDirectory, selectVersions, versionsWithModelFile } from '../repository/scan-repository';
 import { EnsembleHost, isEnsembleConfig, loadEnsemble } from './load-ensemble';
 import { prepareWarmupSamples } from './model-warmup';
@@ -58,32 +59,24 @@ function threadParameter(modelName: string, config: ParsedModelConfig, key: stri
   return n;
 }
 
-/** One entry per instance to start, from instance_group (default: one instance, KIND_AUTO). */
-function planInstances(modelName: string, config: ParsedModelConfig | undefined, logger: Logger): InstancePlan[] {
-  const groups: Array<{ kind?: string; count?: number; gpus?: number[] }> = config?.instance_group?.length
-    ? config.instance_group
-    : [{ kind: 'KIND_AUTO', count: 1 }];
+/**
+ * One entry per instance to start, from the normalized instance groups (completeInstanceGroups:
+ * the same list GET .../config shows).
+ */
+function planInstances(modelName: string, groups: ModelInstanceGroup[]): InstancePlan[] {
   const cuda = cudaProviderStatus();
   const plans: InstancePlan[] = [];
   for (const g of groups) {
-    const kind = g.kind ?? 'KIND_AUTO';
-    const count = g.count ?? 1;
-    const gpus = g.gpus && g.gpus.length > 0 ? g.gpus : [0];
-    let provider: 'cuda' | 'cpu' = 'cpu';
-    if (kind === 'KIND_GPU') {
-      if (!cuda.available) {
-        throw new ModelLoadError(`model '${modelName}': instance group asks for KIND_GPU but ${cuda.reason}`);
-      }
-      provider = 'cuda';
-    } else if (kind === 'KIND_AUTO') {
-      if (cuda.available) provider = 'cuda';
-      else logger.info(`model '${modelName}': KIND_AUTO runs on CPU (${cuda.reason})`);
-    } else if (kind === 'KIND_MODEL') {
+    if (g.kind === 'KIND_GPU' && !cuda.available) {
+      throw new ModelLoadError(`model '${modelName}': instance group asks for KIND_GPU but ${cuda.reason}`);
+    }
+    if (g.kind === 'KIND_MODEL') {
       throw new UnsupportedError(`model '${modelName}': instance group kind KIND_MODEL is not supported by the onnxruntime backend`);
     }
+    const provider = g.kind === 'KIND_GPU' ? 'cuda' : 'cpu';
     // Triton places `count` instances on each listed GPU.
-    const devices = provider === 'cuda' ? gpus : [0];
-    for (const deviceId of devices) for (let i = 0; i < count; i++) plans.push({ executionProvider: provider, deviceId });
+    const devices = provider === 'cuda' ? g.gpus : [0];
+    for (const deviceId of devices) for (let i = 0; i < g.count; i++) plans.push({ executionProvider: provider, deviceId });
   }
   return plans;
 }
@@ -120,7 +113,17 @@ export async function loadModel(
     );
   }
 
-  const plans = planInstances(modelName, config, options.logger);
+  const cuda = cudaProviderStatus();
+  // Only onnxruntime models get here (the checks above), as Triton's backend field would say.
+  const instanceGroups = completeInstanceGroups(
+    { name: modelName, backend: ONNX_BACKEND, instance_group: config?.instance_group ?? [], ensemble_scheduling: undefined },
+    modelName,
+    cuda.available ? { deviceIds: [0] } : CPU_ONLY,
+  );
+  if (!cuda.available && (config?.instance_group ?? []).every((g) => g.kind === 'KIND_AUTO')) {
+    options.logger.info(`model '${modelName}': KIND_AUTO runs on CPU (${cuda.reason})`);
+  }
+  const plans = planInstances(modelName, instanceGroups);
   const started: OnnxInstance[] = [];
   /** Threads an abort caught while they created their session: they end on their own. */
   const abortedCreations: Array<Promise<void>> = [];
@@ -167,8 +170,8 @@ export async function loadModel(
     firstInstances.set(sorted[0]!, [probe]);
     const metadata: SessionMetadata = probe.metadata;
     const complete = options.autoCompleteConfig
-      ? autoCompleteConfig(config, metadata, { modelName, defaultMaxBatchSize: options.defaultMaxBatchSize })
-      : requireCompleteConfig(config, metadata, modelName);
+      ? autoCompleteConfig(config, metadata, { modelName, defaultMaxBatchSize: options.defaultMaxBatchSize, instanceGroups })
+      : requireCompleteConfig(config, metadata, modelName, { instanceGroups });
 
     const labels = new Map<string, string[]>();
     for (const out of complete.output) {

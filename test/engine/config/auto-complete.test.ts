@@ -130,6 +130,20 @@ describe('autoCompleteConfig', () => {
     expect(complete('platform: "onnxruntime_onnx"', DYNAMIC).backend).toBe('onnxruntime');
   });
 
+  it("fills default_model_filename and the instance groups as Triton's server side does", () => {
+    const config = complete(undefined, DYNAMIC);
+    expect(config.default_model_filename).toBe('model.onnx');
+    expect(config.instance_group).toEqual([
+      { name: 'mlp', kind: 'KIND_CPU', count: 1, gpus: [], secondary_devices: [], profile: [], passive: false, host_policy: '' },
+    ]);
+    expect(complete('default_model_filename: "other.onnx" instance_group [ { count: 2 kind: KIND_CPU } ]', DYNAMIC)).toMatchObject({
+      default_model_filename: 'other.onnx',
+      instance_group: [{ name: 'mlp_0', kind: 'KIND_CPU', count: 2 }],
+    });
+    const given = [{ name: 'g', kind: 'KIND_GPU' as const, count: 1, gpus: [0], secondary_devices: [], profile: [], passive: false, host_policy: '' }];
+    expect(autoCompleteConfig(undefined, DYNAMIC, { modelName: 'mlp', instanceGroups: given }).instance_group).toEqual(given);
+  });
+
   it('does not change the config it was given', () => {
     const partial = parseModelConfig('', 'mlp');
     autoCompleteConfig(partial, DYNAMIC, { modelName: 'mlp' });
@@ -200,6 +214,8 @@ describe('requireCompleteConfig', () => {
     const config = requireCompleteConfig(parseModelConfig(full, 'mlp'), 'mlp');
     expect(config).toMatchObject({ max_batch_size: 0, platform: 'onnxruntime_onnx', backend: 'onnxruntime' });
     expect(config.dynamic_batching).toBeUndefined();
+    // Triton fills these with auto-complete disabled too (server side, not the backend).
+    expect(config).toMatchObject({ default_model_filename: 'model.onnx', instance_group: [{ name: 'mlp', kind: 'KIND_CPU', count: 1 }] });
   });
 
   it('keeps an explicit max_batch_size and checks the tensors against the model when given its metadata', () => {

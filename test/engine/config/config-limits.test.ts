@@ -78,6 +78,11 @@ describe('a config over a limit', () => {
       `config field 'instance_group': asks for 80 instances in total, which 80 exceeds the limit of 64 ${raise('instances')}`,
     ],
     [
+      'instances in total from groups without a count (each gets at least one)',
+      { instance_group: Array.from({ length: 65 }, () => ({ kind: 'KIND_CPU' })) },
+      `config field 'instance_group': asks for 65 instances in total, which 65 exceeds the limit of 64 ${raise('instances')}`,
+    ],
+    [
       'priority_levels',
       { ...io, dynamic_batching: { priority_levels: 50_000_000, default_priority_level: 1 } },
       `config field 'dynamic_batching.priority_levels': 50000000 exceeds the limit of 1000 ${raise('priority_levels')}`,

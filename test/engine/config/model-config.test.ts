@@ -246,7 +246,8 @@ describe('parseModelConfig', () => {
     expect(config.output[1].reshape).toEqual({ shape: [2048] });
     expect(config.instance_group).toEqual([
       { name: 'gpu_group', kind: 'KIND_GPU', count: 2, gpus: [0, 1], secondary_devices: [], profile: [], passive: false, host_policy: '' },
-      { name: '', kind: 'KIND_CPU', count: 1, gpus: [], secondary_devices: [], profile: [], passive: false, host_policy: '' },
+      // count 0 is proto3's "unset": completeInstanceGroups gives it the default.
+      { name: '', kind: 'KIND_CPU', count: 0, gpus: [], secondary_devices: [], profile: [], passive: false, host_policy: '' },
     ]);
     expect(config.optimization).toEqual({
       graph: { level: -1 },
@@ -308,7 +309,9 @@ describe('parseModelConfig', () => {
     expect(unsupportedFeatures(config)).toEqual(['sequence_batching']);
     const error = errorOf(() => assertSupportedConfig(config, 'seq'));
     expect(error).toBeInstanceOf(UnsupportedError);
-    expect(error.message).toBe("model 'seq': config field 'sequence_batching' is not supported by scoreline");
+    expect(error.message).toBe(
+      "model 'seq': config field 'sequence_batching' is not supported by scoreline: sequence batching (stateful models) is not implemented; remove it",
+    );
   });
 
   it('lists every unsupported feature a config uses', () => {
@@ -368,7 +371,7 @@ describe('parseModelConfig', () => {
     ['an ensemble platform without scheduling', 'platform: "ensemble"', "model 'add_sub': config field 'ensemble_scheduling': is required when platform is 'ensemble'"],
     ['an unknown instance kind', 'instance_group { kind: KIND_TPU }', "model 'add_sub': config field 'instance_group[0].kind': unknown value KIND_TPU"],
     ['gpus on a CPU instance group', 'instance_group [ { kind: KIND_CPU gpus: [ 0 ] } ]', "model 'add_sub': config field 'instance_group[0].gpus': cannot be specified for KIND_CPU"],
-    ['a zero instance count', 'instance_group [ { count: 0 } ]', "model 'add_sub': config field 'instance_group[0].count': must be >= 1"],
+    ['a negative instance count', 'instance_group [ { count: -1 } ]', "model 'add_sub': config field 'instance_group[0].count': must be >= 0"],
     ['a reshape with another element count', addSub('{ name: "A" data_type: TYPE_FP32 dims: [ 4 ] reshape { shape: [ 2, 3 ] } }'), "model 'add_sub': config field 'input[0].reshape': shape [2,3] does not have the same element count as dims [4]"],
     ['an empty reshape on a non-batching model', 'max_batch_size: 0 input { name: "A" data_type: TYPE_FP32 dims: 1 reshape { } }', "model 'add_sub': config field 'input[0].reshape': cannot be empty for a non-batching model, as scalar tensors are not supported"],
     ['an image format without 3 dims', addSub('{ name: "A" data_type: TYPE_FP32 format: FORMAT_NCHW dims: [ 3, 4 ] }'), "model 'add_sub': config field 'input[0].dims': FORMAT_NCHW requires exactly 3 dims (not counting the batch dimension)"],
