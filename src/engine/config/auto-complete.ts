@@ -12,8 +12,9 @@
  *  - whatever the config lists is checked against the model: names, data types, dims.
  * `requireCompleteConfig` is the --disable-auto-complete-config path. Both paths fill what
  * Triton's server side fills whether or not auto-complete is on (AutoCompleteBackendFields and
- * NormalizeInstanceGroup in core's model_config_utils.cc): `default_model_filename`
- * "model.onnx" when unset, and the instance groups the loader starts (instance-groups.ts).
+ * NormalizeModelConfig and NormalizeInstanceGroup in core's model_config_utils.cc):
+ * `default_model_filename` "model.onnx" when unset, input and output pinned memory enabled
+ * when unset, and the instance groups the loader starts (instance-groups.ts).
  */
 
 import { ModelConfigError } from '../../errors';
@@ -166,6 +167,11 @@ function finish(
   instanceGroups: ModelInstanceGroup[] | undefined,
 ): ModelConfig {
   if (config.default_model_filename === '') config.default_model_filename = DEFAULT_MODEL_FILENAME;
+  // NormalizeModelConfig sets both for every model that is not an ensemble; scoreline ignores
+  // them (config-field-support.ts) but shows them as Triton does.
+  const optimization = (config.optimization ??= {} as NonNullable<Draft['optimization']>);
+  optimization.input_pinned_memory ??= { enable: true };
+  optimization.output_pinned_memory ??= { enable: true };
   config.instance_group = instanceGroups ? structuredClone(instanceGroups) : completeInstanceGroups(config, modelName);
   // Validate again: defaults for what was added, and the rules that need max_batch_size.
   const complete = validateModelConfig(config, modelName) as ModelConfig;

@@ -49,7 +49,7 @@ const RATE_LIMITER = ignored(
 );
 const SECONDARY_DEVICE = ignored('secondary devices (NVDLA cores) are read only by Triton\'s TensorRT backend');
 const PINNED_MEMORY = ignored(
-  'pinned host buffers only speed up copies to and from a GPU; onnxruntime-node copies through its own buffers',
+  'pinned host buffers only speed up copies to and from a GPU; onnxruntime-node copies through its own buffers (shown enabled when unset, as Triton fills it)',
 );
 
 export const CONFIG_FIELD_SUPPORT: Readonly<Record<string, FieldSupportEntry>> = {

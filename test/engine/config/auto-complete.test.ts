@@ -130,7 +130,7 @@ describe('autoCompleteConfig', () => {
     expect(complete('platform: "onnxruntime_onnx"', DYNAMIC).backend).toBe('onnxruntime');
   });
 
-  it("fills default_model_filename and the instance groups as Triton's server side does", () => {
+  it("fills default_model_filename, pinned memory and the instance groups as Triton's server side does", () => {
     const config = complete(undefined, DYNAMIC);
     expect(config.default_model_filename).toBe('model.onnx');
     expect(config.instance_group).toEqual([
@@ -139,6 +139,17 @@ describe('autoCompleteConfig', () => {
     expect(complete('default_model_filename: "other.onnx" instance_group [ { count: 2 kind: KIND_CPU } ]', DYNAMIC)).toMatchObject({
       default_model_filename: 'other.onnx',
       instance_group: [{ name: 'mlp_0', kind: 'KIND_CPU', count: 2 }],
+    });
+    expect(config.optimization).toEqual({
+      priority: 'PRIORITY_DEFAULT',
+      input_pinned_memory: { enable: true },
+      output_pinned_memory: { enable: true },
+      gather_kernel_buffer_threshold: 0,
+      eager_batching: false,
+    });
+    expect(complete('optimization { input_pinned_memory { enable: false } }', DYNAMIC).optimization).toMatchObject({
+      input_pinned_memory: { enable: false },
+      output_pinned_memory: { enable: true },
     });
     const given = [{ name: 'g', kind: 'KIND_GPU' as const, count: 1, gpus: [0], secondary_devices: [], profile: [], passive: false, host_policy: '' }];
     expect(autoCompleteConfig(undefined, DYNAMIC, { modelName: 'mlp', instanceGroups: given }).instance_group).toEqual(given);

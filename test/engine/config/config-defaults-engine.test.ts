@@ -1,6 +1,7 @@
 /**
  * From the outside, against the built engine: GET /v2/models/M/config shows what Triton's
- * server side fills (default_model_filename "model.onnx", the normalized instance groups),
+ * server side fills (default_model_filename "model.onnx", pinned memory enabled, the
+ * normalized instance groups),
  * the instance count shown is the number of instances that run (each one a worker thread,
  * counted in /proc), a refused config field fails the load with a reason naming it, and an
  * ignored one (rate_limiter, as Triton without --rate-limit) loads.
@@ -76,6 +77,7 @@ it('shows default_model_filename and the instance group Triton fills for a confi
   const one = await threadsAdded('plain');
   const { body: config } = await request('GET', '/v2/models/plain/config');
   expect(config.default_model_filename).toBe('model.onnx');
+  expect(config.optimization).toMatchObject({ input_pinned_memory: { enable: true }, output_pinned_memory: { enable: true } });
   expect(config.instance_group).toEqual([
     { name: 'plain', kind: 'KIND_CPU', count: 1, gpus: [], secondary_devices: [], profile: [], passive: false, host_policy: '' },
   ]);
