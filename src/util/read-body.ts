@@ -2,8 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import { MalformedRequestError, PayloadTooLargeError } from '../errors';
 
 /**
- * Reads a request body into one Buffer by hand (no body-parser middleware: see DESIGN.md's
- * measurements). Refuses with PayloadTooLargeError before reading when Content-Length is
+ * Reads a request body into one Buffer by hand (no body-parser middleware: see "Measurements
+ * behind design choices" in bench/README.md). Refuses with PayloadTooLargeError before reading when Content-Length is
  * over `limit`, and as soon as the bytes received pass it otherwise; the rest of the body
  * is then discarded, not buffered.
  */
