@@ -20,6 +20,7 @@ import { InvalidArgumentError, MalformedRequestError } from '../errors';
 import { DataType, INTEGER_RANGES, NumericTypedArray, TensorData, allocateTypedArray, dataTypeInfo } from './datatypes';
 import { claimBytesElements, type BytesElementBudget } from './bytes-elements';
 import { float32ToBFloat16Bits, float32ToFloat16Bits } from './half-float';
+import { JsonByte } from '../util/json-byte-codes';
 
 /** Array and object nesting a body may have (tensor ranks are far below it). */
 export const MAX_JSON_DEPTH = 64;
@@ -49,31 +50,7 @@ export const EMPTY_BYTES = new Uint8Array(0);
 /** 10^0 … 10^22: every power of ten a double holds exactly (Clinger's fast path). */
 const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 
-const enum B {
-  Tab = 0x09,
-  LineFeed = 0x0a,
-  Return = 0x0d,
-  Space = 0x20,
-  Quote = 0x22,
-  Plus = 0x2b,
-  Comma = 0x2c,
-  Minus = 0x2d,
-  Dot = 0x2e,
-  Zero = 0x30,
-  Nine = 0x39,
-  Colon = 0x3a,
-  UpperE = 0x45,
-  OpenBracket = 0x5b,
-  Backslash = 0x5c,
-  CloseBracket = 0x5d,
-  LowerE = 0x65,
-  LowerF = 0x66,
-  LowerN = 0x6e,
-  LowerT = 0x74,
-  OpenBrace = 0x7b,
-  CloseBrace = 0x7d,
-}
-
+const B = JsonByte;
 /** How a `data` array's elements are read and stored. */
 const enum Kind {
   Float,

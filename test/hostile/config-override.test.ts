@@ -9,9 +9,8 @@
  * the engine answers health and an MLP inference correctly.
  */
 import fc from 'fast-check';
-import { reportFigures } from '../faults/helpers/figures';
 import { configJson, fuzzParameters, mutatedText } from '../faults/helpers/fuzz';
-import { FUZZ_RUNS, MiB, hostileCase, startHostileEngine, type HostileEngine } from './helpers/hostile';
+import { FUZZ_RUNS, MiB, StatusTally, hostileCase, startHostileEngine, type HostileEngine } from './helpers/hostile';
 import { deepConfig, deepSpec, hugeNumberEdits, validConfigJson, withHugeNumbers } from './helpers/hostile-configs';
 
 /** A load that refuses must do so at once; one that succeeds starts an onnxruntime session and a warmup run. */
@@ -20,7 +19,7 @@ const LOAD_MS = 20_000;
 const GROWTH = 384 * MiB;
 
 let hostile: HostileEngine;
-const statuses = new Map<string, Map<number, number>>();
+const statuses = new StatusTally();
 
 beforeAll(async () => {
   hostile = await startHostileEngine();
@@ -31,9 +30,7 @@ beforeEach(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const [what, byStatus] of statuses) {
-    reportFigures(`hostile load override ${what}`, { cases: [...byStatus.values()].reduce((a, b) => a + b, 0), statuses: [...byStatus].sort(([a], [b]) => a - b).map(([s, n]) => `${s}:${n}`).join(',') });
-  }
+  statuses.report('hostile load override');
   await hostile?.stop();
 });
 
@@ -52,9 +49,7 @@ const overrideBody = (config: string): string => JSON.stringify({ parameters: { 
 /** 200, or a 4xx whose JSON `error` says something. */
 function judge(kind: string): (answer: Answer) => string | undefined {
   return (answer) => {
-    const byStatus = statuses.get(kind) ?? new Map<number, number>();
-    statuses.set(kind, byStatus);
-    byStatus.set(answer.status, (byStatus.get(answer.status) ?? 0) + 1);
+    statuses.count(kind, answer.status);
     if (answer.status === 200) return undefined;
     if (answer.status < 400 || answer.status >= 500) return `status ${answer.status}: ${answer.text.slice(0, 400)}`;
     let error: unknown;
@@ -81,7 +76,7 @@ async function loadCase(kind: string, body: string): Promise<void> {
 
 it('loads the valid override (the base every other case edits)', async () => {
   await loadCase('valid', overrideBody(JSON.stringify(validConfigJson())));
-  expect(statuses.get('valid')?.get(200)).toBe(1);
+  expect(statuses.of('valid', 200)).toBe(1);
 }, 60_000);
 
 it('answers huge numbers in any numeric field with 200 or a 4xx, in bounded time and memory', async () => {

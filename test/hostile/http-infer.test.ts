@@ -10,7 +10,7 @@ import http from 'node:http';
 import fc from 'fast-check';
 import { reportFigures } from '../faults/helpers/figures';
 import { fuzzParameters } from '../faults/helpers/fuzz';
-import { FUZZ_RUNS, MAX_BYTES, MiB, hostileCase, startHostileEngine, type HostileEngine } from './helpers/hostile';
+import { FUZZ_RUNS, MAX_BYTES, MiB, StatusTally, hostileCase, startHostileEngine, type HostileEngine } from './helpers/hostile';
 import { hostileBody, hostileBodySpec, isBytesSpec, type BodyTarget } from './helpers/hostile-bodies';
 
 const ANSWER_MS = 20_000;
@@ -20,7 +20,7 @@ const SLACK = 128 * MiB;
 const TARGET: BodyTarget = { numeric: { input: 'INPUT_INT32', output: 'OUTPUT_INT32' }, bytes: { input: 'INPUT_STRING', output: 'OUTPUT_STRING' }, batch: true };
 
 let hostile: HostileEngine;
-const statuses = new Map<string, Map<number, number>>();
+const statuses = new StatusTally();
 /** The first message of each kind and status, for the report. */
 const samples = new Map<string, string>();
 
@@ -33,9 +33,7 @@ beforeEach(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const [kind, byStatus] of statuses) {
-    reportFigures(`hostile HTTP infer ${kind}`, { cases: [...byStatus.values()].reduce((a, b) => a + b, 0), statuses: [...byStatus].sort(([a], [b]) => a - b).map(([s, n]) => `${s}:${n}`).join(',') });
-  }
+  statuses.report('hostile HTTP infer');
   for (const [key, text] of samples) reportFigures(`hostile HTTP infer ${key}`, { first_answer: text });
   await hostile?.stop();
 });
@@ -67,9 +65,7 @@ function post(url: string, body: Buffer, header: string | undefined): Promise<An
 
 function judge(kind: string): (answer: Answer) => string | undefined {
   return (answer) => {
-    const byStatus = statuses.get(kind) ?? new Map<number, number>();
-    statuses.set(kind, byStatus);
-    byStatus.set(answer.status, (byStatus.get(answer.status) ?? 0) + 1);
+    statuses.count(kind, answer.status);
     if (!samples.has(`${kind} ${answer.status}`)) samples.set(`${kind} ${answer.status}`, answer.text.slice(0, 160));
     if (answer.status === 200) return undefined;
     if (answer.status < 400 || answer.status >= 500) return `status ${answer.status}: ${answer.text}`;

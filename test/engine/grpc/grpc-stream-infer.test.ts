@@ -17,6 +17,7 @@ import { waitFor } from '../models/helpers/engine-http';
 import { RunningEngine, startEngine } from '../../helpers/start-engine';
 import { GrpcTestClient, GrpcTestStream, connectGrpc, int32Values } from './helpers/grpc-test-client';
 import { emptyBytesContents, lengthDelimited, wireInferRequest, wireInput } from './helpers/wire-messages';
+import { scrapedValue } from '../metrics/parse-prometheus';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -56,16 +57,7 @@ function expectError(answer: { error_message: string; infer_response: any }, id:
   expect(answer.infer_response).toMatchObject({ id, model_name: '', outputs: [], raw_output_contents: [] });
 }
 
-async function metric(name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(engine.metricsUrl!)).text();
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
-  }
-  return 0;
-}
+const metric = (name: string, labels: Record<string, string>): Promise<number> => scrapedValue(engine.metricsUrl!, name, labels);
 
 const statsOf = async (model: string) => (await client.rpc('ModelStatistics', { name: model })).model_stats[0];
 

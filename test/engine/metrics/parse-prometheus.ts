@@ -88,3 +88,10 @@ export function valueOf(families: Map<string, ParsedFamily>, family: string, lab
   if (hits.length !== 1) throw new Error(`${hits.length} series of '${family}' match ${JSON.stringify(labels)}`);
   return hits[0]!.value;
 }
+
+/** Scrapes `metricsUrl`: the first series of `family` whose labels include `labels`, 0 when there is none. */
+export async function scrapedValue(metricsUrl: string, family: string, labels: Record<string, string> = {}): Promise<number> {
+  const f = parsePrometheus(await (await fetch(metricsUrl)).text()).get(family);
+  const hit = f?.samples.find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  return hit?.value ?? 0;
+}

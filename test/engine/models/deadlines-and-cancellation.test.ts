@@ -28,6 +28,7 @@ import { addSub, mlp } from '../../../src/onnx/model-zoo';
 import { configText, writeRepositoryModel } from '../../../src/onnx/repository-writer';
 import { RunningEngine, startEngine } from '../../helpers/start-engine';
 import { getJson, waitFor } from './helpers/engine-http';
+import { scrapedValue } from '../metrics/parse-prometheus';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -141,16 +142,7 @@ async function statsOf(model: string): Promise<{ inference_count: number; execut
 }
 
 /** One sample of a Prometheus family from /metrics whose labels include `labels`; 0 when absent. */
-async function metric(name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(engine.metricsUrl!)).text();
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
-  }
-  return 0;
-}
+const metric = (name: string, labels: Record<string, string>): Promise<number> => scrapedValue(engine.metricsUrl!, name, labels);
 
 const failures = (model: string, reason: string): Promise<number> => metric('nv_inference_request_failure', { model, reason });
 const pending = (model: string): Promise<number> => metric('nv_inference_pending_request_count', { model });

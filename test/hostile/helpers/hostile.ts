@@ -15,6 +15,8 @@ import { writeRepositoryModel } from '../../../src/onnx/repository-writer';
 import { mlpForward, sampleInput } from '../../fixtures/mlp-reference';
 import { makeTestRepository, testModels } from '../../fixtures/test-repository';
 import { startEngine, type RunningEngine } from '../../helpers/start-engine';
+import { reportFigures } from '../../faults/helpers/figures';
+import { statusSummary } from '../../faults/helpers/load';
 
 /**
  * Cases per over-the-wire property: SCORELINE_FUZZ_RUNS, default 6 (CI: the folder stays
@@ -233,4 +235,27 @@ async function measuredCase<T>(handle: HostileEngine, what: string, limits: Case
   const problem = await engineProblem(handle.engine);
   if (problem !== undefined) throw new Error(`${what}: afterwards ${problem}`);
   return { answer, growth, ms };
+}
+
+/** Answers counted by kind of case and status, reported as figures lines after a file's cases. */
+export class StatusTally {
+  private readonly byKind = new Map<string, Map<number, number>>();
+
+  count(kind: string, status: number): void {
+    const byStatus = this.byKind.get(kind) ?? new Map<number, number>();
+    this.byKind.set(kind, byStatus);
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+  }
+
+  /** How many answers of `kind` had `status`. */
+  of(kind: string, status: number): number {
+    return this.byKind.get(kind)?.get(status) ?? 0;
+  }
+
+  /** One `[faults] <prefix> <kind>: cases=N statuses=200:a,400:b` line per kind. */
+  report(prefix: string): void {
+    for (const [kind, byStatus] of this.byKind) {
+      reportFigures(`${prefix} ${kind}`, { cases: [...byStatus.values()].reduce((a, b) => a + b, 0), statuses: statusSummary(byStatus) });
+    }
+  }
 }
