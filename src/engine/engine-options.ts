@@ -8,6 +8,9 @@ import { MODEL_CONFIG_LIMIT_NAMES, type ModelConfigLimitName } from './config/co
 
 const port = z.number().int().min(0).max(65535);
 
+/** Triton's default --http-max-input-size: 64 MiB. */
+export const DEFAULT_HTTP_MAX_INPUT_SIZE = 64 * 1024 * 1024;
+
 export const engineOptionsSchema = z
   .object({
     modelRepository: z.string().min(1),
@@ -25,7 +28,7 @@ export const engineOptionsSchema = z
     /** Auto-complete's max_batch_size for models that can batch (Triton's default-max-batch-size). */
     defaultMaxBatchSize: z.number().int().min(0).default(4),
     /** Largest request body accepted (Triton's --http-max-input-size), in bytes. */
-    httpMaxInputSize: z.number().int().positive().default(64 * 1024 * 1024),
+    httpMaxInputSize: z.number().int().positive().default(DEFAULT_HTTP_MAX_INPUT_SIZE),
     logLevel: z.enum(['error', 'warn', 'info', 'verbose']).default('info'),
     /** Seconds to let in-flight requests finish on shutdown. */
     exitTimeoutSecs: z.number().min(0).default(30),

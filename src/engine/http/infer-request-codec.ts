@@ -11,6 +11,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { InvalidArgumentError, MalformedRequestError } from '../../errors';
+import { DEFAULT_HTTP_MAX_INPUT_SIZE } from '../engine-options';
 import { DataType, TensorData, elementCount, isDataType } from '../../tensor/datatypes';
 import { inferenceJsonLength, sliceBinaryTensors } from '../../tensor/binary-body';
 import { claimBytesElements } from '../../tensor/bytes-elements';
@@ -22,9 +23,6 @@ import type { InferenceRequest, RequestedOutput, Tensor } from '../models/infere
 
 /** Headers up to this size without a `"data"` key go to JSON.parse (see readRequestJson). */
 const SMALL_HEADER_BYTES = 4096;
-
-/** The engine's default --http-max-input-size, for callers that do not pass theirs. */
-const DEFAULT_MAX_INPUT_BYTES = 64 * 1024 * 1024;
 
 export interface DecodedInferRequest {
   request: InferenceRequest;
@@ -213,7 +211,7 @@ function decodeOutput(raw: unknown, index: number): RequestedOutput {
 export function decodeInferRequest(
   body: Buffer,
   headerLength: string | undefined,
-  maxInputBytes = DEFAULT_MAX_INPUT_BYTES,
+  maxInputBytes = DEFAULT_HTTP_MAX_INPUT_SIZE,
 ): DecodedInferRequest {
   const jsonLength = inferenceJsonLength(body, headerLength);
   // JSON is UTF-8 (RFC 8259); read as text, invalid bytes in a BYTES string would become
