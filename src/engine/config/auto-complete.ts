@@ -17,6 +17,7 @@
  * when unset, and the instance groups the loader starts (instance-groups.ts).
  */
 
+import { normalizeSequenceBatching, serverFilledInputs, serverKeptOutputs } from './sequence-config';
 import { ModelConfigError } from '../../errors';
 import { configTypeFromDataType, dataTypeFromOnnxType } from '../../tensor/datatypes';
 import { completeInstanceGroups } from './instance-groups';
@@ -89,6 +90,11 @@ export function autoCompleteConfig(
   }
   const inputs = modelMeta.inputs.map((t) => modelTensor(t, modelName));
   const outputs = modelMeta.outputs.map((t) => modelTensor(t, modelName));
+  // Control and state tensors are the server's to fill and keep: never listed as input/output.
+  const filled = serverFilledInputs(config.sequence_batching);
+  const kept = serverKeptOutputs(config.sequence_batching);
+  const requestInputs = inputs.filter((t) => !filled.includes(t.name));
+  const responseOutputs = outputs.filter((t) => !kept.includes(t.name));
 
   let mbs = config.max_batch_size;
   if (config.input.length === 0 || config.output.length === 0) {
@@ -106,8 +112,8 @@ export function autoCompleteConfig(
       config.dynamic_batching = {};
     }
     const batching = mbs > 0;
-    if (config.input.length === 0) config.input = inputs.map((t) => tensorConfig(t, batching));
-    if (config.output.length === 0) config.output = outputs.map((t) => tensorConfig(t, batching));
+    if (config.input.length === 0) config.input = requestInputs.map((t) => tensorConfig(t, batching));
+    if (config.output.length === 0) config.output = responseOutputs.map((t) => tensorConfig(t, batching));
   }
   config.max_batch_size = mbs ?? 0;
   return finish(config, modelName, { inputs, outputs }, instanceGroups);
@@ -173,6 +179,7 @@ function finish(
   optimization.input_pinned_memory ??= { enable: true };
   optimization.output_pinned_memory ??= { enable: true };
   config.instance_group = instanceGroups ? structuredClone(instanceGroups) : completeInstanceGroups(config, modelName);
+  if (config.sequence_batching) normalizeSequenceBatching(config.sequence_batching, config.max_batch_size ?? 0);
   // Validate again: defaults for what was added, and the rules that need max_batch_size.
   const complete = validateModelConfig(config, modelName) as ModelConfig;
   if (model) checkAgainstModel(complete, model.inputs, model.outputs, modelName);
@@ -218,7 +225,17 @@ function checkAgainstModel(config: ModelConfig, inputs: ModelTensor[], outputs: 
   };
   check('input', config.input, inputs);
   check('output', config.output, outputs);
-  const unlisted = inputs.find((t) => !config.input.some((i) => i.name === t.name));
+  const filled = serverFilledInputs(config.sequence_batching);
+  for (const name of [...filled, ...serverKeptOutputs(config.sequence_batching)]) {
+    const kind = filled.includes(name) ? 'input' : 'output';
+    if (!(kind === 'input' ? inputs : outputs).some((t) => t.name === name)) {
+      throw new ModelConfigError(
+        `model '${modelName}': sequence_batching names ${kind} '${name}', which the model does not have ` +
+          `(model ${kind}s: ${(kind === 'input' ? inputs : outputs).map((t) => t.name).join(', ') || 'none'})`,
+      );
+    }
+  }
+  const unlisted = inputs.find((t) => !config.input.some((i) => i.name === t.name) && !filled.includes(t.name));
   if (unlisted) throw new ModelConfigError(`model '${modelName}': config does not list model input '${unlisted.name}'`);
 }
 

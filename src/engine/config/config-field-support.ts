@@ -28,7 +28,7 @@ export interface FieldSupportEntry {
 }
 
 /** Fields the schema accepts that proto/model_config.proto lacks (it reserves their numbers). */
-export const SCHEMA_ONLY_FIELDS = ['sequence_batching'] as const;
+export const SCHEMA_ONLY_FIELDS = [] as const;
 
 const honoured = (reason?: string): FieldSupportEntry => ({ support: 'honoured', ...(reason ? { reason } : {}) });
 const refused = (reason: string, options: { presence?: boolean } = {}): FieldSupportEntry => ({ support: 'refused', reason, ...options });
@@ -150,7 +150,42 @@ export const CONFIG_FIELD_SUPPORT: Readonly<Record<string, FieldSupportEntry>> =
   'dynamic_batching.priority_queue_policy.allow_timeout_override': honoured(),
   'dynamic_batching.priority_queue_policy.max_queue_size': honoured(),
 
-  sequence_batching: refused('sequence batching (stateful models) is not implemented', { presence: true }),
+  sequence_batching: honoured('stateful models: see "Stateful models" in README.md'),
+  'sequence_batching.direct': honoured('the default strategy: each sequence keeps one batch slot of one instance for its lifetime'),
+  'sequence_batching.direct.max_queue_delay_microseconds': honoured('waited only while minimum_slot_utilization is not met, as in Triton'),
+  'sequence_batching.direct.minimum_slot_utilization': honoured(),
+  'sequence_batching.oldest': honoured(),
+  'sequence_batching.oldest.max_candidate_sequences': honoured('candidate sequences per instance; 0 means max(1, max_batch_size), as in Triton'),
+  'sequence_batching.oldest.preferred_batch_size': honoured('filled with [max_batch_size] when empty, as Triton fills it'),
+  'sequence_batching.oldest.max_queue_delay_microseconds': honoured(),
+  'sequence_batching.oldest.preserve_ordering': ignored(
+    'one request of a sequence runs at a time, in arrival order, so each sequence\'s responses are always in order; scoreline does not order responses across sequences',
+  ),
+  'sequence_batching.max_sequence_idle_microseconds': honoured('0 means 1,000,000, as Triton fills it'),
+  'sequence_batching.control_input': honoured(),
+  'sequence_batching.control_input.name': honoured(),
+  'sequence_batching.control_input.control': honoured(),
+  'sequence_batching.control_input.control.kind': honoured('START, END, READY (always true: scoreline runs no padding rows) and CORRID'),
+  'sequence_batching.control_input.control.int32_false_true': honoured(),
+  'sequence_batching.control_input.control.fp32_false_true': honoured(),
+  'sequence_batching.control_input.control.bool_false_true': honoured(),
+  'sequence_batching.control_input.control.data_type': honoured('CORRID only: TYPE_UINT64, TYPE_INT64, TYPE_UINT32, TYPE_INT32 (low 32 bits) or TYPE_STRING'),
+  'sequence_batching.state': honoured('implicit state, kept by the engine per sequence'),
+  'sequence_batching.state.input_name': honoured(),
+  'sequence_batching.state.output_name': honoured(),
+  'sequence_batching.state.data_type': honoured(),
+  'sequence_batching.state.dims': honoured('-1 is 1 at a sequence start, as in Triton; with max_batch_size > 0 every dim must be fixed'),
+  'sequence_batching.state.initial_state': honoured('none: zeros'),
+  'sequence_batching.state.initial_state.data_type': honoured(),
+  'sequence_batching.state.initial_state.dims': honoured(),
+  'sequence_batching.state.initial_state.zero_data': honoured(),
+  'sequence_batching.state.initial_state.data_file': honoured("read from the model's initial_state/ folder at load time"),
+  'sequence_batching.state.initial_state.name': honoured(),
+  'sequence_batching.state.use_same_buffer_for_input_output': ignored(
+    'a memory option of Triton\'s state buffers; onnxruntime-node returns each output in a new buffer either way',
+  ),
+  'sequence_batching.state.use_growable_memory': refused('growable state buffers are CUDA memory in Triton (KIND_GPU only); not implemented'),
+  'sequence_batching.iterative_sequence': refused('iterative sequences (decoupled generation) are not implemented'),
 
   ensemble_scheduling: honoured(),
   'ensemble_scheduling.step': honoured(),

@@ -48,6 +48,12 @@ export interface ModelConfigLimits {
   warmup_bytes: number;
   /** Bytes of one label file (label_filename), read whole into memory. */
   label_file_bytes: number;
+  /** sequence_batching.oldest.max_candidate_sequences: sequence slots per instance. */
+  sequence_candidates: number;
+  /** sequence_batching.max_sequence_idle_microseconds: how long an idle sequence keeps its state. */
+  sequence_idle_us: number;
+  /** Bytes of one sequence's implicit state at its start (every state: elements × element size), and of an initial_state data_file. */
+  state_bytes: number;
 }
 
 export type ModelConfigLimitName = keyof ModelConfigLimits;
@@ -90,6 +96,15 @@ export const DEFAULT_MODEL_CONFIG_LIMITS: Readonly<ModelConfigLimits> = Object.f
   warmup_bytes: 64 * MIB,
   // One line per class: a million long labels fit easily.
   label_file_bytes: 64 * MIB,
+  // Slots are allocated per instance at load (a queue each), and every candidate may hold a
+  // live sequence's state; Triton deployments use up to a few thousand.
+  sequence_candidates: 65_536,
+  // An abandoned sequence's state stays in memory this long; a day is far past any stream's
+  // pause, and keeps the idle timer below Node's 2^31 ms overflow.
+  sequence_idle_us: 86_400_000_000,
+  // State is allocated for every live sequence and copied into every step; speech and
+  // tracker states are kilobytes, a small LM's KV cache tens of megabytes.
+  state_bytes: 64 * MIB,
 });
 
 export const MODEL_CONFIG_LIMIT_NAMES = Object.keys(DEFAULT_MODEL_CONFIG_LIMITS) as ModelConfigLimitName[];
@@ -230,6 +245,36 @@ export function limitIssues(config: ParsedModelConfig, limits: Readonly<ModelCon
     for (const [path, policy] of policies) {
       check([...path, 'max_queue_size'], policy.max_queue_size, 'max_queue_size');
       check([...path, 'default_timeout_microseconds'], policy.default_timeout_microseconds, 'queue_timeout_us');
+    }
+  }
+
+  const sequence = config.sequence_batching;
+  if (sequence) {
+    const sb = ['sequence_batching'];
+    if (sequence.oldest) {
+      check([...sb, 'oldest', 'max_candidate_sequences'], sequence.oldest.max_candidate_sequences, 'sequence_candidates');
+      check([...sb, 'oldest', 'max_queue_delay_microseconds'], sequence.oldest.max_queue_delay_microseconds, 'queue_delay_us');
+      sequence.oldest.preferred_batch_size.forEach((size, i) => check([...sb, 'oldest', 'preferred_batch_size', i], size, 'max_batch_size'));
+    }
+    if (sequence.direct) check([...sb, 'direct', 'max_queue_delay_microseconds'], sequence.direct.max_queue_delay_microseconds, 'queue_delay_us');
+    check([...sb, 'max_sequence_idle_microseconds'], sequence.max_sequence_idle_microseconds, 'sequence_idle_us');
+    for (const field of ['control_input', 'state'] as const) {
+      const n = sequence[field].length;
+      if (n > limits.tensors) issues.push({ path: [...sb, field], message: `lists ${n} tensors, which ${overLimit(n, 'tensors', limits.tensors)}` });
+    }
+    let stateBytes = 0;
+    sequence.state.slice(0, limits.tensors).forEach((state, i) => {
+      check([...sb, 'state', i, 'dims'], state.dims.length, 'dims_rank');
+      state.initial_state.forEach((init, j) => check([...sb, 'state', i, 'initial_state', j, 'dims'], init.dims.length, 'dims_rank'));
+      // A variable dim is 1 at a sequence start (Triton); what a model grows it to is bounded at run time.
+      const elements = state.dims.slice(0, limits.dims_rank).reduce((n, d) => n * Math.max(d, 1), 1);
+      stateBytes += elements * (ELEMENT_BYTES[state.data_type] ?? WARMUP_BYTES_ELEMENT);
+    });
+    if (stateBytes > limits.state_bytes) {
+      issues.push({
+        path: [...sb, 'state'],
+        message: `needs ${stateBytes} bytes of state per sequence (elements × element size, all states), which ${overLimit(stateBytes, 'state_bytes', limits.state_bytes)}`,
+      });
     }
   }
 

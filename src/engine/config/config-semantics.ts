@@ -6,6 +6,7 @@
  */
 
 import type { ModelInput, ModelOutput, ParsedModelConfig } from './model-config-schema';
+import { sequenceIssues } from './sequence-config';
 
 export interface ConfigIssue {
   path: Array<string | number>;
@@ -58,6 +59,8 @@ export function semanticIssues(config: ParsedModelConfig): ConfigIssue[] {
       }
     }
   }
+
+  issues.push(...sequenceIssues(config));
 
   const ensemble = config.ensemble_scheduling;
   if (ensemble) {

@@ -6,8 +6,8 @@
  * (latest.num_versions → 1, step.model_version → -1). instance_group is normalized after
  * parsing (instance-groups.ts): a count of 0 is proto3's "unset" and gets Triton's default.
  *
- * Fields scoreline does not model in detail are accepted loosely (`sequence_batching`,
- * `batch_input`, `batch_output`, `optimization.cuda.graph_spec`) so that Triton configs
+ * Fields scoreline does not model in detail are accepted loosely (`batch_input`,
+ * `batch_output`, `optimization.cuda.graph_spec`) so that Triton configs
  * parse; the engine refuses the unsupported ones (the refused rows of config-field-support.ts).
  */
 
@@ -78,8 +78,6 @@ const list = <T extends z.ZodType>(element: T) => z.array(element).default(() =>
 // `as never`: TypeScript cannot see that {} fits the record type of a generic K and V.
 const map = <K extends z.ZodType<string>, V extends z.ZodType>(key: K, value: V) =>
   z.record(key, value).default(() => ({}) as never);
-/** A message accepted without detailed validation (kept as written). */
-const loose = () => z.looseObject({});
 /** A tensor name: required and non-empty. */
 const tensorName = () => z.string().min(1, { error: 'must not be empty' });
 
@@ -187,6 +185,56 @@ export const modelDynamicBatchingSchema = z.strictObject({
   priority_queue_policy: map(uint64Key, modelQueuePolicySchema),
 });
 
+/** Triton's ModelSequenceBatching.Control: one signal the sequence batcher writes into a control input. */
+export const sequenceControlSchema = z.strictObject({
+  kind: z
+    .enum(['CONTROL_SEQUENCE_START', 'CONTROL_SEQUENCE_READY', 'CONTROL_SEQUENCE_END', 'CONTROL_SEQUENCE_CORRID'])
+    .default('CONTROL_SEQUENCE_START'),
+  int32_false_true: list(int32()),
+  fp32_false_true: list(z.number()),
+  bool_false_true: list(z.boolean()),
+  // TYPE_INVALID (0) is proto3's unset; it is the only way to leave it unset in pbtxt.
+  data_type: z.enum(['TYPE_INVALID', ...CONFIG_DATA_TYPES]).default('TYPE_INVALID'),
+});
+
+export const sequenceInitialStateSchema = z.strictObject({
+  data_type: dataTypeSchema,
+  dims: list(int64()),
+  // A oneof: presence matters (Triton: zero data whenever zero_data is set, whatever its value).
+  zero_data: z.boolean().optional(),
+  data_file: z.string().optional(),
+  name: str(),
+});
+
+export const sequenceStateSchema = z.strictObject({
+  input_name: tensorName(),
+  output_name: tensorName(),
+  data_type: dataTypeSchema,
+  dims: list(dim()),
+  initial_state: list(sequenceInitialStateSchema),
+  use_same_buffer_for_input_output: bool(),
+  use_growable_memory: bool(),
+});
+
+export const modelSequenceBatchingSchema = z.strictObject({
+  direct: z
+    .strictObject({ max_queue_delay_microseconds: uint64().default(0), minimum_slot_utilization: z.number().default(0) })
+    .optional(),
+  oldest: z
+    .strictObject({
+      max_candidate_sequences: int32().default(0),
+      preferred_batch_size: list(int32()),
+      max_queue_delay_microseconds: uint64().default(0),
+      preserve_ordering: bool(),
+    })
+    .optional(),
+  // 0 is "unset": Triton's NormalizeModelConfig makes it 1,000,000 (see sequenceIdleMicroseconds).
+  max_sequence_idle_microseconds: uint64().default(0),
+  control_input: list(z.strictObject({ name: tensorName(), control: list(sequenceControlSchema) })),
+  state: list(sequenceStateSchema),
+  iterative_sequence: bool(),
+});
+
 export const modelEnsemblingSchema = z.strictObject({
   step: list(
     z.strictObject({
@@ -238,7 +286,7 @@ export const modelConfigShape = {
   batch_output: list(z.unknown()),
   optimization: modelOptimizationPolicySchema.optional(),
   dynamic_batching: modelDynamicBatchingSchema.optional(),
-  sequence_batching: loose().optional(),
+  sequence_batching: modelSequenceBatchingSchema.optional(),
   ensemble_scheduling: modelEnsemblingSchema.optional(),
   instance_group: list(modelInstanceGroupSchema),
   default_model_filename: str(),
@@ -261,6 +309,9 @@ export type ModelInstanceGroup = z.output<typeof modelInstanceGroupSchema>;
 export type ModelOptimizationPolicy = z.output<typeof modelOptimizationPolicySchema>;
 export type ModelQueuePolicy = z.output<typeof modelQueuePolicySchema>;
 export type ModelDynamicBatching = z.output<typeof modelDynamicBatchingSchema>;
+export type ModelSequenceBatching = z.output<typeof modelSequenceBatchingSchema>;
+export type SequenceControl = z.output<typeof sequenceControlSchema>;
+export type SequenceState = z.output<typeof sequenceStateSchema>;
 export type ModelEnsembling = z.output<typeof modelEnsemblingSchema>;
 export type ModelParameter = z.output<typeof modelParameterSchema>;
 export type ModelWarmupInput = z.output<typeof modelWarmupInputSchema>;

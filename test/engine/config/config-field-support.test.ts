@@ -85,6 +85,10 @@ const ensembleBase = () => ({
 /** A valid config with `fieldPath` set to something other than its default. */
 function configSetting(fieldPath: string): Record<string, unknown> {
   const config: Record<string, unknown> = fieldPath.startsWith('ensemble_scheduling') ? ensembleBase() : modelBase();
+  // A state's names and type are required: its other fields are set on a valid one.
+  if (fieldPath.startsWith('sequence_batching.state.')) {
+    config.sequence_batching = { state: [{ input_name: 'S_IN', output_name: 'S_OUT', data_type: 'TYPE_FP32', dims: [1] }] };
+  }
   const chain = FIELDS.get(fieldPath);
   if (chain) setField(config, chain);
   else config[fieldPath] = {}; // schema-only messages (sequence_batching)
@@ -125,9 +129,9 @@ describe('config field support table', () => {
     expect(without).toEqual([]);
   });
 
-  it('keeps response_cache honoured, sequence_batching refused, and rate_limiter ignored with its reason', () => {
+  it('keeps response_cache honoured, sequence_batching honoured, and rate_limiter ignored with its reason', () => {
     expect(CONFIG_FIELD_SUPPORT.response_cache!.support).toBe('honoured');
-    expect(CONFIG_FIELD_SUPPORT.sequence_batching!.support).toBe('refused');
+    expect(CONFIG_FIELD_SUPPORT.sequence_batching!.support).toBe('honoured');
     expect(CONFIG_FIELD_SUPPORT['instance_group.rate_limiter']).toMatchObject({
       support: 'ignored',
       reason: expect.stringContaining('--rate-limit=execution_count'),

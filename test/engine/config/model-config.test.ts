@@ -300,18 +300,35 @@ describe('parseModelConfig', () => {
     expect(parseModelConfig('version_policy { latest {} }', 'm').version_policy).toEqual({ latest: { num_versions: 1 } });
   });
 
-  it('accepts sequence_batching loosely, and the engine can tell it is unsupported', () => {
+  it('parses sequence_batching in full (Triton field names and defaults) and supports it', () => {
     const config = parseModelConfig(
-      'max_batch_size: 2 sequence_batching { max_sequence_idle_microseconds: 5000 control_input [ { name: "START" } ] }',
+      'max_batch_size: 2 sequence_batching { max_sequence_idle_microseconds: 5000 control_input [ { name: "START" control [ { kind: CONTROL_SEQUENCE_START int32_false_true: [ 0, 1 ] } ] } ] }',
       'seq',
     );
-    expect(config.sequence_batching).toEqual({ max_sequence_idle_microseconds: 5000, control_input: [{ name: 'START' }] });
-    expect(unsupportedFeatures(config)).toEqual(['sequence_batching']);
-    const error = errorOf(() => assertSupportedConfig(config, 'seq'));
-    expect(error).toBeInstanceOf(UnsupportedError);
-    expect(error.message).toBe(
-      "model 'seq': config field 'sequence_batching' is not supported by scoreline: sequence batching (stateful models) is not implemented; remove it",
-    );
+    expect(config.sequence_batching).toEqual({
+      max_sequence_idle_microseconds: 5000,
+      control_input: [
+        {
+          name: 'START',
+          control: [{ kind: 'CONTROL_SEQUENCE_START', int32_false_true: [0, 1], fp32_false_true: [], bool_false_true: [], data_type: 'TYPE_INVALID' }],
+        },
+      ],
+      state: [],
+      iterative_sequence: false,
+    });
+    expect(unsupportedFeatures(config)).toEqual([]);
+    expect(() => assertSupportedConfig(config, 'seq')).not.toThrow();
+  });
+
+  it.each([
+    ['a control without a false/true form', 'sequence_batching { control_input [ { name: "S" control [ { kind: CONTROL_SEQUENCE_START } ] } ] }', "config field 'sequence_batching.control_input[0].control[0]': CONTROL_SEQUENCE_START must set exactly one of int32_false_true, fp32_false_true, bool_false_true"],
+    ['a false/true form with one value', 'sequence_batching { control_input [ { name: "S" control [ { kind: CONTROL_SEQUENCE_END fp32_false_true: [ 1 ] } ] } ] }', "config field 'sequence_batching.control_input[0].control[0].fp32_false_true': must hold 2 values (false, then true), got 1"],
+    ['a CORRID without a data type', 'sequence_batching { control_input [ { name: "C" control [ { kind: CONTROL_SEQUENCE_CORRID } ] } ] }', "config field 'sequence_batching.control_input[0].control[0].data_type': CONTROL_SEQUENCE_CORRID needs data_type TYPE_UINT64, TYPE_INT64, TYPE_UINT32, TYPE_INT32, TYPE_STRING; got TYPE_INVALID"],
+    ['two initial states', 'sequence_batching { state [ { input_name: "i" output_name: "o" data_type: TYPE_FP32 dims: [ 2 ] initial_state [ { data_type: TYPE_FP32 dims: [ 2 ] zero_data: true }, { data_type: TYPE_FP32 dims: [ 2 ] zero_data: true } ] } ] }', "config field 'sequence_batching.state[0].initial_state': must contain exactly one or zero element, found 2 (as Triton)"],
+    ['both strategies', 'sequence_batching { direct { } oldest { } }', "config field 'sequence_batching.oldest': cannot be combined with direct (strategy_choice is a oneof)"],
+    ['variable state dims with batching', 'max_batch_size: 4 sequence_batching { state [ { input_name: "i" output_name: "o" data_type: TYPE_FP32 dims: [ -1 ] } ] }', "config field 'sequence_batching.state[0].dims': variable (-1) state dims need max_batch_size 0"],
+  ])('refuses sequence_batching with %s', (_what, text, message) => {
+    expect(errorOf(() => parseModelConfig(text, 'seq')).message).toContain(message);
   });
 
   it('lists every unsupported feature a config uses', () => {
