@@ -9,6 +9,8 @@
  * the engine passes its parsed `dynamic_batching` message straight through.
  */
 
+import type { SequenceBatchingConfig, SequenceFlags, SequenceStep } from './sequence-types';
+
 /** A request as the scheduler sees it. */
 export interface ScheduledRequest<P> {
   /** The engine's decoded request; never inspected here. */
@@ -27,6 +29,8 @@ export interface ScheduledRequest<P> {
    * cancelled request never joins a batch; it fails with RequestCancelledError.
    */
   isCancelled?: () => boolean;
+  /** Its sequence (sequence_id, sequence_start, sequence_end); required by a sequence batcher. */
+  sequence?: SequenceFlags;
 }
 
 /** One request of a batch as the run callback gets it. */
@@ -36,6 +40,8 @@ export interface BatchItem<P> {
   enqueuedAtNs: bigint;
   /** `Clock.nowNs()` when its batch left the queue (queue time = dequeued - enqueued). */
   dequeuedAtNs: bigint;
+  /** Under a sequence batcher: the request's sequence, its slot and flags. */
+  sequence?: SequenceStep;
 }
 
 /**
@@ -137,4 +143,11 @@ export interface SchedulerOptions {
    * per instance (RunBatch).
    */
   stageAhead?: boolean;
+  /**
+   * Triton's sequence batcher instead of the dynamic one (sequence-batch-scheduler.ts):
+   * requests must carry `sequence`; batches carry each item's SequenceStep.
+   */
+  sequenceBatching?: SequenceBatchingConfig;
+  /** Sequence batcher: a sequence's slot is released (END ran, idle, dropped, closed): free its state. */
+  onSequenceReleased?: (key: number) => void;
 }

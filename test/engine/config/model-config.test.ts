@@ -1,4 +1,4 @@
-import { ModelConfigError, UnsupportedError } from '../../../src/errors';
+import { ModelConfigError } from '../../../src/errors';
 import {
   CONFIG_DATA_TYPES,
   assertSupportedConfig,
