@@ -13,7 +13,7 @@
  *                (lean-http-load.ts) instead of undici: the generator shares the two cores
  *                with the engine, and undici's CPU per request is taken from the model
  *
- * Model: the MLP 512→2048→2048→512→10 of DESIGN.md, symbolic batch dim. Prints samples/s
+ * Model: the MLP 512→2048→2048→512→10 of bench/README.md (`npm run bench:engine`), symbolic batch dim. Prints samples/s
  * and the ratios engine/raw (target ≥ 0.85) and engine/no-batching (target ≥ 4).
  */
 import fs from 'node:fs/promises';
