@@ -73,7 +73,7 @@ export const EXAMPLE_MODELS: readonly ExampleModel[] = [
     },
   },
   {
-    // The benchmark model: big enough that batching pays on a CPU (see DESIGN.md).
+    // The benchmark model: big enough that batching pays on a CPU (bench/README.md: `npm run bench:engine`, batching vs none).
     name: 'mlp_bench',
     build() {
       const model = mlp({ layers: MLP_BENCH_LAYERS, batchDim: 'batch', seed: 42 });
