@@ -15,6 +15,7 @@ import { startEngine } from '../engine/engine';
 import { parseCacheConfig } from '../engine/cache/cache-config';
 import { parseModelConfigLimit } from '../engine/config/config-limits';
 import type { EngineOptionsInput } from '../engine/engine-options';
+import { startTelemetry } from '../telemetry/start-telemetry';
 
 const HELP = `Usage: scoreline engine --model-repository DIR [options]
 
@@ -185,7 +186,10 @@ export async function engineCommand(args: string[]): Promise<number> {
       });
     }
   });
+  let telemetry: Awaited<ReturnType<typeof startTelemetry>> | undefined;
   try {
+    // OTEL_* / App Insights settings; a bad one fails the start-up here, naming it.
+    telemetry = await startTelemetry({ serviceName: 'scoreline-engine', env: process.env, logger });
     const engine = await startEngine(options, logger);
     const reason = await stopRequested;
     logger.info(`${reason}: draining in-flight requests`);
@@ -194,6 +198,8 @@ export async function engineCommand(args: string[]): Promise<number> {
     logger.info('engine stopped');
     return 0;
   } finally {
+    // Exports the spans still queued (bounded by OTEL_BSP_EXPORT_TIMEOUT and the exit timer).
+    await telemetry?.shutdown();
     // The open stdin would keep the process alive after a clean stop or a failed start.
     unwatchStdin?.();
   }

@@ -16,6 +16,8 @@ import { createEngineMetrics } from './metrics/metrics-registry';
 import { MetricsServer, startMetricsServer } from './metrics/metrics-server';
 import { ModelManager } from './models/model-manager';
 import { listModelNames } from './repository/scan-repository';
+import { TraceSettings } from '../telemetry/trace-settings';
+import { tracingEnabled } from '../telemetry/tracing-state';
 
 export const ENGINE_EXTENSIONS = [
   'classification',
@@ -26,6 +28,7 @@ export const ENGINE_EXTENSIONS = [
   'binary_tensor_data',
   'parameters',
   'statistics',
+  'trace',
 ] as const;
 
 export interface Engine {
@@ -69,6 +72,8 @@ export async function startEngine(input: EngineOptionsInput, logger?: Logger): P
     isLive: () => live,
     isReady: () => live && started && models.allReady(),
     isStarted: () => started,
+    // Triton's trace extension; its default level follows whether this process traces (startTelemetry ran first).
+    traceSettings: new TraceSettings(tracingEnabled()),
   };
   const http: EngineHttpServer = await startEngineHttpServer(
     { ...service, maxInputBytes: options.httpMaxInputSize },

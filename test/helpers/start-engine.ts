@@ -27,9 +27,10 @@ export interface RunningEngine {
   stop(): Promise<number | null>;
 }
 
-export function startEngine(opts: { modelRepository: string; args?: string[]; timeoutMs?: number }): Promise<RunningEngine> {
+/** `env`: added to this process's environment for the child (jest's process.env is the test's own copy). */
+export function startEngine(opts: { modelRepository: string; args?: string[]; timeoutMs?: number; env?: Record<string, string> }): Promise<RunningEngine> {
   const args = [CLI, 'engine', '--model-repository', opts.modelRepository, '--http-port', '0', '--metrics-port=0', '--grpc-port=0', ...(opts.args ?? [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: PACKAGE_ROOT });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: PACKAGE_ROOT, env: opts.env ? { ...process.env, ...opts.env } : undefined });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const stop = async (): Promise<number | null> => {

@@ -10,7 +10,12 @@ import { publicErrorText } from '../../util/public-error-text';
 import { modelConfigToJson } from '../config/model-config';
 import type { ModelManager } from '../models/model-manager';
 import { modelMetadata } from '../models/model-metadata';
+import { context } from '@opentelemetry/api';
+import { type InferSpan, startInferSpan } from '../../telemetry/infer-span';
+import type { TraceSettings } from '../../telemetry/trace-settings';
+import { tracingEnabled } from '../../telemetry/tracing-state';
 import { decodeGrpcInferRequest } from './grpc-infer-request';
+import { grpcErrorReply } from './grpc-status';
 import { encodeGrpcInferResponse } from './grpc-infer-response';
 import type {
   WireModelInferRequest,
@@ -28,6 +33,8 @@ export interface GrpcServiceContext {
   /** Server liveness/readiness as the engine sees them (false while starting or stopping). */
   isLive(): boolean;
   isReady(): boolean;
+  /** Triton's trace extension settings (absent: every request traced when tracing is on). */
+  traceSettings?: TraceSettings;
 }
 
 /** What a handler may ask of the call besides its message (grpc-js's ServerUnaryCall has both). */
@@ -36,6 +43,8 @@ export interface GrpcCallState {
   readonly cancelled: boolean;
   /** The client's deadline: a Date, a millisecond timestamp, or Infinity for none. */
   getDeadline(): Date | number;
+  /** The call's metadata (grpc-js's Metadata): `traceparent` continues the caller's trace. */
+  readonly metadata?: { get(key: string): Array<string | Buffer> };
 }
 
 /** One unary RPC: request message in, response message out (or a thrown error). */
@@ -101,12 +110,52 @@ function modelReady(ctx: GrpcServiceContext, req: WireModelRequest): unknown {
  * One ModelInferRequest through the model's scheduler, the same for ModelInfer and each
  * message of ModelStreamInfer: `call` gives the deadline and the cancellation.
  */
-export async function inferOne(ctx: GrpcServiceContext, req: WireModelInferRequest, call: GrpcCallState): Promise<WireModelInferResponse> {
+export async function inferOne(
+  ctx: GrpcServiceContext,
+  req: WireModelInferRequest,
+  call: GrpcCallState,
+  rpc: 'ModelInfer' | 'ModelStreamInfer' = 'ModelInfer',
+): Promise<WireModelInferResponse> {
+  if (!tracingEnabled()) return inferOneUntraced(ctx, req, call);
+  const span = startInferSpan(ctx.traceSettings, {
+    name: `inference.GRPCInferenceService/${rpc}`,
+    model: req.model_name,
+    version: optional(req.model_version),
+    carrier: traceCarrier(call),
+    attributes: { 'rpc.system': 'grpc', 'rpc.service': 'inference.GRPCInferenceService', 'rpc.method': rpc },
+  });
+  if (!span) return inferOneUntraced(ctx, req, call);
+  span.setRequestId(optional(req.id));
+  try {
+    return await context.with(span.context, () => inferOneUntraced(ctx, req, call, span));
+  } catch (err) {
+    span.fail(err, { 'rpc.grpc.status_code': grpcErrorReply(err).code });
+    throw err;
+  }
+}
+
+/** The W3C headers among the call's metadata, as the propagator reads them. */
+function traceCarrier(call: GrpcCallState): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  for (const key of ['traceparent', 'tracestate', 'baggage']) {
+    const value = call.metadata?.get(key)[0];
+    if (value !== undefined) carrier[key] = value.toString();
+  }
+  return carrier;
+}
+
+async function inferOneUntraced(
+  ctx: GrpcServiceContext,
+  req: WireModelInferRequest,
+  call: GrpcCallState,
+  span?: InferSpan,
+): Promise<WireModelInferResponse> {
   const version = ctx.models.getVersion(req.model_name, requestedVersion(req.model_version));
   const request = decodeGrpcInferRequest(req);
   request.timeoutMicroseconds = deadlineTimeoutUs(call, request.timeoutMicroseconds);
   request.isCancelled = () => call.cancelled;
   const response = await version.infer(request);
+  span?.succeed(response, { 'rpc.grpc.status_code': 0 });
   return encodeGrpcInferResponse(response);
 }
 

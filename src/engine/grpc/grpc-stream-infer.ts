@@ -35,7 +35,7 @@ const FINAL_RESPONSE = { triton_final_response: { bool_param: true } };
 async function answer(ctx: GrpcServiceContext, message: StreamMessage, call: ServerDuplexStream<unknown, unknown>, logger: Logger): Promise<WireModelStreamInferResponse> {
   try {
     if (message instanceof RefusedMessage) throw message.error;
-    const response = await inferOne(ctx, message, call);
+    const response = await inferOne(ctx, message, call, 'ModelStreamInfer');
     return { error_message: '', infer_response: { ...response, parameters: FINAL_RESPONSE } };
   } catch (err) {
     if (!(err as { code?: string }).code?.startsWith('SCORELINE_')) {

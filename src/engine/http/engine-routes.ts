@@ -16,6 +16,11 @@ import { decodeInferRequest } from './infer-request-codec';
 import { encodeInferResponse } from './infer-response-codec';
 import { publicErrorText } from '../../util/public-error-text';
 import { readBody } from '../../util/read-body';
+import { context } from '@opentelemetry/api';
+import { type InferSpan, startInferSpan } from '../../telemetry/infer-span';
+import type { TraceSettings } from '../../telemetry/trace-settings';
+import { tracingEnabled } from '../../telemetry/tracing-state';
+import { errorReply } from './error-status';
 
 export interface Reply {
   status: number;
@@ -37,6 +42,8 @@ export interface RouteContext {
   isReady(): boolean;
   /** False until the start-up loads finished (a restarted engine listens before its models are back). */
   isStarted?(): boolean;
+  /** Triton's trace extension settings (absent: every request traced when tracing is on). */
+  traceSettings?: TraceSettings;
 }
 
 type Handler = (ctx: RouteContext, req: IncomingMessage, params: Record<string, string>) => Promise<Reply> | Reply;
@@ -128,7 +135,29 @@ function modelStats(ctx: RouteContext, p: Record<string, string>): Reply {
   return ok({ model_stats: ctx.models.statistics(p.model, p.version) });
 }
 
+const INFER_ROUTE = 'POST /v2/models/{model}/infer';
+
+/** The infer route: traced (infer-span.ts) when tracing is on, else straight through at the cost of one check. */
 async function infer(ctx: RouteContext, req: IncomingMessage, p: Record<string, string>): Promise<Reply> {
+  if (!tracingEnabled()) return inferUntraced(ctx, req, p);
+  const span = startInferSpan(ctx.traceSettings, {
+    name: INFER_ROUTE,
+    model: p.model!,
+    version: p.version,
+    carrier: req.headers,
+    attributes: { 'http.request.method': 'POST', 'http.route': p.version === undefined ? '/v2/models/{model}/infer' : '/v2/models/{model}/versions/{version}/infer' },
+  });
+  if (!span) return inferUntraced(ctx, req, p);
+  try {
+    const reply = await context.with(span.context, () => inferUntraced(ctx, req, p, span));
+    return reply;
+  } catch (err) {
+    span.fail(err, { 'http.response.status_code': errorReply(err).status });
+    throw err;
+  }
+}
+
+async function inferUntraced(ctx: RouteContext, req: IncomingMessage, p: Record<string, string>, span?: InferSpan): Promise<Reply> {
   const version = ctx.models.getVersion(p.model!, p.version);
   const body = await requestBody(req, ctx.maxInputBytes);
   const header = req.headers[INFERENCE_HEADER_CONTENT_LENGTH];
@@ -137,7 +166,9 @@ async function infer(ctx: RouteContext, req: IncomingMessage, p: Record<string, 
   // socket's state says so without a listener per request (the queue polls it).
   const socket = req.socket;
   decoded.request.isCancelled = () => socket.destroyed;
+  span?.setRequestId(decoded.request.id);
   const response = await version.infer(decoded.request);
+  span?.succeed(response, { 'http.response.status_code': 200 });
   const encoded = encodeInferResponse(response, decoded.request.outputs, decoded.binaryDataOutput);
   const coding = chooseResponseCoding(req.headers['accept-encoding']);
   if (coding === undefined) return { status: 200, headers: encoded.headers, parts: encoded.parts, byteLength: encoded.byteLength };
@@ -147,6 +178,24 @@ async function infer(ctx: RouteContext, req: IncomingMessage, p: Record<string, 
 }
 
 route('GET', '/v2/models/stats', (ctx) => ok({ model_stats: ctx.models.statistics() }));
+
+// ---- trace (Triton's trace extension, onto OpenTelemetry: telemetry/trace-settings.ts) ----
+
+function traceSettingsOf(ctx: RouteContext): TraceSettings {
+  if (!ctx.traceSettings) throw new UnsupportedError('the trace extension is not enabled on this server');
+  return ctx.traceSettings;
+}
+
+route('GET', '/v2/trace/setting', (ctx) => ok(traceSettingsOf(ctx).get()));
+route('POST', '/v2/trace/setting', async (ctx, req) => ok(traceSettingsOf(ctx).update(await jsonBody(ctx, req, 64 * 1024))));
+route('GET', '/v2/models/:model/trace/setting', (ctx, _req, p) => {
+  ctx.models.getConfig(p.model!); // an unknown model is 400, as Triton answers
+  return ok(traceSettingsOf(ctx).get(p.model!));
+});
+route('POST', '/v2/models/:model/trace/setting', async (ctx, req, p) => {
+  ctx.models.getConfig(p.model!);
+  return ok(traceSettingsOf(ctx).update(await jsonBody(ctx, req, 64 * 1024), p.model!));
+});
 for (const prefix of ['/v2/models/:model', '/v2/models/:model/versions/:version']) {
   route('GET', prefix, (ctx, _req, p) => modelMetadataRoute(ctx, p));
   route('GET', `${prefix}/ready`, (ctx, _req, p) => modelReady(ctx, p));

@@ -48,4 +48,15 @@ export interface InferenceResponse {
  */
 export interface RequestTimings extends Omit<BatchTimings, 'batchSize'> {
   queueNs: number;
+  /**
+   * For traces (src/telemetry/infer-span.ts): the rows of the batch it ran in, and the
+   * process.hrtime.bigint() readings the scheduler and the run already took: queued, its
+   * batch handed to an instance, that run's start and end. Absent for a cache hit and an
+   * ensemble (whose steps each have their own).
+   */
+  batchSize?: number;
+  enqueuedAtNs?: bigint;
+  dequeuedAtNs?: bigint;
+  batchStartNs?: bigint;
+  batchEndNs?: bigint;
 }

@@ -34,6 +34,11 @@ interface Delivered {
   outputs: Tensor[];
   timings: BatchTimings;
   queueNs: number;
+  /** For traces: when it was queued, when its batch left the queue, and that run's start and end. */
+  enqueuedAtNs: bigint;
+  dequeuedAtNs: bigint;
+  batchStartNs: bigint;
+  batchEndNs: bigint;
 }
 
 const nowNs = (): bigint => process.hrtime.bigint();
@@ -154,13 +159,14 @@ export class ModelVersion implements ServableVersion {
       });
       if (miss) this.cache!.store(miss, delivered.outputs);
       this.stats.recordSuccess(Number(nowNs() - arrivedAtNs), delivered.queueNs, delivered.timings);
-      const { computeInputNs, computeInferNs, computeOutputNs } = delivered.timings;
+      const { computeInputNs, computeInferNs, computeOutputNs, batchSize } = delivered.timings;
+      const { queueNs, enqueuedAtNs, dequeuedAtNs, batchStartNs, batchEndNs } = delivered;
       return {
         modelName: this.modelName,
         modelVersion: String(this.version),
         id: request.id,
         outputs: delivered.outputs,
-        timings: { queueNs: delivered.queueNs, computeInputNs, computeInferNs, computeOutputNs },
+        timings: { queueNs, computeInputNs, computeInferNs, computeOutputNs, batchSize, enqueuedAtNs, dequeuedAtNs, batchStartNs, batchEndNs },
       };
     } catch (err) {
       this.stats.recordFailure(Number(nowNs() - arrivedAtNs), err);
@@ -251,27 +257,27 @@ export class ModelVersion implements ServableVersion {
     const result = await this.instances[instanceIndex]!.run(feeds, this.outputNames);
     const outputStartNs = nowNs();
     const outputs = result.outputs.map(fromWorkerTensor);
-    const perItem: Array<Delivered | Error> = items.map(() => ({ outputs: [], timings: undefined!, queueNs: 0 }));
+    const perItem: Array<{ outputs: Tensor[] }> = items.map(() => ({ outputs: [] }));
     for (const out of outputs) {
       const pieces = this.batching ? splitRows(out.datatype, out.data, out.shape, rows) : [{ shape: out.shape, data: out.data }];
       pieces.forEach((piece, idx) => {
-        const d = perItem[idx] as Delivered;
-        d.outputs.push({ name: out.name, datatype: out.datatype, shape: piece.shape, data: piece.data });
+        perItem[idx]!.outputs.push({ name: out.name, datatype: out.datatype, shape: piece.shape, data: piece.data });
       });
     }
     const delivered = items.map((item, idx) => {
       try {
-        return this.selectOutputs(item.payload.request, (perItem[idx] as Delivered).outputs);
+        return this.selectOutputs(item.payload.request, perItem[idx]!.outputs);
       } catch (err) {
         return err as Error;
       }
     });
+    const endNs = nowNs();
     const timings: BatchTimings = {
       batchSize: this.batching ? totalRows : 1,
       computeInputNs: Number(inferStartNs - startNs),
       // The worker's own measure: a staged batch waited there for the one before it.
       computeInferNs: result.timings.inferNs,
-      computeOutputNs: Number(nowNs() - outputStartNs),
+      computeOutputNs: Number(endNs - outputStartNs),
     };
     this.stats.recordExecution(timings);
     // The model thread's own time, not the I/O thread's view of it: under load this thread
@@ -280,7 +286,15 @@ export class ModelVersion implements ServableVersion {
     return delivered.map((outputsOrError, idx) =>
       outputsOrError instanceof Error
         ? outputsOrError
-        : { outputs: outputsOrError, timings, queueNs: Number(items[idx]!.dequeuedAtNs - items[idx]!.enqueuedAtNs) },
+        : {
+            outputs: outputsOrError,
+            timings,
+            queueNs: Number(items[idx]!.dequeuedAtNs - items[idx]!.enqueuedAtNs),
+            enqueuedAtNs: items[idx]!.enqueuedAtNs,
+            dequeuedAtNs: items[idx]!.dequeuedAtNs,
+            batchStartNs: startNs,
+            batchEndNs: endNs,
+          },
     );
   }
 
