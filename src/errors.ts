@@ -6,7 +6,16 @@
  * and those functions read `status` from here, so a code never maps to two statuses.
  *
  * Codes are part of the public API: never rename one, only add.
+ *
+ * Recognising one: `err instanceof ScorelineError` (or any registry class), which holds
+ * across two copies of the package too (a score module that bundles its own scoreline):
+ * every registry error carries the `Symbol.for('scoreline.error')` brand, as undici's
+ * errors carry theirs, and the classes' `Symbol.hasInstance` reads it. A class from another
+ * copy is matched by name, so names are unique in the registry (test/internals/errors.test.ts).
  */
+
+/** The brand: the same symbol in every copy of scoreline (Symbol.for is process-wide). */
+const SCORELINE_ERROR_BRAND = Symbol.for('scoreline.error');
 
 export interface ScorelineErrorOptions {
   cause?: unknown;
@@ -21,6 +30,26 @@ export class ScorelineError extends Error {
   constructor(message: string, options: ScorelineErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
+  }
+
+  get [SCORELINE_ERROR_BRAND](): true {
+    return true;
+  }
+
+  /**
+   * This copy's classes by the prototype chain; another copy's by the brand, and for a
+   * subclass by a class of the same name in the instance's chain (`err instanceof
+   * InvalidArgumentError` holds for another copy's ModelConfigError).
+   */
+  static override [Symbol.hasInstance](this: abstract new (...args: never[]) => unknown, instance: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, instance)) return true;
+    if (typeof instance !== 'object' || instance === null) return false;
+    if ((instance as { [SCORELINE_ERROR_BRAND]?: unknown })[SCORELINE_ERROR_BRAND] !== true) return false;
+    if (this === ScorelineError) return true;
+    for (let proto: unknown = Object.getPrototypeOf(instance); proto !== null; proto = Object.getPrototypeOf(proto)) {
+      if (Object.hasOwn(proto as object, 'constructor') && (proto as { constructor: { name: string } }).constructor.name === this.name) return true;
+    }
+    return false;
   }
 }
 
@@ -52,6 +81,15 @@ export class MalformedRequestError extends InvalidArgumentError {
  */
 export class ModelNotFoundError extends InvalidArgumentError {
   override readonly code = 'SCORELINE_MODEL_NOT_FOUND';
+}
+
+/** A method the route does not serve; the server sets `Allow`. */
+export class MethodNotAllowedError extends ScorelineError {
+  override readonly code = 'SCORELINE_METHOD_NOT_ALLOWED';
+  override readonly status = 405;
+  constructor(message = 'Method not allowed', options?: ScorelineErrorOptions) {
+    super(message, options);
+  }
 }
 
 /** A route or resource that does not exist. */
@@ -218,7 +256,56 @@ export class ClientTimeoutError extends ScorelineError {
   override readonly status = 504;
 }
 
-/** Callers match on `code`, never on class identity across package copies. */
+// ---- the client's lean HTTP/1.1 transport (client/http1-pool.ts, http1-response-parser.ts) ----
+
+/**
+ * The lean transport's own failures, by code, and the status each stands for: the one the
+ * client's error (client/transport-error.ts turns these into ClientTimeoutError 504,
+ * NetworkError 503 or InvalidArgumentError 400) carries.
+ */
+export const HTTP1_ERROR_STATUS = {
+  SCORELINE_HTTP1_CONNECT_TIMEOUT: 504,
+  SCORELINE_HTTP1_RESPONSE_TIMEOUT: 504,
+  SCORELINE_HTTP1_CLOSED: 503,
+  SCORELINE_HTTP1_INVALID_REQUEST: 400,
+  SCORELINE_HTTP1_CONNECTION_LOST: 503,
+  /** A malformed response: the connection cannot be trusted for another request. */
+  SCORELINE_HTTP1_PROTOCOL: 503,
+  /** The connection closed before the response's last byte (a load generator counts that apart). */
+  SCORELINE_HTTP1_INCOMPLETE: 503,
+} as const;
+export type Http1ErrorCode = keyof typeof HTTP1_ERROR_STATUS;
+
+/** Base of the lean transport's failures; the code says which. */
+export class Http1TransportError extends ScorelineError {
+  override readonly code: Http1ErrorCode;
+  override readonly status: number;
+  constructor(code: Http1ErrorCode, message: string, options?: ScorelineErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.status = HTTP1_ERROR_STATUS[code];
+  }
+}
+
+export type Http1PoolErrorCode = Exclude<Http1ErrorCode, 'SCORELINE_HTTP1_PROTOCOL' | 'SCORELINE_HTTP1_INCOMPLETE'>;
+
+/** The pool's failures: timeouts, a closed pool, a request it refuses, a lost connection. */
+export class Http1PoolError extends Http1TransportError {
+  declare readonly code: Http1PoolErrorCode;
+  constructor(code: Http1PoolErrorCode, message: string, options?: ScorelineErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+/** The response parser's failures. */
+export class Http1ProtocolError extends Http1TransportError {
+  declare readonly code: 'SCORELINE_HTTP1_PROTOCOL' | 'SCORELINE_HTTP1_INCOMPLETE';
+  constructor(message: string, code: 'SCORELINE_HTTP1_PROTOCOL' | 'SCORELINE_HTTP1_INCOMPLETE' = 'SCORELINE_HTTP1_PROTOCOL') {
+    super(code, message);
+  }
+}
+
+/** Any registry error, this copy's or another copy's (the brand). */
 export function isScorelineError(err: unknown): err is ScorelineError {
   return err instanceof ScorelineError;
 }

@@ -19,6 +19,7 @@
 import { connect, type Socket } from 'node:net';
 import { AbortPoller, isAbortSignal, throwIfAborted, type AbortState } from './abort-state';
 import { Http1ResponseParser, type Http1Response } from './http1-response-parser';
+import { Http1PoolError } from '../errors';
 
 export interface Http1PoolOptions {
   /** `http://host:port` */
@@ -47,22 +48,8 @@ export interface Http1Result extends Http1Response {
   firstByteMs: number;
 }
 
-export type Http1PoolErrorCode =
-  | 'SCORELINE_HTTP1_CONNECT_TIMEOUT'
-  | 'SCORELINE_HTTP1_RESPONSE_TIMEOUT'
-  | 'SCORELINE_HTTP1_CLOSED'
-  | 'SCORELINE_HTTP1_INVALID_REQUEST'
-  | 'SCORELINE_HTTP1_CONNECTION_LOST';
-
-export class Http1PoolError extends Error {
-  constructor(
-    readonly code: Http1PoolErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+// The pool's error codes are the registry's (src/errors.ts), with the statuses they stand for.
+export { Http1PoolError, type Http1PoolErrorCode } from '../errors';
 
 /** Without a `Keep-Alive: timeout=N` hint, an idle connection is reused for this long. */
 const DEFAULT_KEEP_ALIVE_MS = 4000;

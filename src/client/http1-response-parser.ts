@@ -9,6 +9,7 @@
  * Http1ProtocolError: the connection cannot be trusted for another request.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { Http1ProtocolError } from '../errors';
 
 export interface Http1Response {
   status: number;
@@ -23,16 +24,10 @@ export interface Http1Response {
 
 /**
  * SCORELINE_HTTP1_INCOMPLETE: the connection closed before the response's last byte (a load
- * generator counts that apart); SCORELINE_HTTP1_PROTOCOL: anything else malformed.
+ * generator counts that apart); SCORELINE_HTTP1_PROTOCOL: anything else malformed. Both are
+ * the registry's (src/errors.ts).
  */
-export class Http1ProtocolError extends Error {
-  constructor(
-    message: string,
-    readonly code: 'SCORELINE_HTTP1_PROTOCOL' | 'SCORELINE_HTTP1_INCOMPLETE' = 'SCORELINE_HTTP1_PROTOCOL',
-  ) {
-    super(message);
-  }
-}
+export { Http1ProtocolError };
 
 /** Headers larger than this are refused (Node's own server allows 16 KiB by default). */
 export const MAX_HEADER_BYTES = 64 * 1024;

@@ -4,7 +4,7 @@
  * NetworkError (SCORELINE_NETWORK) when the server could not be reached or the connection
  * broke. A caller's own abort is not a failure of ours and passes through as it came.
  */
-import { ClientTimeoutError, InvalidArgumentError, NetworkError, ScorelineError } from '../errors';
+import { ClientTimeoutError, Http1TransportError, InvalidArgumentError, NetworkError, ScorelineError } from '../errors';
 
 export interface TransportErrorContext {
   /** Where the request went, e.g. `POST http://127.0.0.1:8000/v2/models/m/infer`. */
@@ -41,7 +41,8 @@ function describe(err: unknown): string {
 }
 
 export function toTransportError(err: unknown, ctx: TransportErrorContext): unknown {
-  if (err instanceof ScorelineError) return err;
+  // The lean pool's own errors are registry errors too, but they are turned into the client's below.
+  if (err instanceof ScorelineError && !(err instanceof Http1TransportError)) return err;
   if (ctx.signal?.aborted) return ctx.signal.reason ?? err;
   const code = codeOf(err);
   if (code !== undefined && CONNECT_TIMEOUT_CODES.has(code)) {

@@ -47,16 +47,9 @@ export function errorReply(err: unknown, source: 'server' | 'run'): ErrorReply {
   return reply(500, RUN_FAILED_MESSAGE, true);
 }
 
-/** Registry errors, also from another copy of scoreline (matched on the stable code, as the registry asks). */
+/** Registry errors, also from another copy of scoreline (instanceof reads the registry's brand). */
 function asScorelineError(err: unknown): ScorelineError | undefined {
-  if (err instanceof ScorelineError) return err;
-  if (typeof err === 'object' && err !== null) {
-    const { code, status, message } = err as { code?: unknown; status?: unknown; message?: unknown };
-    if (typeof code === 'string' && code.startsWith('SCORELINE_') && typeof status === 'number' && typeof message === 'string') {
-      return err as ScorelineError;
-    }
-  }
-  return undefined;
+  return err instanceof ScorelineError ? err : undefined;
 }
 
 /** Every message, the engine's relayed ones too, leaves without paths, errno names or stack frames. */

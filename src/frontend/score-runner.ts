@@ -15,7 +15,7 @@
  * read, since an AbortSignal and its listener are a measurable cost per request).
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { OverloadedError, ScoringTimeoutError, SchemaValidationError, TooManyRequestsError } from '../errors';
+import { MethodNotAllowedError, OverloadedError, ScoringTimeoutError, SchemaValidationError, TooManyRequestsError } from '../errors';
 import type { AbortState } from '../client/abort-state';
 import { AdmissionControl, LOOP_LAG_SAMPLE_MS } from './admission-control';
 import { requestTimeoutMs, REQUEST_TIMEOUT_HEADER } from './request-timeout';
@@ -97,7 +97,7 @@ export class ScoreRunner {
     if (!module.rawHttp && method !== 'GET' && method !== 'POST') {
       headers.allow = 'GET, POST, OPTIONS';
       if (method === 'OPTIONS') res.writeHead(200, headers).end();
-      else sendError(res, headers, { status: 405, body: { message: 'Method not allowed' }, runFunctionFailed: false, headers: {} });
+      else sendError(res, headers, errorReply(new MethodNotAllowedError(), 'server'));
       return undefined;
     }
     const admission = this.admission;

@@ -12,7 +12,7 @@
  * Every response carries the request ids; every request gets one log line.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { NotFoundError } from '../errors';
+import { MethodNotAllowedError, NotFoundError } from '../errors';
 import { corsHeaders, isPreflight, preflightHeaders } from './cors';
 import { errorReply } from './error-status';
 import { idHeaders, requestIds, type RequestIds } from './request-ids';
@@ -131,7 +131,7 @@ export class ScoringApp {
     }
     if (method !== 'GET' && method !== 'HEAD') {
       headers.allow = 'GET, OPTIONS';
-      sendError(res, headers, { status: 405, body: { message: 'Method not allowed' }, runFunctionFailed: false, headers: {} });
+      sendError(res, headers, errorReply(new MethodNotAllowedError(), 'server'));
       return;
     }
     if (path === '/') {

@@ -90,7 +90,7 @@ describe('error status', () => {
     ['an unreachable engine', new NetworkError('POST http://127.0.0.1:8000/v2/models/m/infer: connect ECONNREFUSED'), 503, ENGINE_UNREACHABLE_MESSAGE, true],
     ["the engine's 500", new InferenceServerError(500, 'onnx failed'), 500, RUN_FAILED_MESSAGE, true],
     ['a timeout', new ScoringTimeoutError(100), 500, 'Scoring timeout after 100 ms', true],
-    ['an error of another scoreline copy', Object.assign(new Error('bad'), { code: 'SCORELINE_INVALID_ARGUMENT', status: 400 }), 400, 'bad', false],
+    ['an error of another scoreline copy (the brand)', Object.assign(new Error('bad'), { code: 'SCORELINE_INVALID_ARGUMENT', status: 400, [Symbol.for('scoreline.error')]: true }), 400, 'bad', false],
   ])('answers %s from run() with %i', (_case, err, status, message, failed) => {
     const reply = errorReply(err, 'run');
     expect([reply.status, reply.body.message, reply.runFunctionFailed]).toEqual([status, message, failed]);
