@@ -10,15 +10,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
 import * as registry from '../../src/errors';
-import { errorReply as engineErrorReply } from '../../src/engine/http/error-status';
+import { kserveErrorReply as engineErrorReply } from '../../src/engine/http/error-status';
 import { errorReply as frontendErrorReply } from '../../src/frontend/error-status';
 
 type Registry = typeof registry;
 type ErrorClass = new (...args: never[]) => registry.ScorelineError;
 
-const classes = Object.entries(registry).filter(
+const classes = (Object.entries(registry) as Array<[string, unknown]>).filter(
   (entry): entry is [string, ErrorClass] =>
-    typeof entry[1] === 'function' && (entry[1] === registry.ScorelineError || entry[1].prototype instanceof registry.ScorelineError),
+    typeof entry[1] === 'function' && (entry[1] === registry.ScorelineError || (entry[1] as ErrorClass).prototype instanceof registry.ScorelineError),
 );
 
 /** One instance per code a class can carry (the parametrized classes carry several). */

@@ -40,7 +40,7 @@ export interface IoMetadata {
   shape: Array<number | string>;
 }
 
-export interface ModelMetadata {
+export interface OnnxSessionMetadata {
   inputs: IoMetadata[];
   outputs: IoMetadata[];
 }
@@ -74,7 +74,7 @@ type Draft = Omit<ParsedModelConfig, 'dynamic_batching' | 'input' | 'output'> & 
 
 export function autoCompleteConfig(
   partial: ParsedModelConfig | undefined,
-  modelMeta: ModelMetadata,
+  modelMeta: OnnxSessionMetadata,
   { modelName, defaultMaxBatchSize = 4, instanceGroups }: AutoCompleteOptions,
 ): ModelConfig {
   const config: Draft = structuredClone(partial ?? validateModelConfig({}, modelName));
@@ -127,13 +127,13 @@ export function autoCompleteConfig(
 export function requireCompleteConfig(config: ParsedModelConfig | undefined, modelName: string): ModelConfig;
 export function requireCompleteConfig(
   config: ParsedModelConfig | undefined,
-  modelMeta: ModelMetadata | undefined,
+  modelMeta: OnnxSessionMetadata | undefined,
   modelName: string,
   options?: Pick<AutoCompleteOptions, 'instanceGroups'>,
 ): ModelConfig;
 export function requireCompleteConfig(
   config: ParsedModelConfig | undefined,
-  metaOrName: ModelMetadata | string | undefined,
+  metaOrName: OnnxSessionMetadata | string | undefined,
   maybeName?: string,
   options?: Pick<AutoCompleteOptions, 'instanceGroups'>,
 ): ModelConfig {

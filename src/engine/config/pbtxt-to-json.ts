@@ -10,7 +10,7 @@
 
 import type { z } from 'zod';
 import type { PbtxtField, PbtxtMessage, PbtxtScalar, PbtxtValue } from './parse-pbtxt';
-import { classify, fieldOf, type SchemaKind } from './schema-introspection';
+import { schemaKindOf, fieldOf, type SchemaKind } from './schema-introspection';
 
 export type ConfigPath = Array<string | number>;
 
@@ -18,7 +18,7 @@ export type ConfigPath = Array<string | number>;
 export type FailFn = (path: ConfigPath, detail: string) => never;
 
 export function pbtxtToJson(root: PbtxtMessage, schema: z.ZodType, fail: FailFn): Record<string, unknown> {
-  return new Converter(fail).message(root, classify(schema), []);
+  return new Converter(fail).message(root, schemaKindOf(schema), []);
 }
 
 class Converter {
@@ -35,14 +35,14 @@ class Converter {
         out[name] = this.looseField(occurrences);
         continue;
       }
-      out[name] = this.field(occurrences, classify(fieldSchema), fieldPath);
+      out[name] = this.field(occurrences, schemaKindOf(fieldSchema), fieldPath);
     }
     return out;
   }
 
   private field(occurrences: PbtxtField[], kind: SchemaKind, path: ConfigPath): unknown {
     if (kind.kind === 'repeated') {
-      const element = classify(kind.element);
+      const element = schemaKindOf(kind.element);
       return flatten(occurrences).map((item, i) => this.value(item, element, [...path, i]));
     }
     if (kind.kind === 'map') return this.map(flatten(occurrences), kind, path);
@@ -59,7 +59,7 @@ class Converter {
   /** Text format writes map<K, V> as repeated `{ key: K value: V }` entries. */
   private map(entries: Array<PbtxtScalar | PbtxtMessage>, kind: Extract<SchemaKind, { kind: 'map' }>, path: ConfigPath) {
     const out: Record<string, unknown> = {};
-    const valueKind = classify(kind.value);
+    const valueKind = schemaKindOf(kind.value);
     entries.forEach((entry, i) => {
       // Entries have no name of their own until their key is known: count them from 1.
       const where = `entry ${i + 1}`;

@@ -71,7 +71,7 @@ function unwrap(schema: z.ZodType): z.ZodType {
   }
 }
 
-export function classify(schema: z.ZodType): SchemaKind {
+export function schemaKindOf(schema: z.ZodType): SchemaKind {
   const inner = unwrap(schema);
   const def = defOf(inner);
   switch (def.type) {
@@ -110,7 +110,7 @@ export function formatFieldPath(root: z.ZodType, path: ReadonlyArray<PropertyKey
   let out = '';
   let schema: z.ZodType | undefined = root;
   for (const segment of path) {
-    const kind: SchemaKind | undefined = schema === undefined ? undefined : classify(schema);
+    const kind: SchemaKind | undefined = schema === undefined ? undefined : schemaKindOf(schema);
     if (kind?.kind === 'repeated' && typeof segment === 'number') {
       out += `[${segment}]`;
       schema = kind.element;
@@ -130,13 +130,13 @@ export function formatFieldPath(root: z.ZodType, path: ReadonlyArray<PropertyKey
 
 /** The kind of the field at `path` (map keys and list indexes step into values), if any. */
 export function schemaKindAt(root: z.ZodType, path: ReadonlyArray<PropertyKey>): SchemaKind | undefined {
-  let kind: SchemaKind | undefined = classify(root);
+  let kind: SchemaKind | undefined = schemaKindOf(root);
   for (const segment of path) {
     let next: z.ZodType | undefined;
     if (kind?.kind === 'repeated') next = kind.element;
     else if (kind?.kind === 'map') next = kind.value;
     else if (kind?.kind === 'message') next = fieldOf(kind, String(segment));
-    kind = next === undefined ? undefined : classify(next);
+    kind = next === undefined ? undefined : schemaKindOf(next);
   }
   return kind;
 }

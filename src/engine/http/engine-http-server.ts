@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { UnavailableError } from '../../errors';
 import { SERVER_STARTING_MESSAGE } from '../../tensor/inference-wire';
 import type { Logger } from '../../logger';
-import { errorReply } from './error-status';
+import { kserveErrorReply } from './error-status';
 import { Reply, RouteContext, matchRoute } from './engine-routes';
 
 export interface EngineHttpServer {
@@ -91,7 +91,7 @@ export async function startEngineHttpServer(
       status = reply.status;
       send(res, reply);
     } catch (err) {
-      const { status: s, body } = errorReply(err);
+      const { status: s, body } = kserveErrorReply(err);
       status = s;
       if (s >= 500 && !(err as { code?: string }).code?.startsWith('SCORELINE_')) {
         logger.error(`${req.method} ${pathname}: ${(err as Error).stack ?? String(err)}`);

@@ -20,7 +20,7 @@ import { context } from '@opentelemetry/api';
 import { type InferSpan, startInferSpan } from '../../telemetry/infer-span';
 import type { TraceSettings } from '../../telemetry/trace-settings';
 import { tracingEnabled } from '../../telemetry/tracing-state';
-import { errorReply } from './error-status';
+import { kserveErrorReply } from './error-status';
 
 export interface Reply {
   status: number;
@@ -152,7 +152,7 @@ async function infer(ctx: RouteContext, req: IncomingMessage, p: Record<string, 
     const reply = await context.with(span.context, () => inferUntraced(ctx, req, p, span));
     return reply;
   } catch (err) {
-    span.fail(err, { 'http.response.status_code': errorReply(err).status });
+    span.fail(err, { 'http.response.status_code': kserveErrorReply(err).status });
     throw err;
   }
 }

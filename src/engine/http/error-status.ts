@@ -8,12 +8,12 @@
 import { ScorelineError } from '../../errors';
 import { publicErrorText } from '../../util/public-error-text';
 
-export interface ErrorReply {
+export interface KserveErrorReply {
   status: number;
   body: { error: string };
 }
 
-export function errorReply(err: unknown): ErrorReply {
+export function kserveErrorReply(err: unknown): KserveErrorReply {
   if (err instanceof ScorelineError) return { status: err.status, body: { error: publicErrorText(err.message) } };
   return { status: 500, body: { error: 'internal error' } };
 }

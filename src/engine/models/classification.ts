@@ -19,7 +19,7 @@ function valueAt(t: Tensor, i: number): number {
  * @param batched whether the first dim is the batch dim (model max_batch_size > 0); each
  *   batch item is classified separately, otherwise the whole tensor is one item.
  */
-export function classify(t: Tensor, count: number, batched: boolean, labels: readonly string[] | undefined): Tensor {
+export function topKClassification(t: Tensor, count: number, batched: boolean, labels: readonly string[] | undefined): Tensor {
   if (t.datatype === 'BYTES' || t.datatype === 'BOOL' || dataTypeInfo(t.datatype).arrayType === undefined) {
     throw new InvalidArgumentError(`class result not available for output '${t.name}' with datatype ${t.datatype}`);
   }

@@ -15,7 +15,7 @@ import { ModelResponseCache, isCacheMiss } from '../cache/model-response-cache';
 import { newLoadIdentity } from '../cache/load-identity';
 import type { ResponseCache } from '../cache/response-cache';
 import type { ModelConfig } from '../config/model-config';
-import { classify } from './classification';
+import { topKClassification } from './classification';
 import type { EnsemblePlan, EnsembleStepPlan } from './ensemble-plan';
 import type { InferenceRequest, InferenceResponse, RequestTimings, Tensor } from './inference-types';
 import { ModelStatistics } from './model-statistics';
@@ -233,7 +233,7 @@ export class EnsembleModel implements ServableVersion {
       if (!t) throw new InferenceError(`ensemble '${this.modelName}' produced no output '${w.name}'`);
       // The response is this tensor's last reader, so it takes the original.
       if (w.classification && w.classification > 0) {
-        return classify(t, w.classification, this.config.max_batch_size > 0, this.labels.get(t.name));
+        return topKClassification(t, w.classification, this.config.max_batch_size > 0, this.labels.get(t.name));
       }
       return t;
     });

@@ -11,7 +11,7 @@ export interface TensorMetadata {
   shape: number[];
 }
 
-export interface ModelMetadata {
+export interface ModelMetadataResponse {
   name: string;
   versions: string[];
   platform: string;
@@ -19,7 +19,7 @@ export interface ModelMetadata {
   outputs: TensorMetadata[];
 }
 
-export function modelMetadata(models: ModelManager, name: string, version: string | undefined): ModelMetadata {
+export function modelMetadata(models: ModelManager, name: string, version: string | undefined): ModelMetadataResponse {
   const config = models.getVersion(name, version).config;
   const batch = config.max_batch_size > 0 ? [-1] : [];
   const io = (t: { name: string; data_type: string; dims: number[] }): TensorMetadata => ({

@@ -17,7 +17,7 @@ import type { ModelConfig } from '../config/model-config';
 import { createScheduler } from '../scheduler/create-scheduler';
 import type { BatchItem, Scheduler } from '../scheduler/scheduler-types';
 import { concatRows, splitRows } from './batch-assembly';
-import { classify } from './classification';
+import { topKClassification } from './classification';
 import type { InferenceRequest, InferenceResponse, Tensor } from './inference-types';
 import { BatchTimings, ModelStatistics } from './model-statistics';
 import { WarmupSample, describeSample } from './model-warmup';
@@ -305,7 +305,7 @@ export class ModelVersion implements ServableVersion {
       const t = outputs.find((o) => o.name === wanted.name);
       if (!t) throw new InferenceError(`model '${this.modelName}' produced no output '${wanted.name}'`);
       if (wanted.classification && wanted.classification > 0) {
-        return classify(t, wanted.classification, this.batching, this.labels.get(t.name));
+        return topKClassification(t, wanted.classification, this.batching, this.labels.get(t.name));
       }
       return t;
     });

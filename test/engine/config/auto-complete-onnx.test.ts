@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { type ModelMetadata, autoCompleteConfig } from '../../../src/engine/config/auto-complete';
+import { type OnnxSessionMetadata, autoCompleteConfig } from '../../../src/engine/config/auto-complete';
 import { type ModelConfig, parseModelConfig } from '../../../src/engine/config/model-config';
 import { scanRepository } from '../../../src/engine/repository/scan-repository';
 import { makeTestRepository } from '../../fixtures/test-repository';
@@ -18,7 +18,7 @@ const sessions: ort.InferenceSession[] = [];
 const completed = new Map<string, ModelConfig>();
 
 /** session.inputMetadata/outputMetadata in the IoMetadata form (symbolic dims kept, '' → -1). */
-function metadataOf(session: ort.InferenceSession): ModelMetadata {
+function metadataOf(session: ort.InferenceSession): OnnxSessionMetadata {
   const list = (items: readonly ort.InferenceSession.ValueMetadata[]) =>
     items.map((m) => ({
       name: m.name,

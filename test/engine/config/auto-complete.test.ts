@@ -1,7 +1,7 @@
 import { ModelConfigError } from '../../../src/errors';
 import {
   type IoMetadata,
-  type ModelMetadata,
+  type OnnxSessionMetadata,
   autoCompleteConfig,
   requireCompleteConfig,
 } from '../../../src/engine/config/auto-complete';
@@ -11,11 +11,11 @@ import { errorOf } from '../../helpers/error-of';
 const io = (name: string, shape: Array<number | string>, type = 'float32'): IoMetadata => ({ name, type, shape });
 
 /** An MLP exported with a dynamic batch axis: x [batch, 4] → y [batch, 3]. */
-const DYNAMIC: ModelMetadata = { inputs: [io('x', ['batch', 4])], outputs: [io('y', [-1, 3])] };
+const DYNAMIC: OnnxSessionMetadata = { inputs: [io('x', ['batch', 4])], outputs: [io('y', [-1, 3])] };
 /** The same model exported with batch 1 baked into the output. */
-const FIXED_OUTPUT: ModelMetadata = { inputs: [io('x', [-1, 4])], outputs: [io('y', [1, 3])] };
+const FIXED_OUTPUT: OnnxSessionMetadata = { inputs: [io('x', [-1, 4])], outputs: [io('y', [1, 3])] };
 
-const complete = (pbtxt: string | undefined, meta: ModelMetadata, defaultMaxBatchSize?: number): ModelConfig =>
+const complete = (pbtxt: string | undefined, meta: OnnxSessionMetadata, defaultMaxBatchSize?: number): ModelConfig =>
   autoCompleteConfig(pbtxt === undefined ? undefined : parseModelConfig(pbtxt, 'mlp'), meta, {
     modelName: 'mlp',
     ...(defaultMaxBatchSize === undefined ? {} : { defaultMaxBatchSize }),
@@ -30,7 +30,7 @@ const shapes = (config: ModelConfig) => ({
 
 
 describe('autoCompleteConfig', () => {
-  it.each<[string, string | undefined, ModelMetadata, number | undefined, ReturnType<typeof shapes>]>([
+  it.each<[string, string | undefined, OnnxSessionMetadata, number | undefined, ReturnType<typeof shapes>]>([
     ['a model whose inputs and outputs all have a dynamic first dim batches', undefined, DYNAMIC, undefined, {
       max_batch_size: 4,
       input: [['x', 'TYPE_FP32', [4], undefined]],
@@ -162,11 +162,11 @@ describe('autoCompleteConfig', () => {
     expect(partial.max_batch_size).toBeUndefined();
   });
 
-  const twoInputs: ModelMetadata = { inputs: [io('a', [-1, 4]), io('b', [-1, 4], 'int32')], outputs: [io('y', [-1, 2, 3])] };
+  const twoInputs: OnnxSessionMetadata = { inputs: [io('a', [-1, 4]), io('b', [-1, 4], 'int32')], outputs: [io('y', [-1, 2, 3])] };
   const listed = (inputs: string, mbs = 8) =>
     `max_batch_size: ${mbs}\ninput [ ${inputs} ]\noutput [ { name: "y" data_type: TYPE_FP32 dims: [ 2, 3 ] } ]`;
 
-  it.each<[string, string, ModelMetadata]>([
+  it.each<[string, string, OnnxSessionMetadata]>([
     ['a config -1 matches a fixed model dim', listed('{ name: "a" data_type: TYPE_FP32 dims: -1 }, { name: "b" data_type: TYPE_INT32 dims: 4 }'), twoInputs],
     ['a fixed config dim matches a dynamic model dim', listed('{ name: "a" data_type: TYPE_FP32 dims: 4 }, { name: "b" data_type: TYPE_INT32 dims: 4 }'), { ...twoInputs, inputs: [io('a', [-1, 'n']), io('b', [-1, 4], 'int32')] }],
     ['a reshape is compared instead of dims', listed('{ name: "a" data_type: TYPE_FP32 dims: [ 2, 2 ] reshape { shape: 4 } }, { name: "b" data_type: TYPE_INT32 dims: 4 }'), twoInputs],
@@ -174,7 +174,7 @@ describe('autoCompleteConfig', () => {
     expect(() => complete(pbtxt, meta)).not.toThrow();
   });
 
-  it.each<[string, string | undefined, ModelMetadata, string]>([
+  it.each<[string, string | undefined, OnnxSessionMetadata, string]>([
     ['a data type that differs from the model', listed('{ name: "a" data_type: TYPE_FP32 dims: 4 }, { name: "b" data_type: TYPE_FP32 dims: 4 }'), twoInputs,
       "model 'mlp', input 'b': config data_type TYPE_FP32 does not match the model's TYPE_INT32"],
     ['an input the model does not have', listed('{ name: "a" data_type: TYPE_FP32 dims: 4 }, { name: "c" data_type: TYPE_INT32 dims: 4 }'), twoInputs,
