@@ -51,8 +51,17 @@ export class InferSpan {
     private readonly startedAtNs: bigint,
   ) {}
 
+  /** What the request log record repeats of the span's attributes (the model, the request id). */
+  private readonly logAttributes: Attributes = {};
+
   setRequestId(id: string | undefined): void {
-    if (id !== undefined && id !== '') this.span.setAttribute('scoreline.request_id', id);
+    if (id === undefined || id === '') return;
+    this.span.setAttribute('scoreline.request_id', id);
+    this.logAttributes['scoreline.request_id'] = id;
+  }
+
+  noteModel(model: string): void {
+    this.logAttributes['scoreline.model.name'] = model;
   }
 
   /** Ends the span for an answered request, with the queue and compute children from its timings. */
@@ -62,6 +71,7 @@ export class InferSpan {
     const span = this.span;
     span.setAttributes(attributes);
     span.setAttribute('scoreline.model.version', response.modelVersion);
+    this.logAttributes['scoreline.model.version'] = response.modelVersion;
     const t = response.timings;
     if (t && span.isRecording()) {
       span.setAttribute('scoreline.queue_ns', t.queueNs);
@@ -116,7 +126,7 @@ export class InferSpan {
     const endNs = process.hrtime.bigint();
     const status = attributes['http.response.status_code'] ?? attributes['rpc.grpc.status_code'];
     const durationMs = Number(endNs - this.startedAtNs) / 1e6;
-    emitRequestLog(this.span, status === undefined ? this.name : `${this.name} ${status}`, { ...attributes, 'scoreline.duration_ms': Math.round(durationMs * 1000) / 1000 }, failed);
+    emitRequestLog(this.span, status === undefined ? this.name : `${this.name} ${status}`, { ...this.logAttributes, ...attributes, 'scoreline.duration_ms': Math.round(durationMs * 1000) / 1000 }, failed);
     this.span.end(hrtimeToOtel(endNs));
   }
 }
@@ -135,5 +145,7 @@ export function startInferSpan(settings: TraceSettings | undefined, start: Infer
   if (start.version !== undefined) attributes['scoreline.model.version'] = start.version;
   const startNs = process.hrtime.bigint();
   const span = trace.getTracer(TRACER_NAME).startSpan(start.name, { kind: SpanKind.SERVER, attributes, startTime: hrtimeToOtel(startNs) }, parent);
-  return new InferSpan(span, trace.setSpan(parent, span), start.name, startNs);
+  const inferSpan = new InferSpan(span, trace.setSpan(parent, span), start.name, startNs);
+  inferSpan.noteModel(start.model);
+  return inferSpan;
 }

@@ -40,7 +40,7 @@ export class RateLimitedExporter implements SpanExporter {
   constructor(
     private readonly inner: SpanExporter,
     private readonly name: string,
-    logger: Logger,
+    logger: Pick<Logger, 'warn'>,
   ) {
     this.errors = new RateLimitedLog((line) => logger.warn(line));
   }

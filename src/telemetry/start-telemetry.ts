@@ -41,7 +41,7 @@ export interface StartTelemetryOptions {
   /** service.name unless OTEL_SERVICE_NAME (or service.name in OTEL_RESOURCE_ATTRIBUTES) says otherwise. */
   serviceName: string;
   env?: Readonly<Record<string, string | undefined>>;
-  logger: Logger;
+  logger: Pick<Logger, 'info' | 'warn'>;
 }
 
 function sampler(s: TelemetrySettings['sampler']): Sampler {
@@ -61,19 +61,20 @@ function sampler(s: TelemetrySettings['sampler']): Sampler {
   }
 }
 
-async function otlpExporter(o: OtlpSettings): Promise<SpanExporter> {
-  // Loaded on demand: a process uses one protocol, and each exporter package costs start-up time.
+function otlpExporter(o: OtlpSettings): SpanExporter {
+  // Loaded on demand (require, as main.ts loads commands): a process uses one protocol, and
+  // each exporter package costs start-up time.
   if (o.protocol === 'grpc') {
-    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-grpc');
+    const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-grpc') as typeof import('@opentelemetry/exporter-trace-otlp-grpc');
     const metadata = new Metadata();
     for (const [k, v] of Object.entries(o.headers)) metadata.set(k, v);
     return new OTLPTraceExporter({ url: o.url, metadata, timeoutMillis: o.timeoutMillis });
   }
   if (o.protocol === 'http/json') {
-    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
+    const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
     return new OTLPTraceExporter({ url: o.url, headers: o.headers, timeoutMillis: o.timeoutMillis });
   }
-  const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto');
+  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto') as typeof import('@opentelemetry/exporter-trace-otlp-proto');
   return new OTLPTraceExporter({ url: o.url, headers: o.headers, timeoutMillis: o.timeoutMillis });
 }
 
@@ -103,16 +104,16 @@ export async function startTelemetry(options: StartTelemetryOptions): Promise<Te
   const exporters: Array<{ name: string; exporter: SpanExporter }> = [];
   for (const e of settings.exporters) {
     if (e.kind === 'console') exporters.push({ name: 'the console', exporter: new ConsoleSpanExporter() });
-    else exporters.push({ name: `${e.otlp.url} (${e.otlp.protocol})`, exporter: await otlpExporter(e.otlp) });
+    else exporters.push({ name: `${e.otlp.url} (${e.otlp.protocol})`, exporter: otlpExporter(e.otlp) });
   }
   let shutdownLogs: (() => Promise<void>) | undefined;
   if (settings.appInsights) {
-    const azure = await import('@azure/monitor-opentelemetry-exporter');
+    const azure = require('@azure/monitor-opentelemetry-exporter') as typeof import('@azure/monitor-opentelemetry-exporter');
     // No offline storage: spans an outage keeps from Azure are dropped, as OTLP's are, and a
     // scoring container's disk does not fill with retries (nor a test's temp directory).
     const azureOptions = { connectionString: settings.appInsights.connectionString, disableOfflineStorage: true };
     exporters.push({ name: 'Azure Monitor', exporter: new azure.AzureMonitorTraceExporter(azureOptions) });
-    const logs = await import('@opentelemetry/sdk-logs');
+    const logs = require('@opentelemetry/sdk-logs') as typeof import('@opentelemetry/sdk-logs');
     const provider = new logs.LoggerProvider({
       resource,
       processors: [

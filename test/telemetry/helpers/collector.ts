@@ -1,9 +1,11 @@
 /**
  * A local HTTP receiver for what the exporters send: OTLP/HTTP (http/json decoded into
  * flat spans; http/protobuf kept as bytes) and Azure Monitor's track endpoint (envelopes).
- * Listens on a free port of 127.0.0.1; every request is answered 200 with an empty body.
+ * Listens on a free port of 127.0.0.1 (HTTPS with `tls`: Azure Monitor's exporter only speaks
+ * HTTPS); every request is answered 200.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 
@@ -80,10 +82,10 @@ export function flattenOtlpJson(body: any): FlatSpan[] {
   return out;
 }
 
-export async function startCollector(): Promise<Collector> {
+export async function startCollector(options: { tls?: { key: Buffer; cert: Buffer } } = {}): Promise<Collector> {
   const received: Received[] = [];
   const waiters = new Set<() => void>();
-  const server = http.createServer((req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -96,13 +98,14 @@ export async function startCollector(): Promise<Collector> {
       res.end(isTrack ? JSON.stringify({ itemsReceived: 1, itemsAccepted: 1, errors: [] }) : '{}');
       for (const w of waiters) w();
     });
-  });
+  };
+  const server = options.tls ? https.createServer(options.tls, handler) : http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const jsonBodies = (): any[] =>
     received.filter((r) => String(r.headers['content-type']).startsWith('application/json')).map((r) => JSON.parse(r.body.toString('utf8')));
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     received,
     spans: () => jsonBodies().flatMap(flattenOtlpJson),
