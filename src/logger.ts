@@ -1,7 +1,15 @@
 /**
- * A small leveled logger shared by the engine and the front end. Lines are plain text,
- * one event per line, with an ISO timestamp and level: easy to grep, easy for a log
- * collector. Info and below go to stdout, warnings and errors to stderr.
+ * A small leveled logger shared by the engine and the front end, one event per line. Text
+ * lines (the default) carry an ISO timestamp, the level, the logger's prefix and the message:
+ * easy to grep. JSON lines (`--log-format json`) are one object each, for a log collector:
+ * time, level, logger, message, the active span's trace_id and span_id, and the line's
+ * fields as properties. Info and below go to stdout, warnings and errors to stderr.
+ *
+ * Fields: a call may pass `fields` (`logger.info('request', { status: 200 })`). Text mode
+ * appends them as `key=value` pairs (logFields), the line the front end has always written;
+ * JSON mode writes them as properties. `withFields()` binds fields (a request's id) that
+ * every JSON line of the returned logger carries; in text mode it returns the logger itself,
+ * so text lines and their cost stay exactly as they were.
  *
  * Stdout lines are gathered and written together, at most STDOUT_FLUSH_DELAY_MS after the
  * first of them: the front end logs a line per request, and a write() system call per line
@@ -13,17 +21,33 @@
  * process must not lose. Nothing waiting is lost when the process exits, however it exits
  * short of being killed: the 'exit' handler writes it.
  */
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
+import { jsonFields, jsonString, logFields } from './util/log-fields';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'verbose';
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** A line's structured fields; undefined values are left out. */
+export type LogFieldValues = Record<string, unknown>;
 
 const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, verbose: 3 };
+const TEXT_LEVEL: Record<LogLevel, string> = { error: 'ERROR', warn: 'WARN', info: 'INFO', verbose: 'VERBOSE' };
 
 export interface Logger {
-  error(message: string): void;
-  warn(message: string): void;
-  info(message: string): void;
-  verbose(message: string): void;
+  error(message: string, fields?: LogFieldValues): void;
+  warn(message: string, fields?: LogFieldValues): void;
+  info(message: string, fields?: LogFieldValues): void;
+  verbose(message: string, fields?: LogFieldValues): void;
   child(prefix: string): Logger;
+  /**
+   * A logger whose JSON lines all carry `fields` (as properties; a line's own fields of the
+   * same name win). Text mode returns this logger: text lines say in their message what they
+   * need, and a request's lines cost nothing more.
+   */
+  withFields(fields: LogFieldValues): Logger;
+  /** How lines are written: a call site that puts a field in a text message's middle leaves it to withFields in JSON mode. */
+  readonly format: LogFormat;
 }
 
 /** Where a logger's lines go; tests give their own. */
@@ -125,22 +149,75 @@ function timestamp(): string {
   return stampText;
 }
 
-export function createLogger(options: { level?: LogLevel; prefix?: string; sink?: LogSink } = {}): Logger {
+export interface LoggerOptions {
+  level?: LogLevel;
+  prefix?: string;
+  sink?: LogSink;
+  /** Default text. */
+  format?: LogFormat;
+  /** JSON lines' `logger` where there is no prefix (the engine's); text lines show none. */
+  name?: string;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  return options.format === 'json' ? jsonLogger(options, undefined) : textLogger(options);
+}
+
+function textLogger(options: LoggerOptions): Logger {
   const threshold = ORDER[options.level ?? 'info'];
   const prefix = options.prefix ? `${options.prefix} ` : '';
   const sink = options.sink ?? processSink;
-  const write = (level: LogLevel, message: string): void => {
+  const write = (level: LogLevel, message: string, fields: LogFieldValues | undefined): void => {
+    // Before logFields: a line below the level costs its fields nothing.
     if (ORDER[level] > threshold) return;
-    const line = `${timestamp()} ${level.toUpperCase()} ${prefix}${message}\n`;
+    const text = fields === undefined ? message : `${message} ${logFields(fields)}`;
+    const line = `${timestamp()} ${TEXT_LEVEL[level]} ${prefix}${text}\n`;
+    if (ORDER[level] <= ORDER.warn) sink.err(line);
+    else sink.out(line);
+  };
+  const logger: Logger = {
+    error: (m, f) => write('error', m, f),
+    warn: (m, f) => write('warn', m, f),
+    info: (m, f) => write('info', m, f),
+    verbose: (m, f) => write('verbose', m, f),
+    child: (p) => textLogger({ ...options, prefix: `${prefix}${p}` }),
+    withFields: () => logger,
+    format: 'text',
+  };
+  return logger;
+}
+
+/** A text prefix ends in a colon ("serve worker 1:"); the JSON `logger` is what comes before it. */
+function loggerProperty(options: LoggerOptions): string {
+  const name = options.prefix ? options.prefix.replace(/:$/, '') : (options.name ?? '');
+  return name === '' ? '' : `,"logger":${jsonString(name)}`;
+}
+
+/** `bound`: withFields' fields, carried by every line. `property`: loggerProperty(options), made once, not per request's withFields. */
+function jsonLogger(options: LoggerOptions, bound: LogFieldValues | undefined, property = loggerProperty(options)): Logger {
+  const threshold = ORDER[options.level ?? 'info'];
+  const prefix = options.prefix ?? '';
+  const sink = options.sink ?? processSink;
+  const write = (level: LogLevel, message: string, fields: LogFieldValues | undefined): void => {
+    if (ORDER[level] > threshold) return;
+    let line = `{"time":"${timestamp()}","level":"${level}"${property},"message":${jsonString(message)}`;
+    // The span the caller runs in; @opentelemetry/api answers undefined until src/telemetry registers the SDK.
+    const span = trace.getSpanContext(context.active());
+    if (span !== undefined && isSpanContextValid(span)) line += `,"trace_id":"${span.traceId}","span_id":"${span.spanId}"`;
+    if (bound !== undefined) line += jsonFields(bound, fields);
+    if (fields !== undefined) line += jsonFields(fields, undefined);
+    line += '}\n';
     if (ORDER[level] <= ORDER.warn) sink.err(line);
     else sink.out(line);
   };
   return {
-    error: (m) => write('error', m),
-    warn: (m) => write('warn', m),
-    info: (m) => write('info', m),
-    verbose: (m) => write('verbose', m),
-    child: (p) => createLogger({ level: options.level, prefix: `${prefix}${p}`, sink }),
+    error: (m, f) => write('error', m, f),
+    warn: (m, f) => write('warn', m, f),
+    info: (m, f) => write('info', m, f),
+    verbose: (m, f) => write('verbose', m, f),
+    child: (p) => jsonLogger({ ...options, prefix: prefix === '' ? p : `${prefix} ${p}` }, bound),
+    withFields: (f) => jsonLogger(options, bound === undefined ? f : { ...bound, ...f }, property),
+    format: 'json',
   };
 }
 
@@ -151,4 +228,6 @@ export const silentLogger: Logger = {
   info: () => {},
   verbose: () => {},
   child: () => silentLogger,
+  withFields: () => silentLogger,
+  format: 'text',
 };

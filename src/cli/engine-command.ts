@@ -10,7 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors';
-import { createLogger, type Logger } from '../logger';
+import { createLogger, LOG_FORMATS, type LogFormat, type Logger } from '../logger';
 import { startEngine } from '../engine/engine';
 import { parseCacheConfig } from '../engine/cache/cache-config';
 import { parseModelConfigLimit } from '../engine/config/config-limits';
@@ -41,6 +41,8 @@ const HELP = `Usage: scoreline engine --model-repository DIR [options]
                                     has response_cache { enable: true } (default: none)
   --response-cache-byte-size BYTES  deprecated tritonserver spelling of --cache-config local,size=BYTES
   --log-verbose                     log every request
+  --log-format text|json            log lines as text (default) or one JSON object each
+                                    (env SCORELINE_LOG_FORMAT; the flag wins)
   --exit-on-stdin-close             stop (within 1 s) when stdin ends: for a parent process
                                     that holds a pipe to it (scoreline serve does)
 `;
@@ -64,6 +66,14 @@ function number(name: string, value: string | undefined): number | undefined {
   return n;
 }
 
+/** --log-format, else SCORELINE_LOG_FORMAT (as `scoreline serve` reads them), else text. */
+function parseLogFormat(flag: string | undefined, env: string | undefined): LogFormat {
+  const [text, name] = flag !== undefined ? [flag, '--log-format'] : [env?.trim() || undefined, 'SCORELINE_LOG_FORMAT'];
+  if (text === undefined) return 'text';
+  if (!(LOG_FORMATS as readonly string[]).includes(text)) throw new InvalidOptionError(`${name} must be ${LOG_FORMATS.join(' or ')}, got '${text}'`);
+  return text as LogFormat;
+}
+
 /** Parses tritonserver-style flags into engine options (exported for tests). */
 export function parseEngineArgs(args: string[]): EngineOptionsInput | 'help' {
   const parsed = parseEngineCommandArgs(args);
@@ -71,7 +81,10 @@ export function parseEngineArgs(args: string[]): EngineOptionsInput | 'help' {
 }
 
 /** The engine options, and the flags that are about the process rather than the engine. */
-export function parseEngineCommandArgs(args: string[]): { options: EngineOptionsInput; exitOnStdinClose: boolean } | 'help' {
+export function parseEngineCommandArgs(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { options: EngineOptionsInput; exitOnStdinClose: boolean; logFormat: LogFormat } | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -96,6 +109,7 @@ export function parseEngineCommandArgs(args: string[]): { options: EngineOptions
         'cache-config': { type: 'string', multiple: true },
         'response-cache-byte-size': { type: 'string' },
         'log-verbose': { type: 'boolean' },
+        'log-format': { type: 'string' },
         'exit-on-stdin-close': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -154,7 +168,7 @@ export function parseEngineCommandArgs(args: string[]): { options: EngineOptions
   };
   // Leave absent flags out so the schema's defaults apply.
   for (const k of Object.keys(options) as Array<keyof EngineOptionsInput>) if (options[k] === undefined) delete options[k];
-  return { options, exitOnStdinClose: v['exit-on-stdin-close'] === true };
+  return { options, exitOnStdinClose: v['exit-on-stdin-close'] === true, logFormat: parseLogFormat(v['log-format'], env.SCORELINE_LOG_FORMAT) };
 }
 
 export async function engineCommand(args: string[]): Promise<number> {
@@ -163,8 +177,8 @@ export async function engineCommand(args: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const { options, exitOnStdinClose } = parsed;
-  const logger = createLogger({ level: options.logLevel ?? 'info' });
+  const { options, exitOnStdinClose, logFormat } = parsed;
+  const logger = createLogger({ level: options.logLevel ?? 'info', format: logFormat, name: 'engine' });
   let unwatchStdin: (() => void) | undefined;
   // Stop handlers go in before start-up: a SIGTERM that arrives while models load must
   // still end in an orderly drain and exit 0, not in death by signal.

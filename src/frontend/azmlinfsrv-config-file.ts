@@ -24,7 +24,6 @@ const WITHOUT_EFFECT: Record<string, string> = {
   APP_INSIGHTS_LOG_RESPONSE_ENABLED: 'Application Insights export is not implemented yet',
   AML_MODEL_DC_STORAGE_ENABLED: 'model data collection is not implemented',
   AZUREML_DEBUG_PORT: 'scoreline has no debugpy; use node --inspect',
-  AZUREML_LOG_LEVEL: 'use SCORELINE_LOG_LEVEL',
 };
 
 export interface ConfigFileValues {

@@ -10,7 +10,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../logger';
-import { logFields } from './log-fields';
 
 interface ParserError extends Error {
   code?: string;
@@ -40,7 +39,7 @@ export function clientErrorHandler(logger: Logger): (err: ParserError, socket: S
       return;
     }
     const [status, reason, message] = ANSWERS[code] ?? BAD_REQUEST;
-    logger.warn(`refused a client's request ${logFields({ status, reason: code })}`);
+    logger.warn("refused a client's request", { status, reason: code });
     // Node's own default handler checks the same internal field: once a response has begun
     // on this socket, a second status line would corrupt it; closing is all that is left.
     const current = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;

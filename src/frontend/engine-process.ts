@@ -19,8 +19,8 @@ import { InferenceServerClient } from '../client';
 import { UnavailableError } from '../errors';
 import { packageRoot } from '../util/package-root';
 import { RestartBackoff } from './restart-backoff';
-import type { Logger } from '../logger';
-import { describeError, logFields } from './log-fields';
+import type { LogFormat, Logger } from '../logger';
+import { describeError } from '../util/log-fields';
 
 export interface EngineProcessOptions {
   modelRepository: string;
@@ -32,6 +32,8 @@ export interface EngineProcessOptions {
   grpcPort: number;
   startTimeoutMs: number;
   logger: Logger;
+  /** The engine's log lines as serve's (it writes them to serve's stdout and stderr). */
+  logFormat?: LogFormat;
   /** Called once when the engine keeps dying and restarting it was given up. */
   onGiveUp: (reason: string) => void;
 }
@@ -84,6 +86,7 @@ export class EngineProcess {
   private launch(): Promise<string> {
     const { modelRepository, startTimeoutMs, logger } = this.options;
     const args = ['engine', '--model-repository', modelRepository, `--host=${this.options.host}`, `--http-port=${this.port}`, `--metrics-port=${this.metricsPort}`, `--grpc-port=${this.grpcPort}`, '--exit-on-stdin-close'];
+    if (this.options.logFormat !== undefined) args.push(`--log-format=${this.options.logFormat}`);
     // The package's own CLI, from the build: the same `scoreline engine` a user would run.
     const command = [join(packageRoot(), 'bin', 'scoreline.js'), ...args];
     logger.info(`starting the engine: ${command.join(' ')}`);
@@ -143,7 +146,7 @@ export class EngineProcess {
       this.options.onGiveUp(`the engine died ${MAX_RESTART_STREAK} times in quick succession (last: ${how})`);
       return;
     }
-    this.options.logger.error(`the engine died (${how}); restarting it ${logFields({ delay_ms: delay })}`);
+    this.options.logger.error(`the engine died (${how}); restarting it`, { delay_ms: delay });
     setTimeout(() => {
       if (this.stopping) return;
       this.launch().then(

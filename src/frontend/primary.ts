@@ -17,7 +17,7 @@ import { EngineProcess, waitForModels } from './engine-process';
 import { modelDirReport } from './model-dir-listing';
 import { RestartBackoff } from './restart-backoff';
 import { createLogger, type Logger } from '../logger';
-import { describeError, logFields } from './log-fields';
+import { describeError } from '../util/log-fields';
 import type { ServeOptions } from './serve-options';
 import { WORKER_BOOT_FAILED, WORKER_CONFIG_ENV, type PrimaryMessage, type WorkerMessage } from './worker';
 import { HEARTBEAT_INTERVAL_MS, HeartbeatWatchdog } from './worker-lifetime';
@@ -34,7 +34,7 @@ const EXIT_MARGIN_MS = 5_000;
 
 /** `warnings`: start-up notes from option parsing (config-file keys without effect), logged first. */
 export async function runPrimary(options: ServeOptions, warnings: readonly string[] = []): Promise<number> {
-  const logger = createLogger({ level: options.logLevel, prefix: 'serve primary:' });
+  const logger = createLogger({ level: options.logLevel, format: options.logFormat, prefix: 'serve primary:' });
   for (const warning of warnings) logger.warn(warning);
   if (options.configFile !== undefined) logger.info(`settings from ${options.configFile} (flags and environment variables win)`);
   let engine: EngineProcess | undefined;
@@ -53,6 +53,7 @@ export async function runPrimary(options: ServeOptions, warnings: readonly strin
         grpcPort: options.engineGrpcPort,
         startTimeoutMs: options.engineStartTimeoutMs,
         logger,
+        logFormat: options.logFormat,
         onGiveUp: (reason) => supervisor?.stop(EXIT_ENGINE_FAILED, reason),
       });
       engineUrl = await engine.start();
@@ -117,11 +118,11 @@ class Supervisor {
     this.stopping = true;
     clearInterval(this.watchdogTimer);
     const log = code === 0 ? this.logger.info : this.logger.error;
-    log(`stopping: ${reason} ${logFields({ exit_code: code, workers: this.workers.size, grace_ms: this.options.gracePeriodMs })}`);
+    log(`stopping: ${reason}`, { exit_code: code, workers: this.workers.size, grace_ms: this.options.gracePeriodMs });
     void this.drain().then(() => {
       process.off('SIGTERM', this.onSignal);
       process.off('SIGINT', this.onSignal);
-      this.logger.info(`stopped ${logFields({ exit_code: code })}`);
+      this.logger.info('stopped', { exit_code: code });
       this.finish(code);
     });
   }
@@ -154,7 +155,7 @@ class Supervisor {
         this.started = true;
         const { host, port, workerCount, entryScript, engineUrl } = this.options;
         const health = this.options.separateHealthEndpoint ? { health_port: this.options.healthPort } : {};
-        this.logger.info(`serving on http://${host}:${port} ${logFields({ workers: workerCount, entry_script: entryScript, engine: engineUrl ?? 'none', ...health })}`);
+        this.logger.info(`serving on http://${host}:${port}`, { workers: workerCount, entry_script: entryScript, engine: engineUrl ?? 'none', ...health });
       }
     });
     worker.on('message', (message: WorkerMessage) => this.received(worker, state, message));
@@ -166,7 +167,7 @@ class Supervisor {
       if (state.listening) this.watchdog.beat(worker, Date.now());
     } else if (message?.type === 'retire' && !state.retiring && !this.stopping) {
       state.retiring = true;
-      this.logger.info(`worker ${worker.id} served ${message.requests} requests; replacing it ${logFields({ max_requests: message.limit })}`);
+      this.logger.info(`worker ${worker.id} served ${message.requests} requests; replacing it`, { max_requests: message.limit });
       this.fork();
       this.drainRetiringWorkers();
     }
@@ -204,7 +205,7 @@ class Supervisor {
     this.watchdog.forget(worker);
     if (this.stopping) return;
     if (state.retiring) {
-      this.logger.info(`worker ${worker.id} replaced ${logFields({ exit_code: code ?? signal })}`);
+      this.logger.info(`worker ${worker.id} replaced`, { exit_code: code ?? signal });
       return;
     }
     const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
@@ -213,7 +214,7 @@ class Supervisor {
       return;
     }
     const delay = this.backoff.next(Date.now());
-    this.logger.error(`worker ${worker.id} died (${how}); starting a new one ${logFields({ delay_ms: delay })}`);
+    this.logger.error(`worker ${worker.id} died (${how}); starting a new one`, { delay_ms: delay });
     setTimeout(() => {
       if (!this.stopping) this.fork();
     }, delay);

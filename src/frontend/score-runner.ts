@@ -28,7 +28,7 @@ import { bodyInput, queryInput } from './score-input';
 import { describeOption } from './serve-options';
 import type { JsonStructureLimits } from '../util/json-structure-scan';
 import type { Logger } from '../logger';
-import { describeError, logFields } from './log-fields';
+import { describeError, logFields } from '../util/log-fields';
 import type { RunContext } from './score-module';
 import { isWebResponse, sendError, sendJson, sendWebResponse, type HeaderMap } from './send-response';
 
@@ -123,7 +123,11 @@ export class ScoreRunner {
   }
 
   private async admitted({ req, res, headers, ids, method, search, record }: ScoreRequest, budgetMs: number): Promise<void> {
-    const { module, logger, maxBodyBytes } = this.options;
+    const { module, maxBodyBytes } = this.options;
+    // JSON logs: every line logged for this request (run()'s failures, the module's
+    // context.logger) carries request_id as a property. Text mode keeps the worker's logger,
+    // its lines as they were and no allocation per request; its lines below name the id.
+    const logger = this.options.logger.format === 'json' ? this.options.logger.withFields({ request_id: ids.requestId }) : this.options.logger;
     try {
       let input: unknown;
       try {
@@ -145,11 +149,11 @@ export class ScoreRunner {
       } catch (err) {
         headers['x-ms-run-fn-exec-ms'] = (performance.now() - started).toFixed(3);
         const reply = errorReply(err, 'run');
-        const where = logFields({ request_id: ids.requestId });
+        const where = logger.format === 'json' ? '' : ` ${logFields({ request_id: ids.requestId })}`;
         // A request refused by the module (4xx) is the client's mistake: one line, no stack.
-        if (reply.status < 500) logger.warn(`run() refused the request ${where}: ${reply.body.message}`);
-        else if (err instanceof ScoringTimeoutError) logger.error(`run() timed out ${where}: ${err.message}`);
-        else logger.error(`run() failed ${where}: ${describeError(err)}`);
+        if (reply.status < 500) logger.warn(`run() refused the request${where}: ${reply.body.message}`);
+        else if (err instanceof ScoringTimeoutError) logger.error(`run() timed out${where}: ${err.message}`);
+        else logger.error(`run() failed${where}: ${describeError(err)}`);
         if (!res.headersSent && !res.destroyed) sendError(res, headers, reply);
         return;
       } finally {
@@ -165,7 +169,8 @@ export class ScoreRunner {
       try {
         sendJson(res, 200, headers, result === undefined ? {} : result);
       } catch (err) {
-        logger.error(`run() returned a value that cannot be sent as JSON ${logFields({ request_id: ids.requestId })}: ${describeError(err)}`);
+        const where = logger.format === 'json' ? '' : ` ${logFields({ request_id: ids.requestId })}`;
+        logger.error(`run() returned a value that cannot be sent as JSON${where}: ${describeError(err)}`);
         sendError(res, headers, errorReply(err, 'run'));
       }
     } finally {

@@ -17,7 +17,7 @@ import { corsHeaders, isPreflight, preflightHeaders } from './cors';
 import { errorReply } from './error-status';
 import { idHeaders, requestIds, type RequestIds } from './request-ids';
 import type { Logger } from '../logger';
-import { describeError, logFields } from './log-fields';
+import { describeError } from '../util/log-fields';
 import type { RequestRecord, ScoreRunner } from './score-runner';
 import { sendError, sendText, type HeaderMap } from './send-response';
 import type { SwaggerDocuments } from './swagger';
@@ -167,13 +167,13 @@ export class ScoringApp {
   private log(req: IncomingMessage, status: number, started: number, record: RequestRecord): void {
     const url = req.url ?? '/';
     const queryAt = url.indexOf('?');
-    this.options.logger.info(`request ${logFields({
+    this.options.logger.info('request', {
       method: req.method,
       path: queryAt === -1 ? url : url.slice(0, queryAt),
       status,
       duration_ms: (performance.now() - started).toFixed(3),
       request_id: record.requestId,
       body: record.body,
-    })}`);
+    });
   }
 }

@@ -8,6 +8,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { InvalidOptionError } from '../errors';
+import { LOG_FORMATS, type LogLevel } from '../logger';
 import { packageRoot } from '../util/package-root';
 import { DEFAULT_MAX_JSON_CONTAINERS, DEFAULT_MAX_JSON_VALUES } from '../util/json-structure-scan';
 import { configSearchDirs, readConfigFile } from './azmlinfsrv-config-file';
@@ -62,6 +63,8 @@ export const SERVE_OPTION_SPECS = {
   apiKey: { env: 'SCORELINE_API_KEY', kind: 'string', help: 'require Authorization: Bearer <key> on /score' },
   appInsightsKey: { flag: 'appinsights-instrumentation-key', azmlinfsrv: 'appinsights_instrumentation_key', env: 'AML_APP_INSIGHTS_KEY', kind: 'string', help: "App Insights instrumentation key; the flag also sets AML_APP_INSIGHTS_ENABLED=true, as azmlinfsrv's does (src/telemetry/app-insights-settings.ts)" },
   logLevel: { flag: 'log-level', env: 'SCORELINE_LOG_LEVEL', kind: 'string', help: 'error, warn, info or verbose' },
+  azuremlLogLevel: { env: 'AZUREML_LOG_LEVEL', kind: 'string', help: "azmlinfsrv's log level, used when --log-level is not given: DEBUG or NOTSET (verbose), INFO, WARNING or WARN (warn), ERROR, CRITICAL or FATAL (error)" },
+  logFormat: { flag: 'log-format', env: 'SCORELINE_LOG_FORMAT', kind: 'string', help: 'text, or json: one object per line (time, level, logger, message, trace_id, span_id, request_id and the other fields)' },
   logBodies: { flag: 'log-bodies', env: 'SCORELINE_LOG_BODIES', kind: 'boolean', help: 'add request bodies (first 1 KiB) to the request log' },
   serviceName: { flag: 'service-name', env: 'SERVICE_NAME', kind: 'string', help: 'title of /swagger.json' },
   serviceVersion: { flag: 'service-version', env: 'SERVICE_VERSION', kind: 'string', help: 'version of /swagger.json' },
@@ -69,6 +72,19 @@ export const SERVE_OPTION_SPECS = {
 } as const satisfies Record<string, OptionSpec>;
 
 type OptionKey = keyof typeof SERVE_OPTION_SPECS;
+
+/** AZUREML_LOG_LEVEL's values (Python's logging level names) on scoreline's levels. */
+const AZUREML_LOG_LEVELS = {
+  NOTSET: 'verbose',
+  DEBUG: 'verbose',
+  INFO: 'info',
+  WARNING: 'warn',
+  WARN: 'warn',
+  ERROR: 'error',
+  CRITICAL: 'error',
+  FATAL: 'error',
+} as const satisfies Record<string, LogLevel>;
+type AzuremlLogLevel = keyof typeof AZUREML_LOG_LEVELS;
 
 const port = z.number().int().min(0).max(65535);
 const positive = z.number().int().min(1);
@@ -121,6 +137,9 @@ const serveOptionsSchema = z.strictObject({
   apiKey: z.string().min(1).optional(),
   appInsightsKey: z.string().min(1).optional(),
   logLevel: z.enum(['error', 'warn', 'info', 'verbose']).default('info'),
+  // Python's level names, any case (azmlinfsrv reads the variable as a string, default INFO).
+  azuremlLogLevel: z.preprocess((v) => (typeof v === 'string' ? v.trim().toUpperCase() : v), z.enum(Object.keys(AZUREML_LOG_LEVELS) as [AzuremlLogLevel])).optional(),
+  logFormat: z.enum(LOG_FORMATS).default('text'),
   logBodies: z.boolean().default(false),
   serviceName: z.string().default('ML service'),
   serviceVersion: z.string().default('1.0'),
@@ -130,7 +149,7 @@ const serveOptionsSchema = z.strictObject({
 type ParsedOptions = z.infer<typeof serveOptionsSchema>;
 
 /** The validated options, paths made absolute; what the primary and every worker run with. */
-export interface ServeOptions extends Omit<ParsedOptions, 'corsOrigins' | 'appRoot' | 'engineTransport'> {
+export interface ServeOptions extends Omit<ParsedOptions, 'corsOrigins' | 'appRoot' | 'engineTransport' | 'azuremlLogLevel'> {
   appRoot: string;
   engineTransport: 'lean' | 'undici';
   /** Absolute path of the score module. */
@@ -274,6 +293,8 @@ function finish(data: ParsedOptions, given: Set<OptionKey>, cwd: string, configF
     modelDir,
     engineUrl: data.engineUrl?.replace(/\/+$/, ''),
     engineTransport: data.engineTransport ?? (httpsEngine ? 'undici' : 'lean'),
+    // --log-level / SCORELINE_LOG_LEVEL win over azmlinfsrv's AZUREML_LOG_LEVEL.
+    logLevel: given.has('logLevel') || data.azuremlLogLevel === undefined ? data.logLevel : AZUREML_LOG_LEVELS[data.azuremlLogLevel],
     corsOrigins: (data.corsOrigins ?? '').split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''),
   };
 }

@@ -22,14 +22,15 @@ if (config === undefined) {
   console.error(`${__filename} is started by scoreline serve's primary, not by hand (${WORKER_CONFIG_ENV} is not set)`);
   process.exit(WORKER_BOOT_FAILED);
 }
+const options = JSON.parse(config) as Parameters<typeof runWorker>[0];
 // Ahead of Node's own listener, which exits: say why this worker stops, and make sure it
 // does even where that listener would not (it is Node's internals, not its documented API).
 process.prependOnceListener('disconnect', () => {
   if (cluster.worker?.exitedAfterDisconnect === true) return;
-  createLogger({ prefix: `serve worker ${cluster.worker?.id ?? 0}:` }).warn('the primary went away (IPC channel closed): exiting; requests in flight here are dropped');
+  createLogger({ format: options.logFormat, prefix: `serve worker ${cluster.worker?.id ?? 0}:` }).warn('the primary went away (IPC channel closed): exiting; requests in flight here are dropped');
   setTimeout(() => process.exit(0), ORPHAN_EXIT_MS).unref();
 });
-runWorker(JSON.parse(config)).catch((err: unknown) => {
+runWorker(options).catch((err: unknown) => {
   console.error(err);
   process.exit(WORKER_BOOT_FAILED);
 });

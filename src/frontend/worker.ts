@@ -14,7 +14,7 @@ import { InferenceServerClient } from '../client';
 import { ScoreModuleError } from '../errors';
 import { loadScoreModule, type LoadedScoreModule } from './load-score-module';
 import { modelDirReport } from './model-dir-listing';
-import { describeError, logFields } from './log-fields';
+import { describeError } from '../util/log-fields';
 import { createLogger, type Logger } from '../logger';
 import type { InitContext } from './score-module';
 import { ScoreRunner } from './score-runner';
@@ -39,7 +39,7 @@ const ENGINE_PROBE_TIMEOUT_MS = 2000;
 
 export async function runWorker(options: ServeOptions): Promise<void> {
   const workerId = cluster.worker?.id ?? 0;
-  const logger = createLogger({ level: options.logLevel, prefix: `serve worker ${workerId}:` });
+  const logger = createLogger({ level: options.logLevel, format: options.logFormat, prefix: `serve worker ${workerId}:` });
   // Installed first: a worker told to stop while still in init() just exits.
   let serving: { servers: Server[]; app: ScoringApp } | undefined;
   let stopping = false;
@@ -113,7 +113,7 @@ export async function runWorker(options: ServeOptions): Promise<void> {
   }
   watchLifetime(servers, options, logger);
   serving = { servers, app };
-  logger.info(`serving ${logFields({ pid: process.pid, entry_script: options.entryScript })}`);
+  logger.info('serving', { pid: process.pid, entry_script: options.entryScript });
 }
 
 /**
@@ -144,10 +144,10 @@ function bootFailed(logger: Logger, options: ServeOptions, what: string, err: un
 }
 
 async function shutdown(servers: Server[], app: ScoringApp, graceMs: number, logger: Logger, reason: string): Promise<void> {
-  logger.info(`draining (${reason}) ${logFields({ in_flight: app.requestsInFlight, grace_ms: graceMs })}`);
+  logger.info(`draining (${reason})`, { in_flight: app.requestsInFlight, grace_ms: graceMs });
   // drainServer, not server.close(): the latter drops requests clients have just sent on kept-alive connections.
   const clean = (await Promise.all(servers.map((server) => drainServer(server, app, graceMs)))).every(Boolean);
-  if (!clean) logger.warn(`grace period over; closing connections with requests in flight ${logFields({ in_flight: app.requestsInFlight })}`);
+  if (!clean) logger.warn('grace period over; closing connections with requests in flight', { in_flight: app.requestsInFlight });
   process.exit(0);
 }
 
@@ -169,7 +169,7 @@ function watchLifetime(servers: readonly Server[], options: ServeOptions, logger
     let requests = 0;
     const count = (): void => {
       if (++requests !== limit) return;
-      logger.info(`served ${requests} requests: asking for a replacement ${logFields({ max_requests: limit })}`);
+      logger.info(`served ${requests} requests: asking for a replacement`, { max_requests: limit });
       post({ type: 'retire', requests, limit });
     };
     for (const server of servers) server.on('request', count);

@@ -12,7 +12,7 @@ import { apiKeyCheck } from '../../src/frontend/api-key';
 import { corsHeaders, preflightHeaders } from '../../src/frontend/cors';
 import { ENGINE_UNREACHABLE_MESSAGE, RUN_FAILED_MESSAGE, errorReply } from '../../src/frontend/error-status';
 import { checkScoreModule } from '../../src/frontend/load-score-module';
-import { logFields } from '../../src/frontend/log-fields';
+import { logFields } from '../../src/util/log-fields';
 import { requestIds } from '../../src/frontend/request-ids';
 import { RestartBackoff } from '../../src/frontend/restart-backoff';
 import { bodyInput, queryInput } from '../../src/frontend/score-input';
