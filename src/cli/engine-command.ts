@@ -14,6 +14,7 @@ import { createLogger, LOG_FORMATS, type LogFormat, type Logger } from '../logge
 import { startEngine } from '../engine/engine';
 import { parseCacheConfig } from '../engine/cache/cache-config';
 import { parseModelConfigLimit } from '../engine/config/config-limits';
+import { parseMetricsConfig } from '../engine/metrics/metrics-config';
 import type { EngineOptionsInput } from '../engine/engine-options';
 import { startTelemetry } from '../telemetry/start-telemetry';
 
@@ -23,6 +24,9 @@ const HELP = `Usage: scoreline engine --model-repository DIR [options]
   --host HOST                       address to bind (default 127.0.0.1)
   --http-port N                     KServe v2 HTTP port (default 8000; 0 picks a free port)
   --metrics-port N                  Prometheus metrics port (default 8002)
+  --metrics-config SETTING=VALUE    latency metrics (repeatable): summary_latencies=true adds the
+                                    nv_*_summary_us summaries, summary_quantiles=Q:E,... their
+                                    quantiles, counter_latencies=false drops the *_duration_us counters
   --grpc-port N                     KServe v2 gRPC port (default 8001; 0 picks a free port;
                                     --grpc-port=-1 disables gRPC)
   --disable-auto-complete-config    require complete config.pbtxt files
@@ -96,6 +100,7 @@ export function parseEngineCommandArgs(
         host: { type: 'string' },
         'http-port': { type: 'string' },
         'metrics-port': { type: 'string' },
+        'metrics-config': { type: 'string', multiple: true },
         'grpc-port': { type: 'string' },
         'disable-auto-complete-config': { type: 'boolean' },
         'model-control-mode': { type: 'string' },
@@ -153,6 +158,7 @@ export function parseEngineCommandArgs(
     host: v.host,
     httpPort: integer('http-port', v['http-port']),
     metricsPort: integer('metrics-port', v['metrics-port']),
+    metricsConfig: v['metrics-config'] ? parseMetricsConfig(v['metrics-config']) : undefined,
     grpcPort: integer('grpc-port', v['grpc-port']),
     autoCompleteConfig: v['disable-auto-complete-config'] ? false : undefined,
     modelControlMode: mode as EngineOptionsInput['modelControlMode'],

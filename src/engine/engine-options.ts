@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { InvalidOptionError } from '../errors';
 import { MODEL_CONFIG_LIMIT_NAMES, type ModelConfigLimitName } from './config/config-limits';
+import { MAX_SUMMARY_QUANTILES, defaultMetricsConfig } from './metrics/metrics-config';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -49,6 +50,22 @@ export const engineOptionsSchema = z
      * 0: no cache. Only models whose config says response_cache { enable: true } use it.
      */
     responseCacheBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+    /**
+     * Which latency metrics /metrics publishes (Triton's --metrics-config; the CLI parses
+     * counter_latencies, summary_latencies, summary_quantiles in metrics-config.ts).
+     */
+    metricsConfig: z
+      .strictObject({
+        counterLatencies: z.boolean(),
+        summaryLatencies: z.boolean(),
+        summaryQuantiles: z
+          .array(z.strictObject({ quantile: z.number().gt(0).lt(1), error: z.number().gt(0).lt(1) }))
+          .min(1)
+          .max(MAX_SUMMARY_QUANTILES),
+      })
+      .partial()
+      .transform((c) => ({ ...defaultMetricsConfig(), ...c }))
+      .prefault({}),
   })
   .strict();
 

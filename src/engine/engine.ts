@@ -60,6 +60,7 @@ export async function startEngine(input: EngineOptionsInput, logger?: Logger): P
     loadTimeoutSecs: options.modelLoadTimeoutSecs,
     // One cache for every model, as Triton's local cache.
     responseCache: options.responseCacheBytes > 0 ? new ResponseCache({ capacityBytes: options.responseCacheBytes }) : undefined,
+    latencySummaryQuantiles: options.metricsConfig.summaryLatencies ? options.metricsConfig.summaryQuantiles : undefined,
   });
   let live = true;
   let started = false;
@@ -81,7 +82,7 @@ export async function startEngine(input: EngineOptionsInput, logger?: Logger): P
   );
   let metrics: MetricsServer | undefined;
   if (options.metricsPort >= 0) {
-    const registry = createEngineMetrics({ versions: () => models.loadedVersions(), logger: log });
+    const registry = createEngineMetrics({ versions: () => models.loadedVersions(), counterLatencies: options.metricsConfig.counterLatencies, logger: log });
     try {
       metrics = await startMetricsServer(registry, { host: options.host, port: options.metricsPort, logger: log });
     } catch (err) {

@@ -4,7 +4,7 @@
  * engine starts without a source and these families are simply absent. A source
  * (nvidia-smi, an NVML addon) plugs in through `GpuMetricsSource` on a machine with a GPU.
  */
-import type { MetricFamily } from './prometheus-text';
+import type { MetricFamily, MetricType } from './prometheus-text';
 
 /** One GPU at scrape time; a field a source cannot read stays undefined and is left out. */
 export interface GpuReading {
@@ -25,7 +25,7 @@ export interface GpuMetricsSource {
 
 type Field = Exclude<keyof GpuReading, 'uuid'>;
 
-const FAMILIES: Array<[name: string, help: string, type: MetricFamily['type'], field: Field]> = [
+const FAMILIES: Array<[name: string, help: string, type: MetricType, field: Field]> = [
   ['nv_gpu_utilization', 'GPU utilization rate [0.0 - 1.0)', 'gauge', 'utilization'],
   ['nv_gpu_memory_total_bytes', 'GPU total memory, in bytes', 'gauge', 'memoryTotalBytes'],
   ['nv_gpu_memory_used_bytes', 'GPU used memory, in bytes', 'gauge', 'memoryUsedBytes'],

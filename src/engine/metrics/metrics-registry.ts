@@ -33,6 +33,8 @@ export class MetricsRegistry {
 export interface EngineMetricsOptions {
   /** The loaded versions at scrape time (ModelManager.loadedVersions). */
   versions: () => Iterable<MetricsModelVersion>;
+  /** Triton's counter_latencies (default true): false leaves out the cumulative latency counters. */
+  counterLatencies?: boolean;
   /** Absent (no GPU, or no way to read one): no GPU families. */
   gpu?: GpuMetricsSource;
   logger?: Logger;
@@ -44,7 +46,7 @@ export function createEngineMetrics(options: EngineMetricsOptions): MetricsRegis
   const { gpu } = options;
   return new MetricsRegistry(
     [
-      { name: 'model', collect: () => collectModelMetrics(options.versions()) },
+      { name: 'model', collect: () => collectModelMetrics(options.versions(), { counterLatencies: options.counterLatencies }) },
       ...(gpu ? [{ name: 'GPU', collect: async () => gpuMetricFamilies(await gpu.read()) }] : []),
       { name: 'CPU', collect: () => cpu.collect() },
     ],

@@ -2,10 +2,14 @@
  * Triton's per-model inference metrics, read at scrape time from each loaded version's
  * statistics: nothing is counted twice, and a scrape sees exactly what /stats reports.
  * Names, HELP texts, types and label names copy Triton's; latencies are cumulative
- * microsecond counters (Triton's default `counter_latencies`), over successful requests.
+ * microsecond counters (Triton's default `counter_latencies`), over successful requests,
+ * and, with `summary_latencies`, summaries. Beyond Triton: scoreline_inference_batch_size.
  */
 import { FAILURE_REASONS, FailureReason, ModelStatsJson } from '../models/model-statistics';
-import type { MetricFamily, MetricSample } from './prometheus-text';
+import { batchSizeFamily } from './batch-size-histogram';
+import type { LatencySummaries } from './latency-summaries';
+import type { MetricFamily, MetricSample, MetricType } from './prometheus-text';
+import { summaryFamilies } from './summary-families';
 
 /** What the metrics read from a loaded version (ModelVersion satisfies it). */
 export interface MetricsModelVersion {
@@ -15,11 +19,20 @@ export interface MetricsModelVersion {
   readonly pendingCount: number;
   /** Whether the version uses the response cache; only those get the nv_cache_* samples (as Triton). */
   readonly cacheEnabled?: boolean;
+  /** max_batch_size bounds the batch-size histogram's buckets. */
+  readonly config: { readonly max_batch_size: number };
   readonly stats: {
     toJSON(): ModelStatsJson;
     failureCounts(): Record<FailureReason, number>;
     readonly loadDurationSecs: number;
+    /** Present only with --metrics-config summary_latencies=true. */
+    readonly latencySummaries?: LatencySummaries | undefined;
   };
+}
+
+export interface ModelMetricsOptions {
+  /** Triton's counter_latencies: false leaves out the *_duration_us counters and the per-model cache counters. */
+  counterLatencies?: boolean;
 }
 
 interface Snapshot {
@@ -29,6 +42,8 @@ interface Snapshot {
   pending: number;
   loadSecs: number;
   cacheEnabled: boolean;
+  maxBatchSize: number;
+  summaries: LatencySummaries | undefined;
 }
 
 type Spec = [name: string, help: string, read: (s: Snapshot) => number];
@@ -78,7 +93,8 @@ const CACHE_COUNTERS: Spec[] = [
 ];
 
 /** The families in Triton's order, one sample per loaded version (sorted by model, version). */
-export function collectModelMetrics(versions: Iterable<MetricsModelVersion>): MetricFamily[] {
+export function collectModelMetrics(versions: Iterable<MetricsModelVersion>, options: ModelMetricsOptions = {}): MetricFamily[] {
+  const counterLatencies = options.counterLatencies ?? true;
   const snapshots: Snapshot[] = [...versions]
     .sort((a, b) => (a.modelName === b.modelName ? a.version - b.version : a.modelName < b.modelName ? -1 : 1))
     .map((v) => ({
@@ -88,8 +104,10 @@ export function collectModelMetrics(versions: Iterable<MetricsModelVersion>): Me
       pending: v.pendingCount,
       loadSecs: v.stats.loadDurationSecs,
       cacheEnabled: v.cacheEnabled === true,
+      maxBatchSize: v.config.max_batch_size,
+      summaries: v.stats.latencySummaries,
     }));
-  const family = (type: MetricFamily['type'], [name, help, read]: Spec, of: Snapshot[] = snapshots): MetricFamily => ({
+  const family = (type: MetricType, [name, help, read]: Spec, of: Snapshot[] = snapshots): MetricFamily => ({
     name,
     help,
     type,
@@ -110,13 +128,17 @@ export function collectModelMetrics(versions: Iterable<MetricsModelVersion>): Me
       (s) => s.json.inference_stats.success.count,
     ]),
     { name: 'nv_inference_request_failure', help: 'Number of failed inference requests, all batch sizes', type: 'counter', samples: failureSamples },
-    ...COUNTERS_AFTER_FAILURE.map((spec) => family('counter', spec)),
+    // Triton's counter_latencies=false drops the latency counters; the counts stay.
+    ...COUNTERS_AFTER_FAILURE.filter(([name]) => counterLatencies || !name.endsWith('_duration_us')).map((spec) => family('counter', spec)),
     family('gauge', [
       'nv_inference_pending_request_count',
       'Instantaneous number of pending requests awaiting execution per-model.',
       (s) => s.pending,
     ]),
     family('gauge', ['nv_model_load_duration_secs', 'Model load time in seconds', (s) => s.loadSecs]),
-    ...CACHE_COUNTERS.map((spec) => family('counter', spec, caching)),
+    // Triton creates these in the same block as the latency counters.
+    ...(counterLatencies ? CACHE_COUNTERS.map((spec) => family('counter', spec, caching)) : []),
+    ...summaryFamilies(snapshots.flatMap((s) => (s.summaries ? [{ labels: s.labels, summaries: s.summaries }] : []))),
+    batchSizeFamily(snapshots.map((s) => ({ labels: s.labels, maxBatchSize: s.maxBatchSize, json: s.json }))),
   ];
 }

@@ -27,6 +27,7 @@ import { listModelNames, resolveModelPath } from '../repository/scan-repository'
 import type { EnsembleHost } from './load-ensemble';
 import { LoadedModel, LoaderOptions, isDirectory, loadModel } from './model-loader';
 import type { ModelStatsJson } from './model-statistics';
+import type { QuantileTarget } from '../metrics/targeted-quantiles';
 import type { ServableVersion } from './servable-version';
 
 /** Triton's answer to load/unload requests outside explicit mode (UNAVAILABLE, so HTTP 503). */
@@ -65,6 +66,8 @@ export interface ModelManagerOptions extends LoaderOptions {
    * are terminated; 0 or absent: no limit (Triton has none).
    */
   loadTimeoutSecs?: number;
+  /** With --metrics-config summary_latencies=true: each loaded version's summaries track these quantiles. */
+  latencySummaryQuantiles?: readonly QuantileTarget[];
 }
 
 /** How an unload cancels a load that is queued or running (the load's caller sees this). */
@@ -197,6 +200,9 @@ export class ModelManager {
         await Promise.allSettled([...loaded.versions.values()].map((v) => v.close(new UnavailableError('the engine is shutting down'))));
         throw new UnavailableError('the engine is shutting down');
       }
+      // Summaries start before the swap, so they see every request the versions serve.
+      const quantiles = this.options.latencySummaryQuantiles;
+      if (quantiles) for (const v of loaded.versions.values()) v.stats.enableLatencySummaries({ quantiles, cacheEnabled: v.cacheEnabled });
       entry.loaded = loaded; // the swap: from here on, new requests go to the new versions
       for (const v of previous?.versions.values() ?? []) v.retire(() => this.successorOf(name, v.version));
       entry.state = 'READY';

@@ -6,6 +6,7 @@
  * extension does not carry: failures by reason and the load duration.
  */
 import { isScorelineError } from '../../errors';
+import { LatencySummaries, type LatencySummarySettings } from '../metrics/latency-summaries';
 
 /** Triton's `reason` label of nv_inference_request_failure. */
 export const FAILURE_REASONS = ['REJECTED', 'CANCELED', 'BACKEND', 'OTHER'] as const;
@@ -95,6 +96,8 @@ export class ModelStatistics {
   private readonly batches = new Map<number, BatchStat>();
   private readonly failures: Record<FailureReason, number> = { REJECTED: 0, CANCELED: 0, BACKEND: 0, OTHER: 0 };
   private loadSecs = 0;
+  /** Only with --metrics-config summary_latencies=true; absent, recording costs one check. */
+  private summaries: LatencySummaries | undefined;
 
   constructor(
     readonly modelName: string,
@@ -109,6 +112,7 @@ export class ModelStatistics {
     add(this.stats.compute_input, timings.computeInputNs);
     add(this.stats.compute_infer, timings.computeInferNs);
     add(this.stats.compute_output, timings.computeOutputNs);
+    this.summaries?.observeSuccess(totalNs, queueNs, timings);
     this.lastInferenceMs = Date.now();
   }
 
@@ -122,6 +126,7 @@ export class ModelStatistics {
     add(this.stats.success, totalNs);
     add(this.stats.queue, queueNs);
     add(this.stats.cache_hit, hitNs);
+    this.summaries?.observeCacheHit(queueNs, hitNs);
   }
 
   /**
@@ -131,6 +136,7 @@ export class ModelStatistics {
    */
   recordCacheMiss(missNs: number): void {
     add(this.stats.cache_miss, missNs);
+    this.summaries?.observeCacheMiss(missNs);
   }
 
   /** A request failed; `error` picks the metrics' failure reason (none given: OTHER). */
@@ -157,6 +163,19 @@ export class ModelStatistics {
   /** Failed requests by Triton's failure reason (they add up to inference_stats.fail.count). */
   failureCounts(): Record<FailureReason, number> {
     return { ...this.failures };
+  }
+
+  /**
+   * Starts the latency summaries (set once by the model manager, before the version takes
+   * requests); they begin empty, as Triton's, which creates them with the version.
+   */
+  enableLatencySummaries(settings: LatencySummarySettings): void {
+    this.summaries ??= new LatencySummaries(settings);
+  }
+
+  /** The summaries, when enabled (engine/metrics renders them). */
+  get latencySummaries(): LatencySummaries | undefined {
+    return this.summaries;
   }
 
   /** Seconds it took to load this version (set once by the model manager). */

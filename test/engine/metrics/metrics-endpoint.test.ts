@@ -79,6 +79,12 @@ describe('GET /metrics', () => {
     expect(family).toMatchObject({ type, help });
   });
 
+  it('has no latency summaries unless --metrics-config summary_latencies=true, and always the batch-size histogram', async () => {
+    const families = await scrape();
+    expect([...families.keys()].filter((n) => n.includes('_summary'))).toEqual([]);
+    expect(families.get('scoreline_inference_batch_size')?.type).toBe('histogram');
+  });
+
   it('has no GPU families on a machine where no GPU source is configured', async () => {
     const names = [...(await scrape()).keys()];
     expect(names.filter((n) => n.startsWith('nv_gpu_') || n === 'nv_energy_consumption')).toEqual([]);

@@ -6,9 +6,14 @@
  */
 
 export interface ParsedSample {
+  /** The sample's own name: the family's, or for a summary / histogram with _sum, _count or _bucket. */
+  name: string;
   labels: Record<string, string>;
   value: number;
 }
+
+/** The sample names a family of `type` may hold besides its own name. */
+const SUFFIXES: Record<string, readonly string[]> = { summary: ['_sum', '_count'], histogram: ['_sum', '_count', '_bucket'] };
 
 export interface ParsedFamily {
   help: string;
@@ -69,13 +74,14 @@ export function parsePrometheus(text: string): Map<string, ParsedFamily> {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!m) throw new Error(`bad sample line: ${line}`);
     const [, name, labelText, valueText] = m as unknown as [string, string, string | undefined, string];
-    if (!current || current.name !== name) throw new Error(`sample outside its family: ${line}`);
-    if (current.family.help === undefined || current.family.type === undefined) throw new Error(`family '${name}' lacks HELP or TYPE`);
+    const ownName = current !== undefined && (current.name === name || (SUFFIXES[current.family.type ?? ''] ?? []).some((x) => `${current!.name}${x}` === name));
+    if (!current || !ownName) throw new Error(`sample outside its family: ${line}`);
+    if (current.family.help === undefined || current.family.type === undefined) throw new Error(`family '${current.name}' lacks HELP or TYPE`);
     const labels = labelText ? parseLabels(labelText, line) : {};
     const key = `${name}${JSON.stringify(Object.entries(labels).sort())}`;
     if (seen.has(key)) throw new Error(`series repeated: ${line}`);
     seen.add(key);
-    current.family.samples.push({ labels, value: parseValue(valueText, line) });
+    current.family.samples.push({ name, labels, value: parseValue(valueText, line) });
   }
   return families;
 }
@@ -86,6 +92,15 @@ export function valueOf(families: Map<string, ParsedFamily>, family: string, lab
   if (!f) throw new Error(`no family '${family}'`);
   const hits = f.samples.filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v));
   if (hits.length !== 1) throw new Error(`${hits.length} series of '${family}' match ${JSON.stringify(labels)}`);
+  return hits[0]!.value;
+}
+
+/** The value of the one sample named `sample` (e.g. x_count, x_bucket) of `family` whose labels include `labels`. */
+export function sampleValue(families: Map<string, ParsedFamily>, family: string, sample: string, labels: Record<string, string> = {}): number {
+  const f = families.get(family);
+  if (!f) throw new Error(`no family '${family}'`);
+  const hits = f.samples.filter((s) => s.name === sample && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  if (hits.length !== 1) throw new Error(`${hits.length} samples '${sample}' of '${family}' match ${JSON.stringify(labels)}`);
   return hits[0]!.value;
 }
 

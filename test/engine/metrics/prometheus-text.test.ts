@@ -1,7 +1,7 @@
-import { MetricFamily, renderPrometheusText } from '../../../src/engine/metrics/prometheus-text';
+import { MetricFamily, ScalarFamily, renderPrometheusText } from '../../../src/engine/metrics/prometheus-text';
 import { parsePrometheus } from './parse-prometheus';
 
-const counter = (name: string, samples: MetricFamily['samples']): MetricFamily => ({ name, help: `help of ${name}`, type: 'counter', samples });
+const counter = (name: string, samples: ScalarFamily['samples']): MetricFamily => ({ name, help: `help of ${name}`, type: 'counter', samples });
 
 describe('renderPrometheusText', () => {
   it('writes HELP and TYPE before the samples, labels in the given order', () => {
@@ -52,5 +52,53 @@ describe('renderPrometheusText', () => {
     [12345678901, '12345678901'],
   ])('writes the value %p as %s', (value, written) => {
     expect(renderPrometheusText([counter('m', [{ labels: {}, value }])])).toContain(`\nm ${written}\n`);
+  });
+
+  it('writes a summary as _count, _sum and one quantile-labelled sample per quantile (quantile last)', () => {
+    const text = renderPrometheusText([
+      {
+        name: 'nv_inference_queue_summary_us',
+        help: 'Summary of inference queuing duration in microseconds (includes cached requests)',
+        type: 'summary',
+        samples: [{ labels: { model: 'm', version: '1' }, count: 161, sum: 11110, quantiles: [[0.5, 55], [0.999, Number.NaN]] }],
+      },
+    ]);
+    expect(text).toBe(
+      [
+        '# HELP nv_inference_queue_summary_us Summary of inference queuing duration in microseconds (includes cached requests)',
+        '# TYPE nv_inference_queue_summary_us summary',
+        'nv_inference_queue_summary_us_count{model="m",version="1"} 161',
+        'nv_inference_queue_summary_us_sum{model="m",version="1"} 11110',
+        'nv_inference_queue_summary_us{model="m",version="1",quantile="0.5"} 55',
+        'nv_inference_queue_summary_us{model="m",version="1",quantile="0.999"} NaN',
+        '',
+      ].join('\n'),
+    );
+    expect(() => parsePrometheus(text)).not.toThrow();
+  });
+
+  it('writes a histogram with cumulative le buckets and a closing +Inf bucket equal to the count', () => {
+    const text = renderPrometheusText([
+      {
+        name: 'scoreline_inference_batch_size',
+        help: 'batch sizes',
+        type: 'histogram',
+        samples: [{ labels: { model: 'm', version: '1' }, count: 5, sum: 14, buckets: [[1, 1], [2, 1], [4, 4]] }],
+      },
+    ]);
+    expect(text).toBe(
+      [
+        '# HELP scoreline_inference_batch_size batch sizes',
+        '# TYPE scoreline_inference_batch_size histogram',
+        'scoreline_inference_batch_size_count{model="m",version="1"} 5',
+        'scoreline_inference_batch_size_sum{model="m",version="1"} 14',
+        'scoreline_inference_batch_size_bucket{model="m",version="1",le="1"} 1',
+        'scoreline_inference_batch_size_bucket{model="m",version="1",le="2"} 1',
+        'scoreline_inference_batch_size_bucket{model="m",version="1",le="4"} 4',
+        'scoreline_inference_batch_size_bucket{model="m",version="1",le="+Inf"} 5',
+        '',
+      ].join('\n'),
+    );
+    expect(parsePrometheus(text).get('scoreline_inference_batch_size')!.samples).toHaveLength(6);
   });
 });
