@@ -45,7 +45,7 @@ export class InferSpan {
 
   constructor(
     readonly span: Span,
-    /** The context to run the request in (the span active). */
+    /** The span's context: its children are started in it explicitly (the engine never runs a request in context.with). */
     readonly context: Context,
     private readonly name: string,
     private readonly startedAtNs: bigint,

@@ -4,7 +4,7 @@
  * span ids so the portal shows it under the request's operation. A no-op unless
  * startTelemetry set App Insights up.
  */
-import { type Attributes, type Span, context, trace } from '@opentelemetry/api';
+import { type Attributes, ROOT_CONTEXT, type Span, trace } from '@opentelemetry/api';
 import type { Logger as OtelLogger } from '@opentelemetry/api-logs';
 
 let emitter: OtelLogger | undefined;
@@ -26,6 +26,6 @@ export function emitRequestLog(span: Span, body: string, attributes: Attributes,
     attributes,
     severityText: failed ? 'WARN' : 'INFO',
     severityNumber: failed ? 13 : 9,
-    context: trace.setSpan(context.active(), span),
+    context: trace.setSpan(ROOT_CONTEXT, span),
   });
 }

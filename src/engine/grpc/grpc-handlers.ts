@@ -10,7 +10,6 @@ import { publicErrorText } from '../../util/public-error-text';
 import { modelConfigToJson } from '../config/model-config';
 import type { ModelManager } from '../models/model-manager';
 import { modelMetadata } from '../models/model-metadata';
-import { context } from '@opentelemetry/api';
 import { type InferSpan, startInferSpan } from '../../telemetry/infer-span';
 import type { TraceSettings } from '../../telemetry/trace-settings';
 import { tracingEnabled } from '../../telemetry/tracing-state';
@@ -127,7 +126,8 @@ export async function inferOne(
   if (!span) return inferOneUntraced(ctx, req, call);
   span.setRequestId(optional(req.id));
   try {
-    return await context.with(span.context, () => inferOneUntraced(ctx, req, call, span));
+    // Not inside context.with: see the HTTP route (engine-routes.ts) for why.
+    return await inferOneUntraced(ctx, req, call, span);
   } catch (err) {
     span.fail(err, { 'rpc.grpc.status_code': grpcErrorReply(err).code });
     throw err;
