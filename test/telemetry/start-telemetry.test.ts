@@ -2,7 +2,7 @@
  * startTelemetry in this process: it registers the global provider and the W3C propagator
  * when configured (and unregisters them on shutdown), resolves undefined without a
  * setting, and fails naming a bad one. The exporters' own traffic is tested with real
- * engine processes (engine-traces.test.ts, otlp-protobuf.test.ts): the OTLP exporters load
+ * engine processes (engine-traces.test.ts, otlp-protobuf.test.ts, otlp-grpc.test.ts): the OTLP exporters load
  * their transport by a dynamic import, which jest's module sandbox refuses.
  */
 import { context, propagation, trace } from '@opentelemetry/api';
