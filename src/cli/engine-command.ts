@@ -24,6 +24,7 @@ const HELP = `Usage: scoreline engine --model-repository DIR [options]
   --host HOST                       address to bind (default 127.0.0.1)
   --http-port N                     KServe v2 HTTP port (default 8000; 0 picks a free port)
   --metrics-port N                  Prometheus metrics port (default 8002)
+  --metrics-address HOST            address the metrics server binds (default: --host)
   --metrics-config SETTING=VALUE    latency metrics (repeatable): summary_latencies=true adds the
                                     nv_*_summary_us summaries, summary_quantiles=Q:E,... their
                                     quantiles, counter_latencies=false drops the *_duration_us counters
@@ -100,6 +101,7 @@ export function parseEngineCommandArgs(
         host: { type: 'string' },
         'http-port': { type: 'string' },
         'metrics-port': { type: 'string' },
+        'metrics-address': { type: 'string' },
         'metrics-config': { type: 'string', multiple: true },
         'grpc-port': { type: 'string' },
         'disable-auto-complete-config': { type: 'boolean' },
@@ -158,6 +160,7 @@ export function parseEngineCommandArgs(
     host: v.host,
     httpPort: integer('http-port', v['http-port']),
     metricsPort: integer('metrics-port', v['metrics-port']),
+    metricsAddress: v['metrics-address'],
     metricsConfig: v['metrics-config'] ? parseMetricsConfig(v['metrics-config']) : undefined,
     grpcPort: integer('grpc-port', v['grpc-port']),
     autoCompleteConfig: v['disable-auto-complete-config'] ? false : undefined,

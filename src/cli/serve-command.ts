@@ -6,6 +6,8 @@
 import { isScorelineError } from '../errors';
 import { runPrimary } from '../frontend/primary';
 import { resolveServeOptions, serveUsage } from '../frontend/serve-options';
+import { FRONTEND_SERVICE_NAME } from '../frontend/worker';
+import { appInsightsFlagEnv, readTelemetrySettings } from '../telemetry';
 
 export const EXIT_USAGE = 2;
 
@@ -13,6 +15,13 @@ export async function serveCommand(args: string[]): Promise<number> {
   let resolved;
   try {
     resolved = resolveServeOptions(args, process.env);
+    const key = resolved.help ? undefined : resolved.options.appInsightsKey;
+    // azmlinfsrv's flag (or config file) sets both App Insights variables for what it starts;
+    // the workers and the engine inherit them.
+    if (key !== undefined && process.env.AML_APP_INSIGHTS_KEY !== key) Object.assign(process.env, appInsightsFlagEnv(key));
+    // OTEL_* and App Insights settings are checked once here: a bad one is a usage error naming
+    // it, not every worker failing to boot.
+    readTelemetrySettings(process.env, FRONTEND_SERVICE_NAME);
   } catch (err) {
     if (!isScorelineError(err)) throw err;
     console.error(`scoreline serve: ${err.message}`);

@@ -14,6 +14,7 @@ import { InferenceServerClientOptions, ResolvedClientOptions, resolveClientOptio
 import type { AbortState } from './abort-state';
 import { HttpRequest, HttpResponse, HttpTransport, QueryParams } from './http-transport';
 import { InferCoalescer } from './infer-coalescer';
+import { activeRecordingSpan, injectTraceHeaders, tracedInfer } from './infer-tracing';
 import { InferInput } from './infer-input';
 import { InferResult } from './infer-result';
 import { InferRequestBody, InferRequestFields, buildInferRequestBody } from './inference-request-body';
@@ -158,10 +159,13 @@ export class InferenceServerClient {
   private readonly coalescer: InferCoalescer | undefined;
   private readonly outageHold: OutageHold | undefined;
   private closing = false;
+  /** The origin as a URL, for the CLIENT span's server attributes. */
+  private readonly originUrl: URL;
 
   constructor(options: InferenceServerClientOptions | string) {
     this.options = resolveClientOptions(options);
     this.url = `${this.options.origin}${this.options.basePath}`;
+    this.originUrl = new URL(this.options.origin);
     this.transport = new HttpTransport(this.options);
     const resend = this.options.resendAfterOutage;
     this.outageHold =
@@ -246,6 +250,14 @@ export class InferenceServerClient {
    * With the `coalesceInfer` option, concurrent calls may share a request (see there).
    */
   async infer(modelName: string, inputs: readonly InferInput[], options: InferOptions = {}): Promise<InferResult> {
+    // A CLIENT span only inside a recording span (infer-tracing.ts); otherwise one lookup.
+    if (activeRecordingSpan() !== undefined) {
+      return tracedInfer(this.originUrl, modelName, options.modelVersion, () => this.inferUntraced(modelName, inputs, options));
+    }
+    return this.inferUntraced(modelName, inputs, options);
+  }
+
+  private inferUntraced(modelName: string, inputs: readonly InferInput[], options: InferOptions): Promise<InferResult> {
     if (this.coalescer !== undefined) return this.coalescer.infer(modelName, inputs, options);
     return this.sendInfer(modelName, inputs, options);
   }
@@ -284,6 +296,7 @@ export class InferenceServerClient {
     const request = InferenceServerClient.generateRequestBody(inputs, options);
     const headers: Record<string, string> = { ...options.headers };
     if (request.headerLength !== undefined) headers[INFERENCE_HEADER_CONTENT_LENGTH] = String(request.headerLength);
+    injectTraceHeaders(headers);
     let body: readonly Buffer[] = request.parts;
     let bodyLength = request.byteLength;
     const requestCoding = compressionOption('requestCompressionAlgorithm', options.requestCompressionAlgorithm);

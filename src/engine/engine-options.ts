@@ -19,6 +19,8 @@ export const engineOptionsSchema = z
     httpPort: port.default(8000),
     /** Prometheus metrics port; -1 disables the metrics server. */
     metricsPort: port.or(z.literal(-1)).default(8002),
+    /** Address the metrics server binds (Triton's --metrics-address); default: `host`. */
+    metricsAddress: z.string().min(1).optional(),
     /** KServe v2 gRPC port (GRPCInferenceService); -1 disables the gRPC server. */
     grpcPort: port.or(z.literal(-1)).default(8001),
     autoCompleteConfig: z.boolean().default(true),

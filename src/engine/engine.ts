@@ -84,7 +84,7 @@ export async function startEngine(input: EngineOptionsInput, logger?: Logger): P
   if (options.metricsPort >= 0) {
     const registry = createEngineMetrics({ versions: () => models.loadedVersions(), counterLatencies: options.metricsConfig.counterLatencies, logger: log });
     try {
-      metrics = await startMetricsServer(registry, { host: options.host, port: options.metricsPort, logger: log });
+      metrics = await startMetricsServer(registry, { host: options.metricsAddress ?? options.host, port: options.metricsPort, logger: log });
     } catch (err) {
       await http.close();
       throw err;
@@ -128,7 +128,7 @@ export async function startEngine(input: EngineOptionsInput, logger?: Logger): P
   }
   started = true;
   // Before the HTTP line: whoever waits for that line (tests, the front end) finds this one already printed.
-  if (metrics) log.info(`Metrics service listening on ${options.host}:${metrics.port}`);
+  if (metrics) log.info(`Metrics service listening on ${metrics.host}:${metrics.port}`);
   if (grpc) log.info(`GRPC service listening on ${options.host}:${grpc.port}`);
   log.info(`HTTP service listening on ${options.host}:${http.port}`);
 

@@ -27,6 +27,10 @@ export interface EngineProcessOptions {
   /** Address the engine binds; the front end itself always reaches it on loopback. */
   host: string;
   httpPort: number;
+  /**
+   * The engine's own metrics port, bound on loopback: the primary serves the public one
+   * (front end and engine together, metrics/metrics-listener.ts) and scrapes this one.
+   */
   metricsPort: number;
   /** -1: no gRPC service. */
   grpcPort: number;
@@ -36,6 +40,8 @@ export interface EngineProcessOptions {
   logFormat?: LogFormat;
   /** Called once when the engine keeps dying and restarting it was given up. */
   onGiveUp: (reason: string) => void;
+  /** Called when a restarted engine is ready again. */
+  onRestarted?: () => void;
 }
 
 const READY_LINE = /HTTP service listening on (\S+):(\d+)/;
@@ -62,6 +68,11 @@ export class EngineProcess {
     this.grpcPort = options.grpcPort;
   }
 
+  /** The engine's metrics endpoint on loopback (its port as the engine reported it). */
+  get metricsUrl(): string {
+    return `http://127.0.0.1:${this.metricsPort}/metrics`;
+  }
+
   /** Starts the engine; resolves with its URL once its models are ready. */
   async start(): Promise<string> {
     process.on('exit', this.killOnExit);
@@ -85,7 +96,7 @@ export class EngineProcess {
 
   private launch(): Promise<string> {
     const { modelRepository, startTimeoutMs, logger } = this.options;
-    const args = ['engine', '--model-repository', modelRepository, `--host=${this.options.host}`, `--http-port=${this.port}`, `--metrics-port=${this.metricsPort}`, `--grpc-port=${this.grpcPort}`, '--exit-on-stdin-close'];
+    const args = ['engine', '--model-repository', modelRepository, `--host=${this.options.host}`, `--http-port=${this.port}`, `--metrics-port=${this.metricsPort}`, '--metrics-address=127.0.0.1', `--grpc-port=${this.grpcPort}`, '--exit-on-stdin-close'];
     if (this.options.logFormat !== undefined) args.push(`--log-format=${this.options.logFormat}`);
     // The package's own CLI, from the build: the same `scoreline engine` a user would run.
     const command = [join(packageRoot(), 'bin', 'scoreline.js'), ...args];
@@ -150,7 +161,10 @@ export class EngineProcess {
     setTimeout(() => {
       if (this.stopping) return;
       this.launch().then(
-        (url) => this.options.logger.info(`engine restarted at ${url}`),
+        (url) => {
+          this.options.logger.info(`engine restarted at ${url}`);
+          this.options.onRestarted?.();
+        },
         (err: unknown) => {
           this.options.logger.error(`the engine restart failed: ${describeError(err)}`);
           if (!this.stopping) this.restartAfterDeath('restart failed');

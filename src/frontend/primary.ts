@@ -21,6 +21,9 @@ import { describeError } from '../util/log-fields';
 import type { ServeOptions } from './serve-options';
 import { WORKER_BOOT_FAILED, WORKER_CONFIG_ENV, type PrimaryMessage, type WorkerMessage } from './worker';
 import { HEARTBEAT_INTERVAL_MS, HeartbeatWatchdog } from './worker-lifetime';
+import { ClusterMetrics, WORKER_METRICS_TIMEOUT_MS, type WorkerMetricsRequest } from './metrics/cluster-metrics';
+import { startMetricsListener, type MetricsListener } from './metrics/metrics-listener';
+import type { MetricsSnapshot } from './metrics/score-metrics';
 
 export const EXIT_ENGINE_FAILED = 1;
 /**
@@ -40,6 +43,7 @@ export async function runPrimary(options: ServeOptions, warnings: readonly strin
   let engine: EngineProcess | undefined;
   let engineUrl = options.engineUrl;
   let supervisor: Supervisor | undefined;
+  const metrics = new ClusterMetrics();
   try {
     if (engineUrl !== undefined) {
       logger.info(`waiting for the engine at ${engineUrl}`);
@@ -49,12 +53,14 @@ export async function runPrimary(options: ServeOptions, warnings: readonly strin
         modelRepository: options.modelRepository,
         host: options.engineHost,
         httpPort: options.engineHttpPort,
-        metricsPort: options.engineMetricsPort,
+        // Any free port on loopback: the public one is the primary's (below).
+        metricsPort: 0,
         grpcPort: options.engineGrpcPort,
         startTimeoutMs: options.engineStartTimeoutMs,
         logger,
         logFormat: options.logFormat,
         onGiveUp: (reason) => supervisor?.stop(EXIT_ENGINE_FAILED, reason),
+        onRestarted: () => metrics.engineRestarted(),
       });
       engineUrl = await engine.start();
     }
@@ -63,7 +69,24 @@ export async function runPrimary(options: ServeOptions, warnings: readonly strin
     await engine?.stop();
     return EXIT_ENGINE_FAILED;
   }
-  supervisor = new Supervisor({ ...options, engineUrl, engineEmbedded: engine !== undefined }, logger, engine);
+  const embedded = engine;
+  supervisor = new Supervisor({ ...options, engineUrl, engineEmbedded: engine !== undefined }, logger, engine, metrics);
+  if (options.serveMetrics) {
+    try {
+      supervisor.metricsListener = await startMetricsListener({
+        host: options.engineHost,
+        port: options.engineMetricsPort,
+        frontEnd: () => metrics.scrape(supervisor!.metricsRequests()),
+        engineMetricsUrl: () => embedded?.metricsUrl,
+        logger,
+      });
+    } catch (err) {
+      logger.error(`the metrics port ${options.engineHost}:${options.engineMetricsPort} could not be bound (--engine-metrics-port): ${describeError(err)}`);
+      await engine?.stop();
+      return EXIT_ENGINE_FAILED;
+    }
+    logger.info(`metrics on http://${options.engineHost}:${supervisor.metricsListener.port}/metrics`);
+  }
   return supervisor.run();
 }
 
@@ -93,10 +116,18 @@ class Supervisor {
     for (const worker of this.workers.keys()) worker.process.kill('SIGKILL');
   };
 
+  /** Serve's /metrics, when it serves them; closed after the engine stops. */
+  metricsListener: MetricsListener | undefined;
+  private metricsRequestId = 0;
+  private readonly metricsWaiting = new Map<number, (snapshot: MetricsSnapshot | undefined) => void>();
+  /** Workers that sent their last values: a scrape no longer asks them (they would count twice). */
+  private readonly departed = new WeakSet<Worker>();
+
   constructor(
     private readonly options: ServeOptions,
     private readonly logger: Logger,
     private readonly engine: EngineProcess | undefined,
+    private readonly metrics: ClusterMetrics,
   ) {
     this.watchdog = new HeartbeatWatchdog(options.workerTimeoutMs);
   }
@@ -162,8 +193,36 @@ class Supervisor {
     worker.on('exit', (code, signal) => this.exited(worker, state, code, signal));
   }
 
+  /** One request per connected worker for its metrics' values (a scrape); a late answer is left out. */
+  metricsRequests(): WorkerMetricsRequest[] {
+    return [...this.workers.keys()]
+      .filter((worker) => worker.isConnected() && !this.departed.has(worker))
+      .map((worker) => () =>
+        new Promise<MetricsSnapshot | undefined>((resolve) => {
+          const id = ++this.metricsRequestId;
+          const timer = setTimeout(() => {
+            this.metricsWaiting.delete(id);
+            resolve(undefined);
+          }, WORKER_METRICS_TIMEOUT_MS);
+          this.metricsWaiting.set(id, (snapshot) => {
+            clearTimeout(timer);
+            this.metricsWaiting.delete(id);
+            resolve(snapshot);
+          });
+          worker.send({ type: 'metrics-request', id } satisfies PrimaryMessage, (err: Error | null) => {
+            if (err !== null) this.metricsWaiting.get(id)?.(undefined);
+          });
+        }),
+      );
+  }
+
   private received(worker: Worker, state: WorkerState, message: WorkerMessage): void {
-    if (message?.type === 'heartbeat') {
+    if (message?.type === 'metrics') {
+      this.metricsWaiting.get(message.id)?.(message.snapshot);
+    } else if (message?.type === 'final-metrics') {
+      this.departed.add(worker);
+      void this.metrics.workerDeparted(message.snapshot);
+    } else if (message?.type === 'heartbeat') {
       if (state.listening) this.watchdog.beat(worker, Date.now());
     } else if (message?.type === 'retire' && !state.retiring && !this.stopping) {
       state.retiring = true;
@@ -213,6 +272,7 @@ class Supervisor {
       this.stop(WORKER_BOOT_FAILED, `worker ${worker.id} could not start (${how}); see its log above`);
       return;
     }
+    this.metrics.workerRestarted();
     const delay = this.backoff.next(Date.now());
     this.logger.error(`worker ${worker.id} died (${how}); starting a new one`, { delay_ms: delay });
     setTimeout(() => {
@@ -239,5 +299,6 @@ class Supervisor {
     await Promise.all(exits);
     clearTimeout(killer);
     await this.engine?.stop();
+    await this.metricsListener?.close();
   }
 }

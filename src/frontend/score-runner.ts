@@ -31,6 +31,9 @@ import type { Logger } from '../logger';
 import { describeError, logFields } from '../util/log-fields';
 import type { RunContext } from './score-module';
 import { isWebResponse, sendError, sendJson, sendWebResponse, type HeaderMap } from './send-response';
+import type { ScoreMetrics } from './metrics/score-metrics';
+import type { ScoreTracing } from './score-tracing';
+import type { Span } from '@opentelemetry/api';
 
 export interface ScoreRunnerOptions {
   module: LoadedScoreModule;
@@ -46,6 +49,10 @@ export interface ScoreRunnerOptions {
   apiKey?: string;
   logBodies: boolean;
   logger: Logger;
+  /** /score's Prometheus instruments (rejections, timeouts, run() durations); absent: none counted. */
+  metrics?: ScoreMetrics;
+  /** The `run()` span; absent when tracing is off. */
+  tracing?: ScoreTracing;
 }
 
 /** What the request's log line says beyond method, path and status. */
@@ -114,6 +121,8 @@ export class ScoreRunner {
         );
       }
     } catch (err) {
+      if (err instanceof OverloadedError) this.options.metrics?.rejected('overloaded');
+      else if (err instanceof TooManyRequestsError) this.options.metrics?.rejected('concurrency_limit');
       sendError(res, headers, errorReply(err, 'server'));
       return undefined;
     }
@@ -140,13 +149,21 @@ export class ScoreRunner {
 
       const deadline = this.admission === undefined ? undefined : Date.now() + budgetMs;
       const context = new RequestContext(res, ids, req.headers, logger, deadline);
+      const { metrics, tracing } = this.options;
       const started = performance.now();
+      let runSpan: Span | undefined;
       let result: unknown;
       try {
-        const value = module.run(input, context);
+        let value: unknown;
+        if (tracing === undefined) value = module.run(input, context);
+        else ({ span: runSpan, value } = tracing.startRun(() => module.run(input, context)));
         // A run() that answers synchronously needs no deadline: nothing could have interrupted it.
         result = isPromiseLike(value) ? await this.withDeadline(value, context, budgetMs) : value;
+        if (runSpan !== undefined) tracing!.endRun(runSpan);
       } catch (err) {
+        if (runSpan !== undefined) tracing!.endRun(runSpan, err);
+        metrics?.runFinished((performance.now() - started) / 1000);
+        if (err instanceof ScoringTimeoutError) metrics?.timedOut();
         headers['x-ms-run-fn-exec-ms'] = (performance.now() - started).toFixed(3);
         const reply = errorReply(err, 'run');
         const where = logger.format === 'json' ? '' : ` ${logFields({ request_id: ids.requestId })}`;
@@ -159,6 +176,7 @@ export class ScoreRunner {
       } finally {
         context.dispose();
       }
+      metrics?.runFinished((performance.now() - started) / 1000);
       headers['x-ms-run-fn-exec-ms'] = (performance.now() - started).toFixed(3);
       if (res.destroyed) return;
       if (isWebResponse(result)) {

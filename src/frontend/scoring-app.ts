@@ -21,6 +21,10 @@ import { describeError } from '../util/log-fields';
 import type { RequestRecord, ScoreRunner } from './score-runner';
 import { sendError, sendText, type HeaderMap } from './send-response';
 import type { SwaggerDocuments } from './swagger';
+import type { ScoreMetrics } from './metrics/score-metrics';
+import type { ScoreTracing } from './score-tracing';
+import { emitRequestLog, requestLogEnabled } from '../telemetry';
+import { context as otelContext } from '@opentelemetry/api';
 
 export interface ScoringAppOptions {
   runner: ScoreRunner;
@@ -31,6 +35,10 @@ export interface ScoringAppOptions {
   /** Whether the engine's models are ready; absent when serving without an engine. */
   engineReady: (() => Promise<boolean>) | undefined;
   logger: Logger;
+  /** /score's Prometheus instruments (metrics/score-metrics.ts); absent: none counted. */
+  metrics?: ScoreMetrics;
+  /** /score's spans; absent when tracing is off. */
+  tracing?: ScoreTracing;
 }
 
 const NOT_FOUND = 'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.';
@@ -47,16 +55,30 @@ export class ScoringApp {
     const started = performance.now();
     const record: RequestRecord = { requestId: undefined, body: undefined };
     this.inFlight++;
+    const { metrics, tracing } = this.options;
+    const scoring = isScorePath(req.url);
+    if (scoring) metrics?.requestStarted();
+    const traced = scoring && tracing !== undefined ? tracing.startRequest(req, req.method ?? 'GET') : undefined;
     // on(), not once(): a response closes once, and once() costs a bound wrapper per request.
     res.on('close', () => {
       this.inFlight--;
       // 499 (nginx's "client closed request"): the client left before the response was complete.
-      this.log(req, res.writableFinished ? res.statusCode : 499, started, record);
+      const status = res.writableFinished ? res.statusCode : 499;
+      if (traced === undefined) this.log(req, status, started, record);
+      else {
+        // In the request's span: a JSON log line carries its trace and span ids, and App
+        // Insights gets the request's log record under its operation.
+        otelContext.with(traced.context, () => this.log(req, status, started, record));
+        if (requestLogEnabled()) emitRequestLog(traced.span, 'request', { status, request_id: record.requestId ?? '' }, status >= 500);
+        tracing!.endRequest(traced.span, status, record.requestId);
+      }
+      if (scoring) metrics?.requestFinished(status, (performance.now() - started) / 1000);
       if (this.inFlight === 0) this.idle?.();
     });
     let answering: Promise<void> | undefined;
     try {
-      answering = this.route(req, res, record);
+      // Traced: run() and the engine calls it makes see the request's span as their parent.
+      answering = traced === undefined ? this.route(req, res, record) : otelContext.with(traced.context, () => this.route(req, res, record));
     } catch (err) {
       this.failed(res, err);
       return;
@@ -176,4 +198,9 @@ export class ScoringApp {
       body: record.body,
     });
   }
+}
+
+/** /score, with or without a query: the requests the metrics and spans are about. */
+function isScorePath(url: string | undefined): boolean {
+  return url !== undefined && url.startsWith('/score') && (url.length === 6 || url.charCodeAt(6) === 63 /* ? */);
 }

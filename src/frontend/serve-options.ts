@@ -156,6 +156,11 @@ export interface ServeOptions extends Omit<ParsedOptions, 'corsOrigins' | 'appRo
   entryScript: string;
   /** Set by the primary for its workers: the engine at engineUrl is the one it started (and restarts). */
   engineEmbedded?: boolean;
+  /**
+   * Whether the primary serves GET /metrics on engineMetricsPort: always with the embedded
+   * engine (whose port it takes over), otherwise only when the port was given.
+   */
+  serveMetrics: boolean;
   corsOrigins: string[];
 }
 
@@ -292,6 +297,7 @@ function finish(data: ParsedOptions, given: Set<OptionKey>, cwd: string, configF
     modelRepository,
     modelDir,
     engineUrl: data.engineUrl?.replace(/\/+$/, ''),
+    serveMetrics: (modelRepository !== undefined && data.engineUrl === undefined) || given.has('engineMetricsPort'),
     engineTransport: data.engineTransport ?? (httpsEngine ? 'undici' : 'lean'),
     // --log-level / SCORELINE_LOG_LEVEL win over azmlinfsrv's AZUREML_LOG_LEVEL.
     logLevel: given.has('logLevel') || data.azuremlLogLevel === undefined ? data.logLevel : AZUREML_LOG_LEVELS[data.azuremlLogLevel],

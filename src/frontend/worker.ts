@@ -25,15 +25,29 @@ import { clientErrorHandler, expectationFailed } from './client-error';
 import { drainServer } from './drain-server';
 import { HEARTBEAT_INTERVAL_MS, requestLimit } from './worker-lifetime';
 import { packageVersion } from '../util/package-root';
+import { ScoreMetrics, type MetricsSnapshot } from './metrics/score-metrics';
+import { ScoreTracing } from './score-tracing';
+import { startTelemetry, type Telemetry } from '../telemetry';
+
+/** The workers' OpenTelemetry service name unless OTEL_SERVICE_NAME names one. */
+export const FRONTEND_SERVICE_NAME = 'scoreline-frontend';
 
 /** Exit status of a worker that failed before serving (gunicorn's boot-error status). */
 export const WORKER_BOOT_FAILED = 3;
 /** How the primary hands a worker its options. */
 export const WORKER_CONFIG_ENV = 'SCORELINE_WORKER_CONFIG';
 
-export type PrimaryMessage = { type: 'shutdown' };
-/** Worker → primary: replace me (max requests reached); I am alive (the watchdog's heartbeat). */
-export type WorkerMessage = { type: 'retire'; requests: number; limit: number } | { type: 'heartbeat' };
+/** Primary → worker: drain and exit; send your metrics' values (a scrape, metrics/cluster-metrics.ts). */
+export type PrimaryMessage = { type: 'shutdown' } | { type: 'metrics-request'; id: number };
+/**
+ * Worker → primary: replace me (max requests reached); I am alive (the watchdog's heartbeat);
+ * my metrics' values (the answer to a scrape, or the last ones as I exit on purpose).
+ */
+export type WorkerMessage =
+  | { type: 'retire'; requests: number; limit: number }
+  | { type: 'heartbeat' }
+  | { type: 'metrics'; id: number; snapshot: MetricsSnapshot }
+  | { type: 'final-metrics'; snapshot: MetricsSnapshot };
 
 const ENGINE_PROBE_TIMEOUT_MS = 2000;
 
@@ -42,20 +56,31 @@ export async function runWorker(options: ServeOptions): Promise<void> {
   const logger = createLogger({ level: options.logLevel, format: options.logFormat, prefix: `serve worker ${workerId}:` });
   // Installed first: a worker told to stop while still in init() just exits.
   let serving: { servers: Server[]; app: ScoringApp } | undefined;
+  let telemetry: Telemetry | undefined;
   let stopping = false;
   const stop = (reason: string): void => {
     if (stopping) return;
     stopping = true;
     if (serving === undefined) process.exit(0);
-    void shutdown(serving.servers, serving.app, options.gracePeriodMs, logger, reason);
+    void shutdown(serving.servers, serving.app, options.gracePeriodMs, logger, reason, metrics, telemetry);
   };
+  const metrics = new ScoreMetrics();
   process.on('message', (message: PrimaryMessage) => {
     if (message?.type === 'shutdown') stop('primary asked');
+    else if (message?.type === 'metrics-request') sendMetrics(metrics, message.id);
   });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('disconnect', () => stop('primary went away'));
   if (options.modelDir !== undefined) process.env.AZUREML_MODEL_DIR = options.modelDir;
+  // Before init(): a module's own spans in init() and run() join the worker's provider. The
+  // primary has checked the settings already (serve-command.ts).
+  try {
+    telemetry = await startTelemetry({ serviceName: FRONTEND_SERVICE_NAME, env: process.env, logger });
+  } catch (err) {
+    bootFailed(logger, options, 'could not start tracing', err);
+  }
+  const tracing = telemetry === undefined ? undefined : new ScoreTracing();
 
   const client =
     options.engineUrl === undefined
@@ -78,12 +103,14 @@ export async function runWorker(options: ServeOptions): Promise<void> {
   }
 
   const app = new ScoringApp({
-    runner: new ScoreRunner({ ...options, module, logger }),
+    runner: new ScoreRunner({ ...options, module, logger, metrics, tracing }),
     swagger: new SwaggerDocuments({ ...options, inputSchema: module.inputSchema, outputSchema: module.outputSchema, apiKey: options.apiKey !== undefined }),
     corsOrigins: options.corsOrigins,
     serverVersion: options.serverVersionHeader ? `scoreline/${packageVersion()}` : undefined,
     engineReady: client === undefined ? undefined : () => withTimeout(client.isServerReady(), ENGINE_PROBE_TIMEOUT_MS),
     logger,
+    metrics,
+    tracing,
   });
   // The scoring port and, with SEPERATE_HEALTH_ENDPOINT, the health port: as gunicorn binds
   // both for azmlinfsrv, each serves every route, and requests from both count in one app.
@@ -143,12 +170,32 @@ function bootFailed(logger: Logger, options: ServeOptions, what: string, err: un
   process.exit(WORKER_BOOT_FAILED);
 }
 
-async function shutdown(servers: Server[], app: ScoringApp, graceMs: number, logger: Logger, reason: string): Promise<void> {
+async function shutdown(servers: Server[], app: ScoringApp, graceMs: number, logger: Logger, reason: string, metrics: ScoreMetrics, telemetry: Telemetry | undefined): Promise<void> {
   logger.info(`draining (${reason})`, { in_flight: app.requestsInFlight, grace_ms: graceMs });
   // drainServer, not server.close(): the latter drops requests clients have just sent on kept-alive connections.
   const clean = (await Promise.all(servers.map((server) => drainServer(server, app, graceMs)))).every(Boolean);
   if (!clean) logger.warn('grace period over; closing connections with requests in flight', { in_flight: app.requestsInFlight });
+  await sendFinalMetrics(metrics);
+  // The spans still queued are exported (bounded by OTEL_BSP_EXPORT_TIMEOUT).
+  await telemetry?.shutdown();
   process.exit(0);
+}
+
+/** Answers the primary's scrape with this worker's values. */
+function sendMetrics(metrics: ScoreMetrics, id: number): void {
+  void metrics.snapshot().then((snapshot) => {
+    if (process.connected) process.send?.({ type: 'metrics', id, snapshot } satisfies WorkerMessage, undefined, undefined, () => undefined);
+  });
+}
+
+/** The last values, so the cluster's counters do not step back when this worker is gone. */
+async function sendFinalMetrics(metrics: ScoreMetrics): Promise<void> {
+  if (process.send === undefined || !process.connected) return;
+  const snapshot = await metrics.snapshot();
+  await new Promise<void>((resolve) => {
+    if (!process.connected) resolve();
+    else process.send!({ type: 'final-metrics', snapshot } satisfies WorkerMessage, undefined, undefined, () => resolve());
+  });
 }
 
 /**
