@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { makeTestRepository } from '../../fixtures/test-repository';
+import { configText, writeRepositoryModel } from '../../../src/onnx/repository-writer';
+import { makeTestRepository, testModels } from '../../fixtures/test-repository';
 import { CLI, PACKAGE_ROOT, RunningEngine, startEngine } from '../../helpers/start-engine';
 import { ParsedFamily, parsePrometheus, sampleValue, valueOf } from './parse-prometheus';
 
@@ -52,8 +53,19 @@ const SUMMARIES = [
 beforeAll(async () => {
   repo = await fs.mkdtemp(path.join(os.tmpdir(), 'scoreline-summaries-'));
   await makeTestRepository(repo);
+  await writeRepositoryModel(repo, {
+    name: 'add_sub_cached',
+    versions: { 1: testModels().addSub.bytes },
+    config: configText({
+      name: 'add_sub_cached',
+      maxBatchSize: 8,
+      inputs: ['INPUT0', 'INPUT1'].map((n) => ({ name: n, datatype: 'INT32' as const, dims: [16] })),
+      outputs: ['OUTPUT0', 'OUTPUT1'].map((n) => ({ name: n, datatype: 'INT32' as const, dims: [16] })),
+      extra: ['response_cache {\n  enable: true\n}'],
+    }),
+  });
   [summaries, custom] = await Promise.all([
-    startEngine({ modelRepository: repo, args: ['--metrics-config', 'summary_latencies=true'] }),
+    startEngine({ modelRepository: repo, args: ['--metrics-config', 'summary_latencies=true', '--cache-config', 'local,size=1048576'] }),
     startEngine({
       modelRepository: repo,
       args: ['--metrics-config=summary_latencies=true', '--metrics-config=counter_latencies=false', '--metrics-config=summary_quantiles=0.5:0.05,0.99:0.001'],
@@ -97,6 +109,23 @@ describe('--metrics-config summary_latencies=true', () => {
     // A request's end-to-end time holds its compute time, so the medians are ordered too.
     const median = (name: string) => sampleValue(families, name, name, { ...model, quantile: '0.5' });
     expect(median('nv_inference_request_summary_us')).toBeGreaterThanOrEqual(median('nv_inference_compute_infer_summary_us'));
+  });
+
+  it('gives a version that caches no request summary (as Triton) and cache hit and miss summaries instead', async () => {
+    const body = { inputs: ['INPUT0', 'INPUT1'].map((name) => ({ name, datatype: 'INT32', shape: [1, 16], data: Array.from({ length: 16 }, (_, i) => i) })) };
+    await infer(summaries, 'add_sub_cached', body); // miss: executes, then stored
+    await infer(summaries, 'add_sub_cached', body); // hit
+    const families = await scrape(summaries);
+    const cached = { model: 'add_sub_cached', version: '1' };
+    expect(families.get('nv_inference_request_summary_us')!.samples.filter((s) => s.labels.model === 'add_sub_cached')).toEqual([]);
+    const count = (family: string) => sampleValue(families, family, `${family}_count`, cached);
+    expect(count('nv_inference_queue_summary_us')).toBe(2);
+    expect(count('nv_inference_compute_infer_summary_us')).toBe(1);
+    expect(families.get('nv_cache_hit_summary_per_model')).toMatchObject({ type: 'summary', help: 'Summary of cache hit counts/durations per model, in microseconds.' });
+    expect(count('nv_cache_hit_summary_per_model')).toBe(1);
+    expect(count('nv_cache_miss_summary_per_model')).toBe(1);
+    // Versions that do not cache have no cache summaries.
+    expect(families.get('nv_cache_hit_summary_per_model')!.samples.filter((s) => s.labels.model === 'fixed')).toEqual([]);
   });
 
   it('keeps the cumulative latency counters (counter_latencies defaults to true)', async () => {
