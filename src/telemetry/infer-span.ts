@@ -23,7 +23,7 @@ import {
 } from '@opentelemetry/api';
 import type { InferenceResponse } from '../engine/models/inference-types';
 import { hrtimeToOtel } from './hrtime-clock';
-import { emitRequestLog } from './request-log';
+import { emitRequestLog, requestLogEnabled } from './request-log';
 import type { TraceSettings } from './trace-settings';
 
 export const TRACER_NAME = 'scoreline';
@@ -124,10 +124,13 @@ export class InferSpan {
   /** Ends the span on the engine's clock (the one its children's times come from), with the request log record. */
   private end(attributes: Attributes, failed: boolean): void {
     const endNs = process.hrtime.bigint();
-    const status = attributes['http.response.status_code'] ?? attributes['rpc.grpc.status_code'];
-    const durationMs = Number(endNs - this.startedAtNs) / 1e6;
-    emitRequestLog(this.span, status === undefined ? this.name : `${this.name} ${status}`, { ...this.logAttributes, ...attributes, 'scoreline.duration_ms': Math.round(durationMs * 1000) / 1000 }, failed);
-    this.span.end(hrtimeToOtel(endNs));
+    if (requestLogEnabled()) {
+      const status = attributes['http.response.status_code'] ?? attributes['rpc.grpc.status_code'];
+      const durationMs = Number(endNs - this.startedAtNs) / 1e6;
+      emitRequestLog(this.span, status === undefined ? this.name : `${this.name} ${status}`, { ...this.logAttributes, ...attributes, 'scoreline.duration_ms': Math.round(durationMs * 1000) / 1000 }, failed);
+    }
+    // An unsampled span's end is a no-op: no time to convert.
+    if (this.span.isRecording()) this.span.end(hrtimeToOtel(endNs));
   }
 }
 
