@@ -21,7 +21,6 @@ import {
   propagation,
   trace,
 } from '@opentelemetry/api';
-import type { InferenceResponse } from '../engine/models/inference-types';
 import { hrtimeToOtel } from './hrtime-clock';
 import { emitRequestLog, requestLogEnabled } from './request-log';
 import type { TraceSettings } from './trace-settings';
@@ -37,6 +36,25 @@ export interface InferSpanStart {
   /** Carrier with `traceparent` (and `tracestate`, `baggage`): HTTP headers, or gRPC metadata read into an object. */
   carrier: Record<string, unknown>;
   attributes: Attributes;
+}
+
+/**
+ * What a span reads from an answered request: the engine's InferenceResponse satisfies it.
+ * Declared here, not imported, because telemetry sits below the engine (docs/architecture.md).
+ */
+export interface AnsweredInference {
+  modelVersion: string;
+  timings?: {
+    queueNs: number;
+    computeInputNs: number;
+    computeInferNs: number;
+    computeOutputNs: number;
+    batchSize?: number;
+    enqueuedAtNs?: bigint;
+    dequeuedAtNs?: bigint;
+    batchStartNs?: bigint;
+    batchEndNs?: bigint;
+  };
 }
 
 export class InferSpan {
@@ -65,7 +83,7 @@ export class InferSpan {
   }
 
   /** Ends the span for an answered request, with the queue and compute children from its timings. */
-  succeed(response: InferenceResponse, attributes: Attributes): void {
+  succeed(response: AnsweredInference, attributes: Attributes): void {
     if (this.ended) return;
     this.ended = true;
     const span = this.span;

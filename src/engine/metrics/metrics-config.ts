@@ -5,7 +5,7 @@
  * who asked for quantiles and silently got the defaults would read the wrong ones).
  */
 import { InvalidOptionError } from '../../errors';
-import type { QuantileTarget } from './targeted-quantiles';
+import type { QuantileTarget } from '../../util/targeted-quantiles';
 
 export interface MetricsConfig {
   /** The cumulative nv_inference_*_duration_us counters (and the per-model cache counters): Triton's default, on. */

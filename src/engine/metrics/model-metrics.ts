@@ -7,7 +7,7 @@
  */
 import { FAILURE_REASONS, FailureReason, ModelStatsJson } from '../models/model-statistics';
 import { batchSizeFamily } from './batch-size-histogram';
-import type { LatencySummaries } from './latency-summaries';
+import type { LatencySummaries } from '../models/latency-summaries';
 import type { MetricFamily, MetricSample, MetricType } from './prometheus-text';
 import { summaryFamilies } from './summary-families';
 

@@ -3,7 +3,7 @@
  * names and HELP texts: the compute ones say "Cumulative", as Triton's do (metrics.cc gives
  * them the counters' texts), so a tool matching Triton's output matches this one.
  */
-import type { LatencySummaries, LatencySummaryKey } from './latency-summaries';
+import type { LatencySummaries, LatencySummaryKey } from '../models/latency-summaries';
 import type { SummaryFamily, SummarySample } from './prometheus-text';
 
 const FAMILIES: ReadonlyArray<[key: LatencySummaryKey, name: string, help: string]> = [

@@ -27,7 +27,7 @@ import { listModelNames, resolveModelPath } from '../repository/scan-repository'
 import type { EnsembleHost } from './load-ensemble';
 import { LoadedModel, LoaderOptions, isDirectory, loadModel } from './model-loader';
 import type { ModelStatsJson } from './model-statistics';
-import type { QuantileTarget } from '../metrics/targeted-quantiles';
+import type { QuantileTarget } from '../../util/targeted-quantiles';
 import type { ServableVersion } from './servable-version';
 
 /** Triton's answer to load/unload requests outside explicit mode (UNAVAILABLE, so HTTP 503). */

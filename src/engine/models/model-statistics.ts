@@ -6,7 +6,7 @@
  * extension does not carry: failures by reason and the load duration.
  */
 import { isScorelineError } from '../../errors';
-import { LatencySummaries, type LatencySummarySettings } from '../metrics/latency-summaries';
+import { LatencySummaries, type LatencySummarySettings } from './latency-summaries';
 
 /** Triton's `reason` label of nv_inference_request_failure. */
 export const FAILURE_REASONS = ['REJECTED', 'CANCELED', 'BACKEND', 'OTHER'] as const;

@@ -4,8 +4,8 @@
  * prometheus-cpp's schedule (60 s, 5 buckets: kept 48 to 60 s).
  */
 import { DEFAULT_SUMMARY_QUANTILES } from '../../../src/engine/metrics/metrics-config';
-import { SlidingWindowQuantiles } from '../../../src/engine/metrics/sliding-window-quantiles';
-import { TargetedQuantiles, queryMerged } from '../../../src/engine/metrics/targeted-quantiles';
+import { SlidingWindowQuantiles } from '../../../src/util/sliding-window-quantiles';
+import { TargetedQuantiles, queryMerged } from '../../../src/util/targeted-quantiles';
 
 /** A deterministic stream (xorshift), so a failure reproduces. */
 function randomValues(n: number, seed = 12345): number[] {

@@ -9,9 +9,9 @@
  * Created only when summaries are on: with them off a request pays one undefined check.
  */
 import { performance } from 'node:perf_hooks';
-import type { BatchTimings } from '../models/model-statistics';
-import { SlidingWindowQuantiles } from './sliding-window-quantiles';
-import type { QuantileTarget } from './targeted-quantiles';
+import type { BatchTimings } from './model-statistics';
+import { SlidingWindowQuantiles } from '../../util/sliding-window-quantiles';
+import type { QuantileTarget } from '../../util/targeted-quantiles';
 
 export interface LatencySummarySettings {
   quantiles: readonly QuantileTarget[];
