@@ -19,9 +19,10 @@ const WITHOUT_EFFECT: Record<string, string> = {
   HOSTNAME: 'informational in azmlinfsrv too',
   AZUREML_SOURCE_DIRECTORY: 'scoreline resolves the entry script from AML_APP_ROOT',
   SERVICE_PATH_PREFIX: 'scoreline serves its routes at the root',
-  AML_APP_INSIGHTS_ENABLED: 'Application Insights export is not implemented yet',
-  AML_APP_INSIGHTS_KEY: 'Application Insights export is not implemented yet',
-  APP_INSIGHTS_LOG_RESPONSE_ENABLED: 'Application Insights export is not implemented yet',
+  // AML_APP_INSIGHTS_KEY is an option (appInsightsKey): from the file it turns App Insights on
+  // as azmlinfsrv's flag does (serve-command.ts), so ENABLED adds nothing there.
+  AML_APP_INSIGHTS_ENABLED: 'a key in this file turns App Insights on; set the variable in the environment to turn it off',
+  APP_INSIGHTS_LOG_RESPONSE_ENABLED: 'response bodies are not sent to App Insights',
   AML_MODEL_DC_STORAGE_ENABLED: 'model data collection is not implemented',
   AZUREML_DEBUG_PORT: 'scoreline has no debugpy; use node --inspect',
 };

@@ -69,7 +69,7 @@ describe('config.json (--config_file, AZUREML_CONFIG_FILE)', () => {
     const { options, warnings } = resolve(['--config_file', file, '--worker-count', '4'], { SCORING_TIMEOUT_MS: '7000' });
     expect(options).toMatchObject({ entryScript: ENTRY, scoringTimeoutMs: 7000, workerCount: 4, corsOrigins: ['https://www.microsoft.com'], configFile: file });
     expect(warnings).toEqual([
-      expect.stringMatching(/keys without effect in scoreline: AML_APP_INSIGHTS_ENABLED \(Application Insights export is not implemented yet\)/),
+      expect.stringMatching(/keys without effect in scoreline: AML_APP_INSIGHTS_ENABLED \(a key in this file turns App Insights on/),
       expect.stringMatching(/unknown keys, not used: EXTRA_KEY/),
     ]);
     expect(resolve([], { AZUREML_CONFIG_FILE: file }).options.scoringTimeoutMs).toBe(6000);
