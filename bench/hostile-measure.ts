@@ -145,7 +145,7 @@ export function httpPost(url: string, body: Buffer, headers: Record<string, stri
   });
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+ 
 const definition = loadInferencePackageDefinition({ keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
 const modelInfer = (definition['inference.GRPCInferenceService'] as any).ModelInfer as { requestSerialize(m: object): Buffer };
 

@@ -83,7 +83,7 @@ function override(edit: (config: Record<string, any>) => void): Request {
 /** One BYTES element of `size` bytes, as KServe JSON: a string of that many 'x'. */
 const oneString = (size: number): string => `{"inputs":[{"name":"INPUT_STRING","datatype":"BYTES","shape":[1,1],"data":["${'x'.repeat(size)}"]}],"parameters":{"binary_data_output":true}}`;
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+ 
 const PROBES: Probe[] = [
   {
     name: '64 MiB flat INT32 JSON, shape [1,16] (a lie)',

@@ -27,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
       return (require('./perf-command') as typeof import('./perf-command')).perfCommand(rest);
     case 'version':
     case '--version':
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+       
       process.stdout.write(`${packageVersion()}\n`);
       return 0;
     case undefined:

@@ -58,6 +58,7 @@ const KEEP_ALIVE_MARGIN_MS = 1000;
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const BAD_VALUE = /[\r\n\0]/;
+// eslint-disable-next-line no-control-regex -- control characters are what a request target must not hold
 const BAD_TARGET = /[\s\0-\x1f\x7f]/;
 
 interface Exchange {

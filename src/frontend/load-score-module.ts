@@ -17,6 +17,7 @@ const JAVASCRIPT = new Set(['.js', '.mjs', '.cjs']);
 export interface LoadedScoreModule {
   path: string;
   init: AnyScoreModule['init'];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a user's module: its input and context types are its own
   run: (input: any, context: any) => unknown;
   rawHttp: boolean;
   inputSchema: RequestSchema | undefined;

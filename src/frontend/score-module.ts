@@ -87,4 +87,5 @@ export interface RawScoreModule {
   rawHttp: true;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any module, whatever its input and output types
 export type AnyScoreModule = ScoreModule<any, any> | RawScoreModule;

@@ -53,6 +53,7 @@ export function jsonFields(fields: Record<string, unknown>, except: Record<strin
 }
 
 /** What JSON.stringify would escape: control characters, quote, backslash, (lone) surrogates. */
+// eslint-disable-next-line no-control-regex -- control characters are what JSON must escape
 const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
 
 /**

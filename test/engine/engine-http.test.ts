@@ -25,7 +25,7 @@ interface InferOutput {
   parameters?: { binary_data_size?: number };
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 async function getJson(url: string): Promise<any> {
   return (await fetch(url)).json();
 }

@@ -19,12 +19,12 @@ const io = (dims: [number, number]) => ({
   outputs: [{ name: 'OUTPUT0', datatype: 'FP32' as const, dims: [dims[1]] }],
 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 async function getJson(url: string): Promise<any> {
   return (await fetch(url)).json();
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 async function index(engine: RunningEngine): Promise<any[]> {
   return (await (await fetch(`${engine.url}/v2/repository/index`, { method: 'POST' })).json()) as any[];
 }

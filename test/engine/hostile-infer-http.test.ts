@@ -108,7 +108,10 @@ describe('hostile infer bodies', () => {
     } else {
       const header = Buffer.from(`{"inputs":[${input(`,"parameters":{"binary_data_size":${n * 5}}`)}]}`);
       const elements = Buffer.alloc(n * 5);
-      for (let i = 0; i < n; i++) elements.writeUInt32LE(1, i * 5), (elements[i * 5 + 4] = 0x61);
+      for (let i = 0; i < n; i++) {
+        elements.writeUInt32LE(1, i * 5);
+        elements[i * 5 + 4] = 0x61;
+      }
       body = Buffer.concat([header, elements]);
       const reply = await postBinary(`${handle.engine.url}/v2/models/string_identity/infer`, body, header.length);
       expect(reply.status).toBe(400);

@@ -24,7 +24,7 @@ const SLACK = 128 * MiB;
 const CLIENT_ERRORS = new Set<number>([status.INVALID_ARGUMENT, status.NOT_FOUND, status.RESOURCE_EXHAUSTED, status.FAILED_PRECONDITION, status.OUT_OF_RANGE, status.UNIMPLEMENTED]);
 const METHOD = '/inference.GRPCInferenceService/ModelInfer';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+ 
 
 // Encodes as a client would (64-bit integers from numbers); the server decodes with its own options.
 const definition = loadInferencePackageDefinition({ keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });

@@ -47,6 +47,7 @@ function loadCopy(dir: string): Registry {
   const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } });
   const file = path.join(dir, 'errors.js');
   writeFileSync(file, outputText);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a module written at run time, loaded as a second copy
   return require(file) as Registry;
 }
 

@@ -74,7 +74,7 @@ describe('JSON log lines', () => {
       yes: true,
       text: 'two words "quoted" = sign\nnew line, back\\slash\ttab, lone \ud800 surrogate, é',
       object: { a: [1, 2] },
-      big: 12345678901234567890,
+      big: 12345678901234567000,
       nan: 'NaN',
       error: error.stack,
     });

@@ -15,7 +15,7 @@ import { makeTestRepository } from '../fixtures/test-repository';
 import { RunningEngine, startEngine } from '../helpers/start-engine';
 import { Collector, startCollector } from './helpers/collector';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+ 
 
 const KEY = '11111111-2222-4333-8444-555555555555';
 const randomHex = (bytes: number): string => [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');

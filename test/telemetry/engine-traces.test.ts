@@ -13,7 +13,7 @@ import { makeTestRepository } from '../fixtures/test-repository';
 import { RunningEngine, startEngine } from '../helpers/start-engine';
 import { Collector, FlatSpan, startCollector } from './helpers/collector';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+ 
 
 function engineWith(repo: string, env: Record<string, string>): Promise<RunningEngine> {
   return startEngine({ modelRepository: repo, env });

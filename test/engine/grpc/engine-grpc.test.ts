@@ -16,7 +16,7 @@ import { makeTestRepository, testModels } from '../../fixtures/test-repository';
 import { RunningEngine, startEngine } from '../../helpers/start-engine';
 import { GrpcTestClient, TYPED_FIELD, connectGrpc, grpcInput, int32Raw, int32Values, rawToValues } from './helpers/grpc-test-client';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+ 
 
 let repo: string;
 let engine: RunningEngine;

@@ -19,7 +19,7 @@ import { GrpcTestClient, GrpcTestStream, connectGrpc, int32Values } from './help
 import { emptyBytesContents, lengthDelimited, wireInferRequest, wireInput } from './helpers/wire-messages';
 import { scrapedValue } from '../metrics/parse-prometheus';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+ 
 
 let repo: string;
 let engine: RunningEngine;

@@ -16,7 +16,7 @@ import { decodeBytesElements, encodeBytesElements } from '../../../src/tensor/by
 import { RunningEngine, startEngine } from '../../helpers/start-engine';
 import { GrpcTestClient, connectGrpc } from '../grpc/helpers/grpc-test-client';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+ 
 
 let repo: string;
 let engine: RunningEngine;

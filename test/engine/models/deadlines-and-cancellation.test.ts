@@ -30,7 +30,7 @@ import { RunningEngine, startEngine } from '../../helpers/start-engine';
 import { getJson, waitFor } from './helpers/engine-http';
 import { scrapedValue } from '../metrics/parse-prometheus';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+ 
 
 /** How long the batching models hold a batch that has not reached its preferred size. */
 const LONG_DELAY_US = 1_500_000;

@@ -15,7 +15,7 @@ import { configText, writeRepositoryModel } from '../../../src/onnx/repository-w
 import { RunningEngine, startEngine } from '../../helpers/start-engine';
 import { GrpcTestClient, connectGrpc } from '../grpc/helpers/grpc-test-client';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+ 
 
 let repo: string;
 let engine: RunningEngine;

@@ -41,7 +41,7 @@ export interface Collector {
   close(): Promise<void>;
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+ 
 function attributeValue(v: any): unknown {
   if (v === undefined || v === null) return undefined;
   if ('stringValue' in v) return v.stringValue;

@@ -9,7 +9,7 @@ import { DataType, elementCount } from '../../../../src/tensor/datatypes';
 import { tensorDataFromJson, tensorDataToJsonValues } from '../../../../src/tensor/json-tensor-data';
 import { tensorDataFromRaw, tensorDataToRaw } from '../../../../src/tensor/raw-tensor-data';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+ 
 
 // The client's view: 64-bit integers as numbers (test values stay below 2^53).
 const CLIENT_PROTO_OPTIONS = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true };
@@ -52,7 +52,7 @@ export function connectGrpc(address: string): GrpcTestClient {
   const client: Client = new Service(address, credentials.createInsecure(), { 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': -1 });
   const rpc = (method: string, request: object = {}): Promise<any> =>
     new Promise((resolve, reject) => {
-      const fn = (client as unknown as Record<string, Function>)[method]!;
+      const fn = (client as unknown as Record<string, (...args: unknown[]) => unknown>)[method]!;
       fn.call(client, request, new Metadata(), (err: ServiceError | null, response: unknown) => (err ? reject(err) : resolve(response)));
     });
   return {

@@ -17,7 +17,7 @@ export interface JsonTensor {
 
 export interface InferReply {
   status: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+   
   json: any;
 }
 
@@ -34,7 +34,7 @@ export async function inferJson(
   return { status: res.status, json: await res.json() };
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 export async function getJson(url: string): Promise<any> {
   return (await fetch(url)).json();
 }
