@@ -32,6 +32,8 @@ export interface EngineProcessOptions {
    * (front end and engine together, metrics/metrics-listener.ts) and scrapes this one.
    */
   metricsPort: number;
+  /** The engine's --metrics-config settings (checked by the engine: a bad one fails its start-up, naming it). */
+  metricsConfig?: readonly string[];
   /** -1: no gRPC service. */
   grpcPort: number;
   startTimeoutMs: number;
@@ -98,6 +100,7 @@ export class EngineProcess {
     const { modelRepository, startTimeoutMs, logger } = this.options;
     const args = ['engine', '--model-repository', modelRepository, `--host=${this.options.host}`, `--http-port=${this.port}`, `--metrics-port=${this.metricsPort}`, '--metrics-address=127.0.0.1', `--grpc-port=${this.grpcPort}`, '--exit-on-stdin-close'];
     if (this.options.logFormat !== undefined) args.push(`--log-format=${this.options.logFormat}`);
+    for (const setting of this.options.metricsConfig ?? []) args.push(`--metrics-config=${setting}`);
     // The package's own CLI, from the build: the same `scoreline engine` a user would run.
     const command = [join(packageRoot(), 'bin', 'scoreline.js'), ...args];
     logger.info(`starting the engine: ${command.join(' ')}`);

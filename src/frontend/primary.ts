@@ -55,6 +55,7 @@ export async function runPrimary(options: ServeOptions, warnings: readonly strin
         httpPort: options.engineHttpPort,
         // Any free port on loopback: the public one is the primary's (below).
         metricsPort: 0,
+        metricsConfig: options.engineMetricsConfig?.split(';').map((s) => s.trim()).filter((s) => s !== ''),
         grpcPort: options.engineGrpcPort,
         startTimeoutMs: options.engineStartTimeoutMs,
         logger,

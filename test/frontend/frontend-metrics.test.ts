@@ -51,7 +51,7 @@ const requestsWith = (families: Map<string, ParsedFamily>, code: number): number
 describe('one scrape of serve with two workers and the embedded engine', () => {
   let serve: ServeProcess;
   beforeAll(async () => {
-    serve = await startServe(['--entry-script', MODULE, '--model-repository', repository, '--worker-count', '2', '--max-concurrency', '1', ...ENGINE_PORTS], { timeoutMs: 90_000 });
+    serve = await startServe(['--entry-script', MODULE, '--model-repository', repository, '--worker-count', '2', '--max-concurrency', '1', '--engine-metrics-config', 'summary_latencies=true', ...ENGINE_PORTS], { timeoutMs: 90_000 });
   }, 120_000);
   afterAll(async () => {
     expect(await serve?.stop()).toEqual({ code: 0, signal: null });
@@ -82,6 +82,8 @@ describe('one scrape of serve with two workers and the embedded engine', () => {
     expect(valueOf(after, 'scoreline_score_requests_in_flight')).toBe(0);
     // The engine's part of the same scrape: the served rows reached the mlp model.
     expect(valueOf(after, 'nv_inference_request_success', { model: 'mlp' })).toBe(served);
+    // --engine-metrics-config reached the engine: Triton's latency summaries are on.
+    expect(sampleValue(after, 'nv_inference_request_summary_us', 'nv_inference_request_summary_us_count', { model: 'mlp' })).toBe(served);
     for (const family of ['scoreline_score_requests_total', 'scoreline_worker_restarts_total', 'nv_inference_count']) expect(after.has(family)).toBe(true);
   }, 60_000);
 
