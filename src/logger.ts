@@ -149,6 +149,14 @@ function timestamp(): string {
   return stampText;
 }
 
+/**
+ * Writes the stdout lines still waiting now. For a message that must not overtake the log
+ * lines before it: the engine's IPC "listening" message follows its "listening on" lines.
+ */
+export function flushStdoutLines(): void {
+  stdoutBatcher?.flush();
+}
+
 export interface LoggerOptions {
   level?: LogLevel;
   prefix?: string;

@@ -2,21 +2,24 @@
  * `scoreline engine`: the inference engine on its own, with tritonserver's flag names.
  * Runs until SIGTERM/SIGINT, then drains in-flight requests and exits 0.
  *
- * With --exit-on-stdin-close it also stops when its stdin ends: `scoreline serve` starts it
- * so, with a pipe as stdin that it never writes to. The kernel closes that pipe when the
- * primary dies, however it dies (SIGKILL included, when none of the primary's own handlers
- * run), so an engine in its own process group does not outlive the front end and keep its
- * ports. Off by default: a terminal's stdin, or /dev/null, says nothing about a parent.
+ * Started with an IPC channel (`scoreline serve` starts it so), it tells its parent where it
+ * listens and stops when the channel closes: the kernel closes it when the parent dies,
+ * however it dies (SIGKILL included, when none of the parent's own handlers run), so an
+ * engine in its own process group does not outlive the front end and keep its ports
+ * (src/util/engine-ipc.ts). With --exit-on-stdin-close it also stops when its stdin ends, for
+ * parents that hold a pipe to it instead. Off by default: a terminal's stdin, or /dev/null,
+ * says nothing about a parent.
  */
 import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors';
-import { createLogger, LOG_FORMATS, type LogFormat, type Logger } from '../logger';
+import { createLogger, flushStdoutLines, LOG_FORMATS, type LogFormat, type Logger } from '../logger';
 import { startEngine } from '../engine/engine';
 import { parseCacheConfig } from '../engine/cache/cache-config';
 import { parseModelConfigLimit } from '../engine/config/config-limits';
 import { parseMetricsConfig } from '../engine/metrics/metrics-config';
 import type { EngineOptionsInput } from '../engine/engine-options';
 import { startTelemetry } from '../telemetry/start-telemetry';
+import { ENGINE_LISTENING, type EngineListeningMessage } from '../util/engine-ipc';
 
 const HELP = `Usage: scoreline engine --model-repository DIR [options]
 
@@ -49,7 +52,7 @@ const HELP = `Usage: scoreline engine --model-repository DIR [options]
   --log-format text|json            log lines as text (default) or one JSON object each
                                     (env SCORELINE_LOG_FORMAT; the flag wins)
   --exit-on-stdin-close             stop (within 1 s) when stdin ends: for a parent process
-                                    that holds a pipe to it (scoreline serve does)
+                                    that holds a pipe to it (scoreline serve uses an IPC channel)
 `;
 
 /**
@@ -201,6 +204,15 @@ export async function engineCommand(args: string[]): Promise<number> {
     const onInt = (): void => stop('received SIGINT');
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
+    // Started with an IPC channel (the front end's engine supervisor): the channel closing means
+    // the parent is gone, however it went (src/util/engine-ipc.ts).
+    if (process.channel !== undefined) {
+      process.channel.unref();
+      process.once('disconnect', () => {
+        exitAfter(STDIN_CLOSE_EXIT_MS, logger, `stopping took longer than ${STDIN_CLOSE_EXIT_MS} ms after the parent went away; exiting`);
+        stop('the IPC channel closed (the process that started the engine is gone)');
+      });
+    }
     if (exitOnStdinClose) {
       unwatchStdin = watchStdin(() => {
         // Armed now, not after start-up: models still loading must not keep an orphan alive.
@@ -214,6 +226,19 @@ export async function engineCommand(args: string[]): Promise<number> {
     // OTEL_* / App Insights settings; a bad one fails the start-up here, naming it.
     telemetry = await startTelemetry({ serviceName: 'scoreline-engine', env: process.env, logger });
     const engine = await startEngine(options, logger);
+    if (process.send !== undefined && process.connected) {
+      const listening: EngineListeningMessage = {
+        type: ENGINE_LISTENING,
+        host: engine.options.host,
+        httpPort: engine.httpPort,
+        grpcPort: engine.grpcPort,
+        metricsPort: engine.metricsPort,
+        metricsHost: engine.options.metricsAddress ?? engine.options.host,
+      };
+      // After the log lines that say the same: whoever reads both sees them in that order.
+      flushStdoutLines();
+      process.send(listening, undefined, undefined, () => undefined);
+    }
     const reason = await stopRequested;
     logger.info(`${reason}: draining in-flight requests`);
     exitAfter(engine.options.exitTimeoutSecs * 1000, logger, `shutdown took longer than ${engine.options.exitTimeoutSecs} s; exiting with requests in flight`);

@@ -1,16 +1,17 @@
 /**
  * The embedded engine as a child process of the primary: `scoreline engine` on the model
- * repository. The front end never imports the engine; it starts it, reads the line
- * `HTTP service listening on HOST:PORT` from its output, waits until the engine reports its
- * models ready (through the client, on the wire), and restarts it if it dies.
+ * repository. The front end never imports the engine; it starts it with an IPC channel, learns
+ * its ports from the engine's message on it (src/util/engine-ipc.ts; the log lines are for
+ * people), waits until the engine reports its models ready (through the client, on the wire),
+ * and restarts it if it dies.
  *
  * Ownership: the engine runs in its own process group, so a terminal's Ctrl+C reaches the
  * primary and the workers but not the engine, which must keep answering while workers
  * drain; the primary stops it last (and kills it if the primary itself exits). A primary
  * that dies without running any handler (SIGKILL, the OOM killer) cannot do either, and an
- * engine in another process group gets no signal from its death: so the engine's stdin is
- * a pipe from the primary, never written to, which the kernel closes when the primary dies,
- * and the engine runs with --exit-on-stdin-close (engine-command.ts) to stop then.
+ * engine in another process group gets no signal from its death: the kernel closes the IPC
+ * channel's socket when the primary dies, and the engine stops when its channel disconnects
+ * (engine-command.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import { packageRoot } from '../util/package-root';
 import { RestartBackoff } from './restart-backoff';
 import type { LogFormat, Logger } from '../logger';
 import { describeError } from '../util/log-fields';
+import { isEngineListeningMessage, loopbackFor } from '../util/engine-ipc';
 
 export interface EngineProcessOptions {
   modelRepository: string;
@@ -46,9 +48,6 @@ export interface EngineProcessOptions {
   onRestarted?: () => void;
 }
 
-const READY_LINE = /HTTP service listening on (\S+):(\d+)/;
-/** The other services' lines: their ports are kept, so a restarted engine comes back where it was. */
-const SERVICE_LINE = /(GRPC|Metrics) service listening on \S+:(\d+)/;
 /** Restarts in quick succession before the primary gives up on the engine. */
 const MAX_RESTART_STREAK = 5;
 const STOP_TIMEOUT_MS = 10_000;
@@ -98,15 +97,15 @@ export class EngineProcess {
 
   private launch(): Promise<string> {
     const { modelRepository, startTimeoutMs, logger } = this.options;
-    const args = ['engine', '--model-repository', modelRepository, `--host=${this.options.host}`, `--http-port=${this.port}`, `--metrics-port=${this.metricsPort}`, '--metrics-address=127.0.0.1', `--grpc-port=${this.grpcPort}`, '--exit-on-stdin-close'];
+    const args = ['engine', '--model-repository', modelRepository, `--host=${this.options.host}`, `--http-port=${this.port}`, `--metrics-port=${this.metricsPort}`, '--metrics-address=127.0.0.1', `--grpc-port=${this.grpcPort}`];
     if (this.options.logFormat !== undefined) args.push(`--log-format=${this.options.logFormat}`);
     for (const setting of this.options.metricsConfig ?? []) args.push(`--metrics-config=${setting}`);
     // The package's own CLI, from the build: the same `scoreline engine` a user would run.
     const command = [join(packageRoot(), 'bin', 'scoreline.js'), ...args];
     logger.info(`starting the engine: ${command.join(' ')}`);
-    // stdin: the pipe whose end tells the engine the primary is gone (see above). Node opens
-    // it close-on-exec, so workers forked later do not hold it open after the primary dies.
-    const child = spawn(process.execPath, command, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    // The IPC channel: the engine's ports, and its end tells the engine the primary is gone (see
+    // above). Node opens it close-on-exec, so workers forked later do not hold it open.
+    const child = spawn(process.execPath, command, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
     this.child = child;
 
     return new Promise<string>((resolve, reject) => {
@@ -121,17 +120,14 @@ export class EngineProcess {
       };
       const timer = setTimeout(() => fail(new UnavailableError(`the engine was not ready within ${startTimeoutMs} ms`)), startTimeoutMs);
       forwardLines(child.stderr!, process.stderr);
-      forwardLines(child.stdout!, process.stdout, (line) => {
-        const service = SERVICE_LINE.exec(line);
-        if (service !== null) {
-          if (service[1] === 'GRPC') this.grpcPort = Number(service[2]);
-          else this.metricsPort = Number(service[2]);
-        }
-        const match = READY_LINE.exec(line);
-        if (match === null || settled) return;
-        this.port = Number(match[2]);
-        const host = match[1] === '0.0.0.0' || match[1] === '::' || match[1] === '[::]' ? '127.0.0.1' : match[1]!;
-        const url = `http://${host}:${this.port}`;
+      forwardLines(child.stdout!, process.stdout);
+      child.on('message', (message: unknown) => {
+        if (!isEngineListeningMessage(message) || settled) return;
+        // Kept: a restarted engine comes back on the same ports.
+        this.port = message.httpPort;
+        if (message.grpcPort !== undefined) this.grpcPort = message.grpcPort;
+        if (message.metricsPort !== undefined) this.metricsPort = message.metricsPort;
+        const url = `http://${loopbackFor(message.host)}:${this.port}`;
         waitForModels(url, startTimeoutMs).then(
           () => {
             if (settled) return;
@@ -187,9 +183,6 @@ export async function waitForModels(url: string, timeoutMs: number): Promise<voi
   }
 }
 
-function forwardLines(from: NodeJS.ReadableStream, to: NodeJS.WritableStream, onLine?: (line: string) => void): void {
-  createInterface({ input: from, crlfDelay: Infinity }).on('line', (line) => {
-    to.write(`${line}\n`);
-    onLine?.(line);
-  });
+function forwardLines(from: NodeJS.ReadableStream, to: NodeJS.WritableStream): void {
+  createInterface({ input: from, crlfDelay: Infinity }).on('line', (line) => to.write(`${line}\n`));
 }

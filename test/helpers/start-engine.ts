@@ -1,12 +1,12 @@
 /**
- * Starts `scoreline engine` as a user would: the built CLI in a child process, on a free
- * port (--http-port 0; the port is read back from the "HTTP service listening" line; the
- * metrics port likewise from "Metrics service listening", which the engine prints first;
- * --grpc-port=0 and "GRPC service listening" the same way).
+ * Starts `scoreline engine` as a user would: the built CLI in a child process, on free ports
+ * (--http-port 0, --metrics-port=0, --grpc-port=0), which it reports over an IPC channel
+ * when its services are up, as it does to `scoreline serve` (src/util/engine-ipc.ts).
  * Requires `npm run build` (npm test runs it first).
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { isEngineListeningMessage, loopbackFor, type EngineListeningMessage } from '../../src/util/engine-ipc';
 
 export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
 export const CLI = path.join(PACKAGE_ROOT, 'bin', 'scoreline.js');
@@ -30,7 +30,7 @@ export interface RunningEngine {
 /** `env`: added to this process's environment for the child (jest's process.env is the test's own copy). */
 export function startEngine(opts: { modelRepository: string; args?: string[]; timeoutMs?: number; env?: Record<string, string> }): Promise<RunningEngine> {
   const args = [CLI, 'engine', '--model-repository', opts.modelRepository, '--http-port', '0', '--metrics-port=0', '--grpc-port=0', ...(opts.args ?? [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: PACKAGE_ROOT, env: opts.env ? { ...process.env, ...opts.env } : undefined });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], cwd: PACKAGE_ROOT, env: opts.env ? { ...process.env, ...opts.env } : undefined });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const stop = async (): Promise<number | null> => {
@@ -46,19 +46,29 @@ export function startEngine(opts: { modelRepository: string; args?: string[]; ti
       void stop();
       reject(new Error(`engine did not become ready in ${opts.timeoutMs ?? 60_000} ms:\n${output}`));
     }, opts.timeoutMs ?? 60_000);
+    // Ready when the message has come and the log lines written before it (output() holds
+    // them: tests read the start-up log); the two travel on different pipes.
+    let listening: ((logged: boolean) => void) | undefined;
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
-      const m = /HTTP service listening on ([\d.]+):(\d+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        const port = Number(m[2]);
-        const metrics = /Metrics service listening on \S+:(\d+)/.exec(output);
-        const metricsUrl = metrics ? `http://127.0.0.1:${metrics[1]}/metrics` : undefined;
-        const grpc = /GRPC service listening on \S+:(\d+)/.exec(output);
-        const grpcPort = grpc ? Number(grpc[1]) : undefined;
-        const grpcUrl = grpc ? `127.0.0.1:${grpcPort}` : undefined;
-        resolve({ url: `http://127.0.0.1:${port}`, port, metricsUrl, grpcUrl, grpcPort, child, output: () => output, stop });
-      }
+      listening?.(output.includes('HTTP service listening on '));
+    };
+    child.on('message', (message: unknown) => {
+      if (!isEngineListeningMessage(message)) return;
+      listening = (logged) => {
+        if (logged) ready(message);
+      };
+      listening(output.includes('HTTP service listening on '));
+    });
+    const ready = (message: EngineListeningMessage): void => {
+      listening = undefined;
+      clearTimeout(timer);
+      const host = loopbackFor(message.host);
+      const port = message.httpPort;
+      const metricsUrl = message.metricsPort === undefined ? undefined : `http://${loopbackFor(message.metricsHost ?? message.host)}:${message.metricsPort}/metrics`;
+      const grpcPort = message.grpcPort;
+      const grpcUrl = grpcPort === undefined ? undefined : `${host}:${grpcPort}`;
+      resolve({ url: `http://${host}:${port}`, port, metricsUrl, grpcUrl, grpcPort, child, output: () => output, stop });
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
