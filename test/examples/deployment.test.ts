@@ -138,8 +138,15 @@ describe('the Service, autoscaler and disruption budget', () => {
 
 describe('the compose file', () => {
   const compose = loadYaml(join(DOCKER, 'compose.yaml'))[0];
+  // Prometheus and Grafana (profile observability) are other projects' images: test/docker checks them.
+  const scorelineServices = Object.keys(compose.services).filter((name) => !(compose.services[name].profiles ?? []).includes('observability'));
 
-  it.each(Object.keys(compose.services))('service %s builds a Dockerfile here and sets variables the server reads', (name) => {
+  it('has the scoreline services, and only observability tools besides', () => {
+    expect(scorelineServices).toEqual(expect.arrayContaining(['scoreline', 'scoreline-gpu']));
+    expect(Object.keys(compose.services).filter((name) => !scorelineServices.includes(name)).sort()).toEqual(['grafana', 'prometheus']);
+  });
+
+  it.each(scorelineServices)('service %s builds a Dockerfile here and sets variables the server reads', (name) => {
     const service = compose.services[name];
     expect(existsSync(join(DOCKER, service.build.context, service.build.dockerfile))).toBe(true);
     expect(service.ports).toContain('5001:5001');
