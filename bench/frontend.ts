@@ -34,7 +34,7 @@ import path from 'node:path';
 import { request } from 'undici';
 import { mlp } from '../src/onnx/model-zoo';
 import { configText, writeRepositoryModel } from '../src/onnx/repository-writer';
-import { seededRandom } from '../src/perf/seeded-random';
+import { seededRandom } from '../src/util/seeded-random';
 import { ChildServer, PACKAGE_ROOT, RESULTS_DIR, ROUNDS, SECONDS, WARMUP_SECONDS, freePort, median, medianStep, measure, progress, spawnServe, spawnServer } from './bench-load';
 import { httpPost, measureLean } from './lean-http-load';
 

@@ -8,7 +8,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { seededRandom } from '../src/perf/seeded-random';
+import { seededRandom } from '../src/util/seeded-random';
 import { CLI, ChildServer, PACKAGE_ROOT, freePort, spawnServer } from './bench-load';
 import { MLP_LAYERS, postJson, writeMlpRepository } from './frontend';
 

@@ -18,7 +18,7 @@
 import { performance } from 'node:perf_hooks';
 import { arrivalSchedule, type RequestDistribution } from '../src/perf/arrival-schedule';
 import { percentileOfSorted } from '../src/perf/latency-summary';
-import { seededRandom } from '../src/perf/seeded-random';
+import { seededRandom } from '../src/util/seeded-random';
 import { httpPost } from './lean-http-load';
 import { DeadlineConnections } from './overload-connections';
 

@@ -169,12 +169,6 @@ export class ModelLoadError extends ScorelineError {
 
 // ---- front end -------------------------------------------------------------------
 
-/** The user's run() threw. AzureML answers 500 and sets x-ms-run-function-failed. */
-export class RunFunctionError extends ScorelineError {
-  override readonly code = 'SCORELINE_RUN_FAILED';
-  override readonly status = 500;
-}
-
 /**
  * run() did not finish within SCORING_TIMEOUT_MS (or the caller's x-scoreline-timeout-ms).
  * 500, not 504, with x-ms-run-function-failed: True: azmlinfsrv answers so, and AzureML

@@ -7,7 +7,7 @@
  * Due times are computed from the schedule, never from when the previous request was
  * actually sent, so a late generator cannot quietly lower the offered rate.
  */
-import { Random } from './seeded-random';
+import type { RandomSource as Random } from '../util/seeded-random';
 
 export type RequestDistribution = 'constant' | 'poisson';
 

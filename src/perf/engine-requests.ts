@@ -12,7 +12,7 @@ import type { GrpcInferMessage } from './grpc-protocol';
 import type { PreparedRequest } from './http-transport';
 import { FileSample, generateValues, readDataFile } from './input-data';
 import type { EngineTarget } from './perf-options';
-import { seededRandom } from './seeded-random';
+import { seededRandom } from '../util/seeded-random';
 import type { LoadTarget } from './transport';
 
 export interface EngineModelInfo {

@@ -13,7 +13,7 @@
 import { readFile } from 'node:fs/promises';
 import type { DataType } from '../client';
 import { InvalidOptionError } from '../errors';
-import { Random } from './seeded-random';
+import type { RandomSource as Random } from '../util/seeded-random';
 
 export type SampleValues = unknown[];
 

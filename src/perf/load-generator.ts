@@ -14,7 +14,7 @@
  */
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { ArrivalSchedule, RequestDistribution, arrivalSchedule } from './arrival-schedule';
-import { seededRandom } from './seeded-random';
+import { seededRandom } from '../util/seeded-random';
 import { LoadTarget, Transport, createTransport } from './transport';
 import { ErrorCounts, LatencyBuffer, WindowRecord } from './window-record';
 

@@ -73,9 +73,3 @@ export function selectRows(data: SparseRows, picks: readonly number[]): SparseRo
   return { rows: picks.length, columns: data.columns, rowStarts, indices, values };
 }
 
-/** Row r as a dense Float32Array (what a model input holds). */
-export function denseRow(data: SparseRows, row: number): Float32Array {
-  const out = new Float32Array(data.columns);
-  for (let k = data.rowStarts[row]!; k < data.rowStarts[row + 1]!; k++) out[data.indices[k]!] = data.values[k]!;
-  return out;
-}

@@ -10,7 +10,7 @@
  */
 import { InvalidArgumentError } from '../errors';
 import type { MlpLayer } from '../onnx/model-zoo';
-import { seededRandom } from '../onnx/seeded-random';
+import { seededRandom } from '../util/seeded-random';
 import type { SparseRows } from './sparse-rows';
 
 export interface TrainClassifierOptions {

@@ -11,7 +11,7 @@ import { escapeXml, lineChartSvg, niceTicks, reportPlotSvg } from '../../src/per
 import { summarizeStep } from '../../src/perf/profiler';
 import { CSV_COLUMNS, toCsv } from '../../src/perf/report-csv';
 import { formatTable } from '../../src/perf/report-table';
-import { seededRandom } from '../../src/perf/seeded-random';
+import { seededRandom } from '../../src/util/seeded-random';
 import { serverSplit, statsSnapshot } from '../../src/perf/server-stats';
 import { isStable } from '../../src/perf/stability';
 import { WindowRecord, emptyRecord, mergeRecords } from '../../src/perf/window-record';
