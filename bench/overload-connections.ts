@@ -3,7 +3,7 @@
  * an idle connection reused when there is one and a new one opened when there is not, and a
  * request that reaches its caller's deadline resets its connection (RST).
  *
- * Why not the client's lean pool (src/client/http1-pool.ts), which the first version used:
+ * Why not the client's lean pool (src/http1/http1-pool.ts), which the first version used:
  * its abort destroys the socket with a FIN, which leaves the generator's side of the
  * connection in TIME_WAIT for 60 s. At 4x this machine's capacity callers give up about 2,500
  * times a second; the first full run left 25,000 sockets in TIME_WAIT (the ephemeral port
@@ -13,10 +13,10 @@
  * caller leave just the same (its socket closes with ECONNRESET instead of EOF). The pool's
  * abort also scans every open connection, which at 3,000 of them costs as much again.
  *
- * Responses are framed by the client's parser (src/client/http1-response-parser.ts).
+ * Responses are framed by the client's parser (src/http1/http1-response-parser.ts).
  */
 import { connect, type Socket } from 'node:net';
-import { Http1ResponseParser } from '../src/client/http1-response-parser';
+import { Http1ResponseParser } from '../src/http1/http1-response-parser';
 
 /** What became of one request: its status, or 'failed' (the connection closed or spoke nonsense first). */
 export type Outcome = number | 'failed';

@@ -250,7 +250,7 @@ export class ClientTimeoutError extends ScorelineError {
   override readonly status = 504;
 }
 
-// ---- the client's lean HTTP/1.1 transport (client/http1-pool.ts, http1-response-parser.ts) ----
+// ---- the client's lean HTTP/1.1 transport (http1/http1-pool.ts, http1-response-parser.ts) ----
 
 /**
  * The lean transport's own failures, by code, and the status each stands for: the one the

@@ -34,7 +34,7 @@ export interface InferenceServerClientOptions {
   coalesceInfer?: boolean;
   /**
    * The HTTP client underneath (default 'undici'). 'lean': scoreline's own keep-alive
-   * HTTP/1.1 connections (http1-pool.ts), plain http: URLs only; less CPU per request and a
+   * HTTP/1.1 connections (src/http1/http1-pool.ts), plain http: URLs only; less CPU per request and a
    * request written at once. `scoreline serve`'s workers use it for the engine.
    */
   transport?: 'undici' | 'lean';

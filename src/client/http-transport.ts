@@ -1,17 +1,17 @@
 /**
  * The client's only contact with the network: a pool of keep-alive connections to the
- * server's origin, undici's (the default) or the lean one of http1-pool.ts (option
+ * server's origin, undici's (the default) or the lean one of src/http1/http1-pool.ts (option
  * `transport: 'lean'`). Either way requests are not pipelined, so each connection carries
  * one request at a time and a slow inference holds back nothing but itself; the pool hands
  * each queued request to the first connection that frees up (no head-of-line blocking
  * across calls).
  */
 import { IncomingHttpHeaders } from 'node:http';
-import { Pool } from 'undici';
 import { InvalidArgumentError } from '../errors';
 import { ResolvedClientOptions } from './client-options';
-import { AbortPoller, signalFor, type AbortState } from './abort-state';
-import { Http1Pool, type Http1Request } from './http1-pool';
+import { AbortPoller, signalFor, type AbortState } from '../util/abort-state';
+import { Http1Pool, type Http1Request } from '../http1/http1-pool';
+import { undiciKeepAlivePool } from '../http1/undici-keep-alive-pool';
 import { toTransportError } from './transport-error';
 
 /** Query parameters: repeated keys for arrays, form-encoded (space as '+'), as tritonclient does. */
@@ -27,7 +27,7 @@ export interface HttpRequest {
   body?: Buffer | readonly Buffer[];
   bodyLength?: number;
   contentType?: string;
-  /** An AbortSignal, or a polled abort state (abort-state.ts). */
+  /** An AbortSignal, or a polled abort state (src/util/abort-state.ts). */
   signal?: AbortSignal | AbortState;
 }
 
@@ -71,20 +71,6 @@ function mergeHeaders(...sources: Array<Record<string, string> | undefined>): Re
 interface ConnectionPool {
   exchange(request: Http1Request): Promise<HttpResponse>;
   close(): Promise<void>;
-}
-
-/**
- * An undici Pool as both the client and `scoreline perf` use it: keep-alive, one request per
- * connection at a time, the response timeout applied to headers and to each body chunk.
- */
-export function undiciKeepAlivePool(origin: string, options: { connections: number; connectTimeoutMs: number; responseTimeoutMs: number }): Pool {
-  return new Pool(origin, {
-    connections: options.connections,
-    pipelining: 1,
-    connectTimeout: options.connectTimeoutMs,
-    headersTimeout: options.responseTimeoutMs,
-    bodyTimeout: options.responseTimeoutMs,
-  });
 }
 
 function undiciPool(options: ResolvedClientOptions): ConnectionPool {

@@ -34,7 +34,7 @@
  * still counts rows).
  */
 import { InferenceServerError } from '../errors';
-import { abortReason, isAbortSignal, throwIfAborted, type AbortState } from './abort-state';
+import { abortReason, isAbortSignal, throwIfAborted, type AbortState } from '../util/abort-state';
 import { DataType, NumericTypedArray, TensorData, WireOutputTensor, allocateTypedArray, elementCount, tensorDataToRaw } from '../tensor';
 import { InferInput } from './infer-input';
 import { InferResult } from './infer-result';

@@ -11,7 +11,7 @@ import { INFERENCE_HEADER_CONTENT_LENGTH } from '../tensor';
 import { SERVER_STARTING_MESSAGE } from '../tensor/inference-wire';
 import { OutageHold } from './outage-hold';
 import { InferenceServerClientOptions, ResolvedClientOptions, resolveClientOptions } from './client-options';
-import type { AbortState } from './abort-state';
+import type { AbortState } from '../util/abort-state';
 import { HttpRequest, HttpResponse, HttpTransport, QueryParams } from './http-transport';
 import { InferCoalescer } from './infer-coalescer';
 import { activeRecordingSpan, injectTraceHeaders, tracedInfer } from './infer-tracing';
@@ -40,7 +40,7 @@ export interface RequestOptions {
    * Cancels the call; the promise rejects with the signal's reason. An AbortSignal is
    * listened to; any other `{ aborted, reason }` object (a scoring worker's RunContext
    * `cancellation`) is polled every 20 ms while the call is in flight, which costs a call
-   * nothing until it is cancelled (abort-state.ts).
+   * nothing until it is cancelled (src/util/abort-state.ts).
    */
   signal?: AbortSignal | AbortState;
 }

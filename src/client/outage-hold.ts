@@ -9,7 +9,7 @@
  * at once: an outage must not grow the client without limit), and each waits only until its
  * own deadline, then fails with the error that made it wait.
  */
-import { throwIfAborted, type AbortState } from './abort-state';
+import { throwIfAborted, type AbortState } from '../util/abort-state';
 
 export interface OutageHoldOptions {
   maxHeldCalls: number;

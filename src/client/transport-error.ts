@@ -5,6 +5,7 @@
  * broke. A caller's own abort is not a failure of ours and passes through as it came.
  */
 import { ClientTimeoutError, Http1TransportError, InvalidArgumentError, NetworkError, ScorelineError } from '../errors';
+import { CONNECT_TIMEOUT_CODES, RESPONSE_TIMEOUT_CODES } from '../http1/timeout-codes';
 
 export interface TransportErrorContext {
   /** Where the request went, e.g. `POST http://127.0.0.1:8000/v2/models/m/infer`. */
@@ -12,14 +13,6 @@ export interface TransportErrorContext {
   connectionTimeout: number;
   networkTimeout: number;
   signal?: { readonly aborted: boolean; readonly reason?: unknown };
-}
-
-const RESPONSE_TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'SCORELINE_HTTP1_RESPONSE_TIMEOUT', 'ETIMEDOUT']);
-const CONNECT_TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'SCORELINE_HTTP1_CONNECT_TIMEOUT']);
-
-/** Whether an error code from either pool (undici's or the lean one) or the socket means a timeout. */
-export function isTimeoutCode(code: string | undefined): boolean {
-  return code !== undefined && (RESPONSE_TIMEOUT_CODES.has(code) || CONNECT_TIMEOUT_CODES.has(code));
 }
 
 function codeOf(err: unknown): string | undefined {

@@ -16,7 +16,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { MethodNotAllowedError, OverloadedError, ScoringTimeoutError, SchemaValidationError, TooManyRequestsError } from '../errors';
-import type { AbortState } from '../client/abort-state';
+import type { AbortState } from '../util/abort-state';
 import { AdmissionControl, LOOP_LAG_SAMPLE_MS } from './admission-control';
 import { requestTimeoutMs, REQUEST_TIMEOUT_HEADER } from './request-timeout';
 import { apiKeyCheck, type ApiKeyCheck } from './api-key';

@@ -1,13 +1,13 @@
 /**
  * Sends prepared HTTP requests and reads each response to its last byte: over the client's
- * lean keep-alive pool (src/client/http1-pool.ts) for http: origins, over an undici Pool for
+ * lean keep-alive pool (src/http1/http1-pool.ts) for http: origins, over an undici Pool for
  * https:. A response counts as complete only when its body has every byte its framing
  * promised. The generator shares the machine with the server it measures, so its own CPU
  * per request matters: the lean pool spends about half of undici's with its body iterator.
  */
-import { Http1Pool } from '../client/http1-pool';
-import { undiciKeepAlivePool } from '../client/http-transport';
-import { isTimeoutCode } from '../client/transport-error';
+import { Http1Pool } from '../http1/http1-pool';
+import { undiciKeepAlivePool } from '../http1/undici-keep-alive-pool';
+import { isTimeoutCode } from '../http1/timeout-codes';
 import type { Outcome, Transport } from './transport';
 
 export interface PreparedRequest {

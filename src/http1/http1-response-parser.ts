@@ -1,6 +1,7 @@
 /**
  * Reads HTTP/1.1 responses from a connection's bytes, one request in flight at a time (no
- * pipelining): the client's lean transport (http1-pool.ts) feeds it what the socket reads.
+ * pipelining): the lean pool (http1-pool.ts: the client's `transport: 'lean'`, perf's http:
+ * transport) feeds it what the socket reads.
  * A pure state object, tested without sockets.
  *
  * Framing, as RFC 9112 section 6 orders it: no body for 1xx, 204 and 304 (and after

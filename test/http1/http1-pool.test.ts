@@ -5,7 +5,7 @@
  */
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { Http1Pool, Http1PoolError } from '../../src/client/http1-pool';
+import { Http1Pool, Http1PoolError } from '../../src/http1/http1-pool';
 
 interface Peer {
   origin: string;

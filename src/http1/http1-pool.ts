@@ -1,7 +1,7 @@
 /**
- * The client's lean transport (`transport: 'lean'`): keep-alive HTTP/1.1 connections over
- * plain TCP, one request at a time on each (no pipelining), requests beyond the pool's
- * size waiting in FIFO order for the first connection that frees up.
+ * The lean transport (the client's `transport: 'lean'`, and perf's for http:): keep-alive
+ * HTTP/1.1 connections over plain TCP, one request at a time on each (no pipelining),
+ * requests beyond the pool's size waiting in FIFO order for the first connection that frees up.
  *
  * Why it exists: a scoring worker's engine calls are its own hot path. undici is general
  * and careful; for requests to an engine on the same machine its per-request work showed
@@ -17,7 +17,7 @@
  * failure reaches the caller, as undici does.
  */
 import { connect, type Socket } from 'node:net';
-import { AbortPoller, isAbortSignal, throwIfAborted, type AbortState } from './abort-state';
+import { AbortPoller, isAbortSignal, throwIfAborted, type AbortState } from '../util/abort-state';
 import { Http1ResponseParser, type Http1Response } from './http1-response-parser';
 import { Http1PoolError } from '../errors';
 
@@ -39,7 +39,7 @@ export interface Http1Request {
   /** Lower-case names; `host` is added. */
   headers: Record<string, string>;
   body?: Buffer | readonly Buffer[];
-  /** An AbortSignal is listened to; any other abort state is polled (abort-state.ts). */
+  /** An AbortSignal is listened to; any other abort state is polled (src/util/abort-state.ts). */
   signal?: AbortSignal | AbortState;
 }
 

@@ -1,4 +1,4 @@
-import { AbortPoller, abortReason, signalFor, throwIfAborted } from '../../src/client/abort-state';
+import { AbortPoller, abortReason, signalFor, throwIfAborted } from '../../src/util/abort-state';
 
 const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -3,7 +3,7 @@
  * response can be malformed, fed whole and byte by byte, no sockets.
  */
 import { errorOf } from '../helpers/error-of';
-import { Http1ProtocolError, Http1ResponseParser, MAX_HEADER_BYTES, type Http1Response } from '../../src/client/http1-response-parser';
+import { Http1ProtocolError, Http1ResponseParser, MAX_HEADER_BYTES, type Http1Response } from '../../src/http1/http1-response-parser';
 
 /** Feeds `text` in pieces of `step` bytes; returns the response and the piece it completed on. */
 function parse(text: string | Buffer, step = Infinity, bodyless = false): { response: Http1Response | undefined; at: number } {
