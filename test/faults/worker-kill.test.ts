@@ -17,6 +17,7 @@ import { ClosedLoopLoad, failureSummary, sleep, until } from './helpers/load';
 import { ON_LINUX } from './helpers/process-tree';
 
 const CONCURRENCY = 64;
+const RAMP_MS = 1_000;
 const RESTART_LIMIT_MS = 2_000;
 
 /** One request on a fresh connection: the pid of the worker that answered, or the error code. */
@@ -55,9 +56,13 @@ const policies = [
   });
 
   it('loses only the requests in flight on the killed worker, and the replacement serves within 2 s', async () => {
-    const load = new ClosedLoopLoad({ url: server.url, concurrency: CONCURRENCY, body: { action: 'sleep', ms: 50 }, timeoutMs: 5_000 }).start();
+    // Connections opened over a second, not in one burst: each is its own accept race, so both
+    // workers hold some of them whatever the scheduling policy (see rampMs).
+    const load = new ClosedLoopLoad({ url: server.url, concurrency: CONCURRENCY, body: { action: 'sleep', ms: 50 }, timeoutMs: 5_000, rampMs: RAMP_MS }).start();
     const probes: Array<number | string> = [];
     try {
+      // Every caller has its connection before the kill: a connection opened after it is not "in flight".
+      await sleep(RAMP_MS + 100);
       await until(() => load.counts.pids.length === 2 && load.ok() > 300, 20_000, 'both workers to answer');
       const [victim, survivor] = load.counts.pids as [number, number];
 

@@ -26,6 +26,12 @@ export interface LoadOptions {
   /** Fresh connection per request instead of keep-alive. */
   keepAlive?: boolean;
   /** Pause after a failure before the next request (default 5 ms): a refused port is not hammered. */
+  /**
+   * Spread the callers' first requests over this long (default 0: all at once). With
+   * NODE_CLUSTER_SCHED_POLICY=none the kernel hands each new connection to whichever worker
+   * accepts first; a burst of them can all land on one worker, and keep-alive pins them there.
+   */
+  rampMs?: number;
   pauseAfterFailureMs?: number;
   /** Send `x-request-id: <prefix><n>` so failures can be looked up in the server's log. */
   requestIdPrefix?: string;
@@ -90,7 +96,13 @@ export class ClosedLoopLoad {
 
   start(): this {
     this.running = true;
-    this.loops = Promise.all(Array.from({ length: this.options.concurrency }, () => this.loop())).then(() => undefined);
+    const { concurrency, rampMs = 0 } = this.options;
+    this.loops = Promise.all(
+      Array.from({ length: concurrency }, async (_, i) => {
+        if (rampMs > 0) await sleep((i * rampMs) / concurrency);
+        await this.loop();
+      }),
+    ).then(() => undefined);
     return this;
   }
 
