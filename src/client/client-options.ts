@@ -26,13 +26,6 @@ export interface InferenceServerClientOptions {
   /** Headers sent with every request (an API key, a tracing header); per-call headers win. */
   headers?: Record<string, string>;
   /**
-   * Merge concurrent `infer()` calls to a batching model into one request along the batch
-   * dimension, and give each caller its own rows (default false; see infer-coalescer.ts for
-   * which calls qualify). Saves a request per call where many small calls run at once, as
-   * in a scoring worker.
-   */
-  coalesceInfer?: boolean;
-  /**
    * The HTTP client underneath (default 'undici'). 'lean': scoreline's own keep-alive
    * HTTP/1.1 connections (src/http1/http1-pool.ts), plain http: URLs only; less CPU per request and a
    * request written at once. `scoreline serve`'s workers use it for the engine.
@@ -69,7 +62,6 @@ const optionsSchema = z.strictObject({
   networkTimeout: positiveMs.default(60_000),
   concurrency: z.number().int().min(1).max(1024).default(16),
   headers: z.record(z.string(), z.string()).default({}),
-  coalesceInfer: z.boolean().default(false),
   transport: z.enum(['undici', 'lean']).default('undici'),
   resendAfterOutage: z
     .union([
@@ -92,7 +84,6 @@ export interface ResolvedClientOptions {
   networkTimeout: number;
   concurrency: number;
   headers: Record<string, string>;
-  coalesceInfer: boolean;
   transport: 'undici' | 'lean';
   resendAfterOutage: false | Required<ResendAfterOutageOptions>;
 }
@@ -100,7 +91,9 @@ export interface ResolvedClientOptions {
 function describeIssue(issue: z.core.$ZodIssue): string {
   const where = issue.path.length > 0 ? issue.path.map(String).join('.') : '(options)';
   if (issue.code === 'unrecognized_keys') {
-    return `unknown option(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+    // coalesceInfer was an option until merging calls moved to the front end: say where it went.
+    const moved = issue.keys.includes('coalesceInfer') ? " ('coalesceInfer' was removed: merging infer() calls is scoreline serve's, --coalesce-infer)" : '';
+    return `unknown option(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}${moved}`;
   }
   return `option '${where}': ${issue.message}`;
 }

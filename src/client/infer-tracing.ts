@@ -6,9 +6,10 @@
  * span continues the trace. Calls made outside a recording span cost one context lookup and
  * send no trace headers (docs/observability.md, "Traces").
  *
- * Coalesced calls: each call keeps its own CLIENT span (from infer() to its rows' answer);
- * the merged request is sent from the context of the call that opened the group, so the
- * engine's span is a child of that call's span only.
+ * Merged calls (serve's front end, src/frontend/coalescing-engine-client.ts): each call keeps
+ * its own CLIENT span (from infer() to its rows' answer); the merged request is sent from the
+ * context of the call that opened the group, so the engine's span is a child of that call's
+ * span only.
  */
 import { SpanKind, SpanStatusCode, context, propagation, trace, type Span } from '@opentelemetry/api';
 import { InferenceServerError } from '../errors';

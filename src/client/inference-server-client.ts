@@ -13,7 +13,6 @@ import { OutageHold } from './outage-hold';
 import { InferenceServerClientOptions, ResolvedClientOptions, resolveClientOptions } from './client-options';
 import type { AbortState } from '../util/abort-state';
 import { HttpRequest, HttpResponse, HttpTransport, QueryParams } from './http-transport';
-import { InferCoalescer } from './infer-coalescer';
 import { activeRecordingSpan, injectTraceHeaders, tracedInfer } from './infer-tracing';
 import { InferInput } from './infer-input';
 import { InferResult } from './infer-result';
@@ -156,7 +155,6 @@ export class InferenceServerClient {
   readonly url: string;
   private readonly options: ResolvedClientOptions;
   private readonly transport: HttpTransport;
-  private readonly coalescer: InferCoalescer | undefined;
   private readonly outageHold: OutageHold | undefined;
   private closing = false;
   /** The origin as a URL, for the CLIENT span's server attributes. */
@@ -172,14 +170,6 @@ export class InferenceServerClient {
       resend === false
         ? undefined
         : new OutageHold({ maxHeldCalls: resend.maxHeldCalls, probeIntervalMs: resend.probeIntervalMs, probe: (signal) => this.isServerReady({ signal }) });
-    this.coalescer = !this.options.coalesceInfer
-      ? undefined
-      : new InferCoalescer({
-          backend: {
-            send: (modelName, inputs, options) => this.sendInfer(modelName, inputs, options),
-            maxBatchSize: async (modelName, modelVersion) => (await this.getModelConfig(modelName, { modelVersion })).max_batch_size ?? 0,
-          },
-        });
   }
 
   /** True when `GET /v2/health/live` answers 200. Rejects only when the server is unreachable. */
@@ -247,26 +237,24 @@ export class InferenceServerClient {
   /**
    * Runs one inference. Inputs go as binary data unless an input was set with
    * `binaryData: false`; outputs come back as `outputs` asks, or all in binary when omitted.
-   * With the `coalesceInfer` option, concurrent calls may share a request (see there).
    */
   async infer(modelName: string, inputs: readonly InferInput[], options: InferOptions = {}): Promise<InferResult> {
     // A CLIENT span only inside a recording span (infer-tracing.ts); otherwise one lookup.
     if (activeRecordingSpan() !== undefined) {
-      return tracedInfer(this.originUrl, modelName, options.modelVersion, () => this.inferUntraced(modelName, inputs, options));
+      return tracedInfer(this.originUrl, modelName, options.modelVersion, () => this.sendInfer(modelName, inputs, options));
     }
-    return this.inferUntraced(modelName, inputs, options);
-  }
-
-  private inferUntraced(modelName: string, inputs: readonly InferInput[], options: InferOptions): Promise<InferResult> {
-    if (this.coalescer !== undefined) return this.coalescer.infer(modelName, inputs, options);
     return this.sendInfer(modelName, inputs, options);
   }
 
   /**
-   * One inference, held and sent again while the server is away when the client resends
-   * after outages (see the option). A resent call's `timeout` is what is left of it.
+   * One inference as infer() sends it, inside the call's CLIENT span: held and sent again
+   * while the server is away when the client resends after outages (see the option). A
+   * resent call's `timeout` is what is left of it. Protected so that `scoreline serve` can
+   * route its workers' calls through its merging of calls (src/frontend/
+   * coalescing-engine-client.ts) and send what it merged through this; the client itself
+   * sends one request per call.
    */
-  private async sendInfer(modelName: string, inputs: readonly InferInput[], options: InferOptions): Promise<InferResult> {
+  protected async sendInfer(modelName: string, inputs: readonly InferInput[], options: InferOptions): Promise<InferResult> {
     const hold = this.outageHold;
     if (hold === undefined || options.resend === false) return this.sendInferOnce(modelName, inputs, options);
     const startedMs = Date.now();
@@ -386,8 +374,6 @@ export class InferenceServerClient {
   async close(): Promise<void> {
     this.closing = true;
     this.outageHold?.stop();
-    // Calls waiting to be merged were accepted before close(): send them first.
-    this.coalescer?.flushAll();
     await this.transport.close();
   }
 

@@ -10,7 +10,7 @@
  */
 import cluster from 'node:cluster';
 import { createServer, type Server } from 'node:http';
-import { InferenceServerClient } from '../client';
+import { engineClient } from './coalescing-engine-client';
 import { ScoreModuleError } from '../errors';
 import { loadScoreModule, type LoadedScoreModule } from './load-score-module';
 import { modelDirReport } from './model-dir-listing';
@@ -85,10 +85,9 @@ export async function runWorker(options: ServeOptions): Promise<void> {
   const client =
     options.engineUrl === undefined
       ? undefined
-      : new InferenceServerClient({
+      : engineClient(options.coalesceInfer, {
           url: options.engineUrl,
           concurrency: options.engineConnections,
-          coalesceInfer: options.coalesceInfer,
           transport: options.engineTransport,
           // The engine the primary started is restarted on the same port when it dies: calls
           // held meanwhile are resent when it is ready, within each call's own timeout. An

@@ -37,7 +37,6 @@ describe('options', () => {
       networkTimeout: 60_000,
       concurrency: 16,
       headers: {},
-      coalesceInfer: false,
       transport: 'undici',
       resendAfterOutage: false,
     });
@@ -47,7 +46,7 @@ describe('options', () => {
     ['a missing url', {}, /option 'url'/],
     ['a zero concurrency', { url: 'h:1', concurrency: 0 }, /option 'concurrency'/],
     ['a fractional concurrency', { url: 'h:1', concurrency: 1.5 }, /option 'concurrency'/],
-    ['a coalesceInfer that is not a boolean', { url: 'h:1', coalesceInfer: 'yes' }, /option 'coalesceInfer'/],
+    ['coalesceInfer, which moved to the front end', { url: 'h:1', coalesceInfer: true }, /unknown option\(s\) 'coalesceInfer' \('coalesceInfer' was removed: merging infer\(\) calls is scoreline serve's, --coalesce-infer\)/],
     ['an unknown transport', { url: 'h:1', transport: 'curl' }, /option 'transport'/],
     ['the lean transport for an https URL', { url: 'https://h:1', transport: 'lean' }, /option 'transport': 'lean' speaks plain HTTP only; use 'undici' for https:\/\/h:1/],
     ['a negative networkTimeout', { url: 'h:1', networkTimeout: -1 }, /option 'networkTimeout'/],

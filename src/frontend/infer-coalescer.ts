@@ -1,8 +1,9 @@
 /**
  * Merges concurrent `infer()` calls to one batching model into one request along the batch
  * dimension (the first of every input), then hands each caller its own rows of the answer.
- * The client's `coalesceInfer` option turns it on; `scoreline serve` turns it on for the
- * client it gives score modules.
+ * The front end's, not the client's: `scoreline serve` (`--coalesce-infer`, on by default)
+ * gives score modules a client whose infer() goes through one (coalescing-engine-client.ts);
+ * `scoreline/client` itself stays a plain client, one request per call.
  *
  * Why: a scoring worker makes one infer() call per /score request, mostly of one row, and
  * each call is a whole HTTP exchange with the engine. On the bench machine that exchange
@@ -24,7 +25,7 @@
  * at once, a polled abort state when the group is sent); one whose merged request is on its
  * way is rejected at once (AbortSignal) or when the answer comes (polled state), and the
  * merged request itself is abandoned only when every one of its calls has been cancelled.
- * Anything else goes alone, exactly as without this option. A merged request that the server
+ * Anything else goes alone, exactly as without merging. A merged request that the server
  * rejects as the caller's fault (4xx) is retried call by call, so each caller gets the
  * answer its own request earns, and so is one whose outputs cannot be split by rows (the
  * model then no longer gets merged calls); other failures (the model failed, the engine is gone) reach
@@ -36,9 +37,9 @@
 import { InferenceServerError } from '../errors';
 import { abortReason, isAbortSignal, throwIfAborted, type AbortState } from '../util/abort-state';
 import { DataType, NumericTypedArray, TensorData, WireOutputTensor, allocateTypedArray, elementCount, tensorDataToRaw } from '../tensor';
-import { InferInput } from './infer-input';
-import { InferResult } from './infer-result';
-import type { InferOptions } from './inference-server-client';
+import { InferInput } from '../client/infer-input';
+import { InferResult } from '../client/infer-result';
+import type { InferOptions } from '../client/inference-server-client';
 
 /** What the coalescer needs from the client; nothing else. */
 export interface CoalescerBackend {

@@ -1,11 +1,11 @@
 /**
  * The coalescer's logic with a scripted backend and hand-driven flushes (no timers, no
  * server): which calls merge, how rows are concatenated and split back, the row limit,
- * aborts, failures and the max_batch_size lookup. test/client/engine.test.ts runs it against
- * the real engine.
+ * aborts, failures and the max_batch_size lookup. coalescing-engine-client.test.ts runs it
+ * against the real engine.
  */
 import { InferenceServerError, InferInput, InferRequestedOutput, InferResult, type InferOptions } from '../../src/client';
-import { FAILED_LOOKUP_RETRY_MS, InferCoalescer, mergeKeyOf, splitByCall, type CoalescerBackend } from '../../src/client/infer-coalescer';
+import { FAILED_LOOKUP_RETRY_MS, InferCoalescer, mergeKeyOf, splitByCall, type CoalescerBackend } from '../../src/frontend/infer-coalescer';
 import { joinInferenceBody } from '../../src/tensor';
 
 interface Sent {
