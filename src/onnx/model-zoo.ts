@@ -205,3 +205,27 @@ export function identityAll(options: { datatypes?: readonly DataType[] } = {}): 
   }
   return { bytes: encodeModel({ graph: { name: 'identity_all', inputs, outputs, nodes } }), inputs, outputs, datatypes };
 }
+
+/**
+ * A stateful model for the sequence batcher: an accumulator. FP32 INPUT [batch, width] and
+ * the implicit state STATE_IN (same shape) → OUTPUT = INPUT + STATE_IN, STATE_OUT = OUTPUT,
+ * so each step's OUTPUT is the running sum of the sequence's inputs. It also echoes its
+ * control inputs: START, END (INT32 [batch, 1]) and CORRID (UINT64 [batch, 1]) come back
+ * as START_SEEN, END_SEEN, CORRID_SEEN. `batched: false` drops the batch dim (for
+ * max_batch_size 0): INPUT [width], controls [1].
+ */
+export function accumulator(options: { width?: number; batched?: boolean } = {}): OnnxModel & { width: number } {
+  const { width = 4, batched = true } = options;
+  const lead: OnnxDim[] = batched ? ['batch'] : [];
+  const t = (name: string, datatype: DataType, dims: OnnxDim[]): ValueInfoSpec => ({ name, datatype, dims: [...lead, ...dims] });
+  const inputs = [t('INPUT', 'FP32', [width]), t('STATE_IN', 'FP32', [width]), t('START', 'INT32', [1]), t('END', 'INT32', [1]), t('CORRID', 'UINT64', [1])];
+  const outputs = [t('OUTPUT', 'FP32', [width]), t('STATE_OUT', 'FP32', [width]), t('START_SEEN', 'INT32', [1]), t('END_SEEN', 'INT32', [1]), t('CORRID_SEEN', 'UINT64', [1])];
+  const nodes: NodeSpec[] = [
+    { opType: 'Add', name: 'add', inputs: ['INPUT', 'STATE_IN'], outputs: ['OUTPUT'] },
+    { opType: 'Identity', name: 'state', inputs: ['OUTPUT'], outputs: ['STATE_OUT'] },
+    { opType: 'Identity', name: 'start', inputs: ['START'], outputs: ['START_SEEN'] },
+    { opType: 'Identity', name: 'end', inputs: ['END'], outputs: ['END_SEEN'] },
+    { opType: 'Identity', name: 'corrid', inputs: ['CORRID'], outputs: ['CORRID_SEEN'] },
+  ];
+  return { bytes: encodeModel({ graph: { name: 'accumulator', inputs, outputs, nodes } }), inputs, outputs, width };
+}

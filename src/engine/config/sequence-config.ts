@@ -38,6 +38,9 @@ export function sequenceIssues(config: ParsedModelConfig): ConfigIssue[] {
     });
   }
 
+  // Triton refuses it too: a response depends on the sequence's state, not only on the request.
+  if (config.response_cache?.enable) issues.push({ path: ['response_cache', 'enable'], message: 'cannot be true for a model with sequence_batching' });
+
   const listed = new Set([...config.input.map((t) => t.name), ...config.output.map((t) => t.name)]);
   const seenKinds = new Set<ControlKind>();
   const seenNames = new Set<string>();

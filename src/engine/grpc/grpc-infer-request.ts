@@ -11,6 +11,7 @@ import { tensorDataFromRaw } from '../../tensor/raw-tensor-data';
 import type { InferenceRequest, RequestedOutput, Tensor } from '../models/inference-types';
 import type { WireInferInput, WireModelInferRequest, WireRequestedOutput } from './grpc-messages';
 import { checkReservedParameters, nonNegativeIntegerParameter } from './infer-parameters';
+import { sequenceFromGrpcParameters } from '../models/sequence-parameters';
 import { CONTENTS_FIELD, tensorDataFromContents } from './tensor-contents';
 
 function decodeShape(shape: readonly string[], what: string): number[] {
@@ -77,5 +78,7 @@ export function decodeGrpcInferRequest(message: WireModelInferRequest): Inferenc
   if (priority !== undefined) request.priority = priority;
   const timeout = nonNegativeIntegerParameter(message.parameters, 'timeout', "parameter 'timeout'");
   if (timeout !== undefined) request.timeoutMicroseconds = timeout;
+  const sequence = sequenceFromGrpcParameters(message.parameters);
+  if (sequence) request.sequence = sequence;
   return request;
 }

@@ -20,6 +20,7 @@ import { tensorDataFromJson } from '../../tensor/json-tensor-data';
 import { tensorDataFromRaw } from '../../tensor/raw-tensor-data';
 import type { WireInferRequest, WireInputTensor, WireRequestedOutput } from '../../tensor/inference-wire';
 import type { InferenceRequest, RequestedOutput, Tensor } from '../models/inference-types';
+import { sequenceFromJsonParameters } from '../models/sequence-parameters';
 
 /** Headers up to this size without a `"data"` key go to JSON.parse (see readRequestJson). */
 const SMALL_HEADER_BYTES = 4096;
@@ -249,6 +250,8 @@ export function decodeInferRequest(
     }
     request.timeoutMicroseconds = params.timeout as number;
   }
+  const sequence = sequenceFromJsonParameters(params);
+  if (sequence) request.sequence = sequence;
   const binaryDataOutput = params?.binary_data_output;
   if (binaryDataOutput !== undefined && typeof binaryDataOutput !== 'boolean') {
     throw new InvalidArgumentError("parameter 'binary_data_output' must be a boolean");

@@ -3,6 +3,7 @@
  * front doors decode requests into and encode responses from.
  */
 import type { DataType, TensorData } from '../../tensor/datatypes';
+import type { SequenceFlags } from '../scheduler/sequence-types';
 import type { BatchTimings } from './model-statistics';
 
 export interface Tensor {
@@ -31,6 +32,8 @@ export interface InferenceRequest {
   timeoutMicroseconds?: number;
   /** True once the caller has gone; a queued request is then dropped before it runs. */
   isCancelled?: () => boolean;
+  /** sequence_id / sequence_start / sequence_end (sequence-parameters.ts); for sequence-batched models. */
+  sequence?: SequenceFlags;
 }
 
 export interface InferenceResponse {

@@ -25,6 +25,7 @@ import { readLabels, scanModelDirectory, selectVersions, versionsWithModelFile }
 import { EnsembleHost, isEnsembleConfig, loadEnsemble } from './load-ensemble';
 import { prepareWarmupSamples } from './model-warmup';
 import { ModelVersion } from './model-version';
+import { readInitialStates } from './sequence-state-store';
 import type { ServableVersion } from './servable-version';
 
 export interface LoaderOptions {
@@ -180,11 +181,12 @@ export async function loadModel(
 
     // Warmup data is read once and checked before any instance beyond the probe starts.
     const samples = await prepareWarmupSamples(modelName, dir.path, complete);
+    const initialStates = await readInitialStates(modelName, dir.path, complete);
     const loaded = new Map<number, ServableVersion>();
     for (const version of sorted) {
       const instances = firstInstances.get(version) ?? [];
       for (const plan of plans.slice(instances.length)) instances.push(await spawn(version, plan));
-      const modelVersion = new ModelVersion(modelName, version, complete, instances, labels, options.responseCache);
+      const modelVersion = new ModelVersion(modelName, version, complete, instances, labels, options.responseCache, initialStates);
       // Before the version is returned, so nothing is routed to it until every instance is warm.
       await modelVersion.warmUp(samples, (message) => options.logger.info(message));
       loaded.set(version, modelVersion);

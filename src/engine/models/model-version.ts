@@ -6,7 +6,7 @@
  * Ownership: the scheduler decides which instance runs a batch and never runs two batches
  * on one instance at a time, so an instance's buffers are only touched by one batch.
  */
-import { InferenceError, ModelLoadError, UnavailableError } from '../../errors';
+import { InferenceError, InvalidArgumentError, ModelLoadError, UnavailableError } from '../../errors';
 import { DataType, TensorData, dataTypeFromOnnxType, dataTypeInfo } from '../../tensor/datatypes';
 import type { OnnxInstance } from '../backend/onnx-instance';
 import { CacheMiss, ModelResponseCache, isCacheMiss } from '../cache/model-response-cache';
@@ -16,12 +16,14 @@ import type { WarmupTensor, WorkerTensor } from '../backend/session-messages';
 import type { ModelConfig } from '../config/model-config';
 import { createScheduler } from '../scheduler/create-scheduler';
 import type { BatchItem, Scheduler } from '../scheduler/scheduler-types';
+import { formatSequenceId } from '../scheduler/sequence-types';
 import { concatRows, splitRows } from './batch-assembly';
 import { topKClassification } from './classification';
 import type { InferenceRequest, InferenceResponse, Tensor } from './inference-types';
 import { BatchTimings, ModelStatistics } from './model-statistics';
 import { WarmupSample, describeSample } from './model-warmup';
 import { ValidatedRequest, validateRequest } from './request-validation';
+import { SequenceStateStore } from './sequence-state-store';
 import type { ServableVersion, Successor } from './servable-version';
 
 interface Pending {
@@ -66,6 +68,9 @@ export class ModelVersion implements ServableVersion {
   private readonly scheduler: Scheduler<Pending, Delivered>;
   private readonly batching: boolean;
   private readonly outputNames: string[];
+  /** Sequence-batched models: the implicit state and control inputs; the run also returns the state outputs. */
+  private readonly sequences: SequenceStateStore | undefined;
+  private readonly runOutputNames: string[];
   private successor: Successor | undefined;
   /** The engine's response cache when this model uses it (server cache on and response_cache.enable). */
   private readonly cache: ModelResponseCache | undefined;
@@ -82,6 +87,8 @@ export class ModelVersion implements ServableVersion {
     private readonly labels: ReadonlyMap<string, readonly string[]>,
     /** The engine's response cache (--cache-config); used only if the config enables it. */
     responseCache?: ResponseCache,
+    /** Sequence-batched models: initial_state data files, by state input name (readInitialStates). */
+    initialStates?: ReadonlyMap<string, TensorData>,
   ) {
     this.stats = new ModelStatistics(modelName, String(version));
     // Triton: both the server cache and the model's response_cache.enable, else no caching
@@ -92,6 +99,8 @@ export class ModelVersion implements ServableVersion {
         : undefined;
     this.batching = config.max_batch_size > 0;
     this.outputNames = config.output.map((o) => o.name);
+    this.sequences = config.sequence_batching && new SequenceStateStore(modelName, config.sequence_batching, this.batching, initialStates);
+    this.runOutputNames = [...this.outputNames, ...(this.sequences?.stateOutputNames ?? [])];
     this.scheduler = createScheduler<Pending, Delivered>(
       {
         modelName,
@@ -100,6 +109,8 @@ export class ModelVersion implements ServableVersion {
         dynamicBatching: config.dynamic_batching,
         // An instance's thread takes a second batch and runs it when the first ends.
         stageAhead: true,
+        sequenceBatching: config.sequence_batching,
+        onSequenceReleased: (key) => this.sequences?.release(key),
       },
       (instance, items) => this.runBatch(instance, items),
     );
@@ -135,6 +146,7 @@ export class ModelVersion implements ServableVersion {
     let validated: ValidatedRequest;
     try {
       validated = validateRequest(this.modelName, this.config, request);
+      this.checkSequence(request);
     } catch (err) {
       this.stats.recordFailure(Number(nowNs() - arrivedAtNs), err);
       throw err;
@@ -156,6 +168,7 @@ export class ModelVersion implements ServableVersion {
         priority: request.priority,
         timeoutMicroseconds: request.timeoutMicroseconds,
         isCancelled: request.isCancelled,
+        sequence: request.sequence,
       });
       if (miss) this.cache!.store(miss, delivered.outputs);
       this.stats.recordSuccess(Number(nowNs() - arrivedAtNs), delivered.queueNs, delivered.timings);
@@ -253,10 +266,12 @@ export class ModelVersion implements ServableVersion {
     const rows = items.map((i) => i.payload.validated.batchSize);
     const totalRows = rows.reduce((a, b) => a + b, 0);
     const feeds = this.feeds(items.map((i) => i.payload.validated));
+    if (this.sequences) feeds.push(...this.sequences.feeds(items.map((i) => i.sequence!)).map((t) => toWorkerTensor(t, t.shape)));
     const inferStartNs = nowNs();
-    const result = await this.instances[instanceIndex]!.run(feeds, this.outputNames);
+    const result = await this.instances[instanceIndex]!.run(feeds, this.runOutputNames);
     const outputStartNs = nowNs();
-    const outputs = result.outputs.map(fromWorkerTensor);
+    const all = result.outputs.map(fromWorkerTensor);
+    const outputs = this.sequences ? this.sequences.absorb(items.map((i) => i.sequence!), all) : all;
     const perItem: Array<{ outputs: Tensor[] }> = items.map(() => ({ outputs: [] }));
     for (const out of outputs) {
       const pieces = this.batching ? splitRows(out.datatype, out.data, out.shape, rows) : [{ shape: out.shape, data: out.data }];
@@ -296,6 +311,27 @@ export class ModelVersion implements ServableVersion {
             batchEndNs: endNs,
           },
     );
+  }
+
+  /** Sequences whose implicit state the engine holds now (tests read it; Triton reports no such count). */
+  get sequenceStateCount(): number {
+    return this.sequences?.count ?? 0;
+  }
+
+  /**
+   * A sequence_id sent to a model without sequence_batching is refused: Triton ignores it
+   * there, but a client that sends one expects state to be kept, and none would be.
+   */
+  private checkSequence(request: InferenceRequest): void {
+    const sequence = request.sequence;
+    if (!sequence) return;
+    if (!this.sequences) {
+      if (sequence.id === 0n || sequence.id === '') return;
+      throw new InvalidArgumentError(
+        `inference request to model '${this.modelName}' specifies sequence_id ${formatSequenceId(sequence.id)}, but the model has no sequence_batching, so no sequence state would be kept; remove sequence_id, sequence_start and sequence_end, or configure sequence_batching`,
+      );
+    }
+    this.sequences.checkId(sequence.id);
   }
 
   /** Keeps the outputs the request asked for (all when it named none), classifying where asked. */

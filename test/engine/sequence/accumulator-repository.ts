@@ -1,0 +1,56 @@
+/**
+ * Accumulator models (src/onnx/model-zoo.ts accumulator) in a model repository, each with
+ * a sequence_batching block: the state STATE_IN/STATE_OUT kept by the engine, and the
+ * START, END and CORRID control inputs filled by it. Shared by the in-process and the
+ * outside sequence tests.
+ */
+import { accumulator } from '../../../src/onnx/model-zoo';
+import { configText, writeRepositoryModel } from '../../../src/onnx/repository-writer';
+
+export const WIDTH = 4;
+
+export interface AccumulatorSpec {
+  name: string;
+  maxBatchSize: number;
+  /** Verbatim strategy block, e.g. `oldest { max_candidate_sequences: 4 }`; none = direct (the default). */
+  strategy?: string;
+  idleUs?: number;
+  instances?: number;
+  /** Extra lines inside sequence_batching, e.g. an initial_state for the state. */
+  initialState?: string;
+}
+
+export function accumulatorConfig(spec: AccumulatorSpec): string {
+  return configText({
+    name: spec.name,
+    maxBatchSize: spec.maxBatchSize,
+    inputs: [{ name: 'INPUT', datatype: 'FP32', dims: [WIDTH] }],
+    outputs: [
+      { name: 'OUTPUT', datatype: 'FP32', dims: [WIDTH] },
+      { name: 'START_SEEN', datatype: 'INT32', dims: [1] },
+      { name: 'END_SEEN', datatype: 'INT32', dims: [1] },
+      { name: 'CORRID_SEEN', datatype: 'UINT64', dims: [1] },
+    ],
+    extra: [
+      `sequence_batching {`,
+      spec.strategy ?? '',
+      spec.idleUs !== undefined ? `  max_sequence_idle_microseconds: ${spec.idleUs}` : '',
+      `  control_input [`,
+      `    { name: "START" control [ { kind: CONTROL_SEQUENCE_START int32_false_true: [ 0, 1 ] } ] },`,
+      `    { name: "END" control [ { kind: CONTROL_SEQUENCE_END int32_false_true: [ 0, 1 ] } ] },`,
+      `    { name: "CORRID" control [ { kind: CONTROL_SEQUENCE_CORRID data_type: TYPE_UINT64 } ] }`,
+      `  ]`,
+      `  state [ { input_name: "STATE_IN" output_name: "STATE_OUT" data_type: TYPE_FP32 dims: [ ${WIDTH} ] ${spec.initialState ?? ''} } ]`,
+      `}`,
+      `instance_group [ { kind: KIND_CPU count: ${spec.instances ?? 1} } ]`,
+    ],
+  });
+}
+
+export async function writeAccumulator(repo: string, spec: AccumulatorSpec): Promise<void> {
+  await writeRepositoryModel(repo, {
+    name: spec.name,
+    versions: { 1: accumulator({ width: WIDTH, batched: spec.maxBatchSize > 0 }).bytes },
+    config: accumulatorConfig(spec),
+  });
+}
