@@ -5,13 +5,14 @@
  *
  * Why not the client's lean pool (src/http1/http1-pool.ts), which the first version used:
  * its abort destroys the socket with a FIN, which leaves the generator's side of the
- * connection in TIME_WAIT for 60 s. At 4x this machine's capacity callers give up about 2,500
- * times a second; the first full run left 25,000 sockets in TIME_WAIT (the ephemeral port
- * range is 28,000), connect() slowed down searching for a free port, and the generator fell
- * 4 s behind its schedule (so every contender's goodput at 4x read 0), while other programs
- * on the machine got EADDRINUSE. A reset leaves no TIME_WAIT, and the server sees the
- * caller leave just the same (its socket closes with ECONNRESET instead of EOF). The pool's
- * abort also scans every open connection, which at 3,000 of them costs as much again.
+ * connection in TIME_WAIT for 60 s. At the top of the overload range callers give up
+ * thousands of times a second; the first full run filled most of the ephemeral port range
+ * with TIME_WAIT sockets, connect() slowed down searching for a free port, and the generator
+ * fell so far behind its schedule that every contender's goodput there read 0, while other
+ * programs on the machine got EADDRINUSE (bench/README.md, "Measurements behind design
+ * choices"). A reset leaves no TIME_WAIT, and the server sees the caller leave just the same
+ * (its socket closes with ECONNRESET instead of EOF). The pool's abort also scans every open
+ * connection, which with thousands of them open costs as much again.
  *
  * Responses are framed by the client's parser (src/http1/http1-response-parser.ts).
  */

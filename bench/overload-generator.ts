@@ -6,8 +6,8 @@
  * step's outcomes.
  *
  * In production the callers run on other machines; here they share the cores with the
- * server, and an overloaded server's processes delayed the generator's timers (start lag p99
- * up to 170 ms in a trial run at 2x), which counts against the callers' deadlines. So the
+ * server, and an overloaded server's processes delayed the generator's timers (bench/README.md,
+ * "Measurements behind design choices"), which counts against the callers' deadlines. So the
  * generator runs at a higher scheduling priority: it takes the CPU it needs when a request is
  * due (its CPU per request and per second is in the report), and leaves the rest to the
  * server. Every contender gets the same generator.

@@ -83,9 +83,9 @@ async function measureCapacity(c: OverloadContender, body: string, warmupSeconds
 
 /**
  * Each contender's closed-loop throughput, CAPACITY_ROUNDS times in an order that rotates each
- * round; the median round's figures. On a shared machine one measurement can be far off (in a
- * trial run on a busy machine the same code measured 136 and 232 req/s back to back); a median
- * of three shrugs off one spoiled round.
+ * round; the median round's figures. On a shared machine one measurement can be far off
+ * (bench/README.md, "Measurements behind design choices"); a median of three shrugs off one
+ * spoiled round.
  */
 async function measureCapacities(contenders: readonly OverloadContender[], body: string): Promise<Capacity[]> {
   const rounds = contenders.map((): LeanMeasurement[] => []);

@@ -13,9 +13,9 @@
  *
  * Stdout lines are gathered and written together, at most STDOUT_FLUSH_DELAY_MS after the
  * first of them: the front end logs a line per request, and a write() system call per line
- * was a tenth of an echo request's cost; one per event-loop turn still cost an echo request
- * about 1.5 µs of its ~20 when a busy worker's turns carry one or two requests each (see
- * bench/README.md). Every logger in the process shares the one buffer, so stdout keeps the
+ * was a measurable share of an echo request's cost; one per event-loop turn still was, when
+ * a busy worker's turns carry one or two requests each (bench/README.md, "Measurements
+ * behind design choices"). Every logger in the process shares the one buffer, so stdout keeps the
  * order lines were logged in, and a warning or error first writes what stdout holds.
  * Warnings and errors are written at once: they are rare, and they are what a crashing
  * process must not lose. Nothing waiting is lost when the process exits, however it exits

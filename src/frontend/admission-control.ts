@@ -12,9 +12,9 @@
  * estimate fed after a burst of refusals). The fraction leaves the rest of the budget for
  * what the estimate cannot see: the variance of the wait, the time before the worker reads a
  * request, and a caller whose own deadline is shorter than the server's. On bench:overload
- * (16-row MLP requests, 2 workers, 500 ms budget, callers leaving at 600 ms) a half let
- * answers run to ~300 ms at p99, close enough to the callers' limit that a burst pushed some
- * past it; each caller that leaves costs a new connection, and that churn fed the overload.
+ * a half let answers' p99 come close enough to the callers' limit that a burst pushed some
+ * past it (bench/README.md, "Measurements behind design choices"); each caller that leaves
+ * costs a new connection, and that churn fed the overload.
  * A queue of a quarter of the budget still holds many batches' worth of rows, so the model
  * never waits for work.
  *

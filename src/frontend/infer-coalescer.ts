@@ -7,8 +7,9 @@
  *
  * Why: a scoring worker makes one infer() call per /score request, mostly of one row, and
  * each call is a whole HTTP exchange with the engine. On the bench machine that exchange
- * costs far more CPU (both ends, ~100 µs) than the row's share of a batched model run, so
- * calls that start in the same event-loop turn go out as one request. The engine's dynamic
+ * costs far more CPU, both ends together, than the row's share of a batched model run
+ * (bench/README.md, "Measurements behind design choices"), so calls that start in the same
+ * event-loop turn go out as one request. The engine's dynamic
  * batcher still merges that request with other workers' requests.
  *
  * A call is merged only when merging cannot change what its caller gets:

@@ -95,8 +95,9 @@ export class ScoreRunner {
   /**
    * Answers a /score request. Refusals (method, API key, concurrency limit) are answered at
    * once; an admitted request returns the promise of its answer. One async function per
-   * request, not a chain of them: each level of async/await cost an echo request's worker
-   * CPU a few hundred nanoseconds in promises and microtasks.
+   * request, not a chain of them: each level of async/await costs every request promises and
+   * microtasks, which showed in an echo worker's CPU per request (bench/README.md,
+   * "Measurements behind design choices").
    */
   score(request: ScoreRequest): Promise<void> | undefined {
     const { req, res, headers, method } = request;
@@ -240,8 +241,9 @@ export class ScoreRunner {
 /**
  * The RunContext a request's run() gets. A class, not an object literal: a literal with a
  * `get signal()` closure gets a fresh hidden class per request, and those (old-space objects)
- * made every request's garbage survive the young-generation GC; an echo worker lost a third
- * of its throughput to it. The getter lives on the prototype instead.
+ * made every request's garbage survive the young-generation GC, which cost an echo worker a
+ * large share of its throughput (bench/README.md, "Measurements behind design choices"). The
+ * getter lives on the prototype instead.
  *
  * The signal is made only when run() reads it: an AbortController and a 'close' listener per
  * request were a measurable share of an echo request's cost, and most modules never look. A

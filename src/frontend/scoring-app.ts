@@ -1,8 +1,8 @@
 /**
  * A worker's HTTP handler: the AzureML routes on bare node:http. Express is not used here:
- * on this project's machines its per-request machinery alone cost more than half the
- * throughput of an echo server (bench/README.md, "Measurements behind design choices"),
- * and five routes need no router.
+ * on this project's machines its per-request machinery alone outweighed an echo server's
+ * own work (bench/README.md, "Measurements behind design choices"), and five routes need
+ * no router.
  *
  *   GET /               200 Healthy (the worker listens only once init() finished)
  *   GET /ready          200 when this worker is not draining and the engine's models are ready

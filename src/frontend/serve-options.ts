@@ -120,14 +120,16 @@ const serveOptionsSchema = z.strictObject({
   maxConcurrency: z.number().int().min(0).default(0),
   overloadProtection: z.boolean().default(true),
   // The client's own default (16) held back a worker with more requests in flight than that:
-  // they waited in the client instead of reaching the engine's batcher (bench: +28 % req/s
-  // at 64 callers with 64 connections).
+  // they waited in the client instead of reaching the engine's batcher (bench/README.md,
+  // "Measurements behind design choices").
   engineConnections: positive.max(1024).default(128),
   // Left undefined: finish() picks lean, or undici for an https engine URL (lean is http only).
-  // Lean against undici on the MLP bench: +7 % req/s (the hop is a worker's own hot path).
+  // Lean rather than undici: the hop is a worker's own hot path, and undici's per-request
+  // work shows there (bench/README.md, "Measurements behind design choices").
   engineTransport: z.enum(['lean', 'undici']).optional(),
   // Each infer() call is a whole HTTP exchange with the engine; merging the calls a worker
-  // starts in one event-loop turn took the MLP bench from ~4,900 to ~5,900-6,600 req/s.
+  // starts in one event-loop turn saves those exchanges' CPU (bench/README.md,
+  // "Measurements behind design choices").
   coalesceInfer: z.boolean().default(true),
   maxRequestsPerWorker: z.number().int().min(0).default(0),
   maxRequestsJitter: z.number().int().min(0).default(0),

@@ -5,7 +5,8 @@
  *
  * Why it exists: a scoring worker's engine calls are its own hot path. undici is general
  * and careful; for requests to an engine on the same machine its per-request work showed
- * as ~10 % of a worker's CPU, and since 7.30 it waits one event-loop turn before reusing
+ * in a worker's CPU profile (bench/README.md, "Measurements behind design choices"), and
+ * since 7.30 it waits one event-loop turn before reusing
  * an idle connection (GHSA-35p6-xmwp-9g52), which a request sent from a setImmediate
  * callback (the client's merged calls) pays on every call. Here the request is written at
  * once; a connection that received unasked bytes while idle, or that the server closed,

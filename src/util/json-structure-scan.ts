@@ -2,8 +2,9 @@
  * A byte scan that bounds what JSON.parse would build from a body, run before it parses.
  *
  * Why: JSON.parse's output can be far larger than its input. `[[],[],…]` is 3 bytes per
- * empty array and about 55 bytes of heap each: 60 MB of it grew a /score worker by 1.1 GiB,
- * and V8 keeps a grown heap. Counting is a fraction of parsing's cost (one pass over the
+ * empty array and about 55 bytes of heap each, so a body of tens of megabytes can grow a
+ * /score worker by gigabytes (bench/README.md, "Measurements behind design choices"), and V8
+ * keeps a grown heap. Counting is a fraction of parsing's cost (one pass over the
  * bytes, no allocation), so a body that breaks a limit is refused before anything is built.
  *
  * Counted: containers (arrays and objects, the costly values) and values (containers,

@@ -58,8 +58,9 @@ const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
 
 /**
  * A JSON string literal; newlines and control characters escaped, so a line stays one line.
- * Most values (ids, paths, methods) need no escape and are just quoted: JSON.stringify took
- * ~110 ns a string, the test and a template ~70.
+ * Most values (ids, paths, methods) need no escape and are just quoted: the test and a
+ * template cost less than JSON.stringify per string (bench/README.md, "Measurements behind
+ * design choices").
  */
 export function jsonString(text: string): string {
   return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;

@@ -2,9 +2,9 @@
  * `JSON.parse` for a UTF-8 request body, faster on what scoring requests are made of:
  * arrays of decimal numbers.
  *
- * Why: V8 converts each JSON number with its general string-to-double routine; a
- * `{"data": [[512 features]]}` body costs about 12 µs to parse that way, most of it in the
- * numbers, and on the MLP benchmark a worker spends a fifth of its time there. A number
+ * Why: V8 converts each JSON number with its general string-to-double routine; most of a
+ * `{"data": [[512 features]]}` body's parse is spent in the numbers, and on the MLP
+ * benchmark that parse is a large share of a worker's time. A number
  * with at most 15 significant digits and a decimal exponent within ±22 is exactly
  * `digits × 10^e` or `digits / 10^-e` (both operands exact doubles, and one IEEE operation
  * rounds correctly: Clinger's fast path), which a byte loop computes in nanoseconds.
@@ -22,9 +22,7 @@
  * hand-over costs the work done until then, so the rules that decide it apply early in
  * typical documents.
  *
- * Measured (2 cores of the bench machine, 20,000 parses): a 512-feature row of 4-decimal
- * numbers 8.4 µs against JSON.parse's 12.2; 512 integers, full-precision doubles and 50
- * small records within 1 µs of JSON.parse (they go to it).
+ * What it gains and on which documents: bench/README.md, "Measurements behind design choices".
  */
 import { JsonByte } from './json-byte-codes';
 
@@ -43,7 +41,8 @@ const MAX_EXACT_DIGITS = 15;
 const Byte = JsonByte;
 /**
  * What the fast reader returns when it hands the text to JSON.parse. A returned sentinel,
- * not a throw: a throw costs about 1 µs, as much as parsing a small body.
+ * not a throw: a throw costs as much as parsing a small body (bench/README.md, "Measurements
+ * behind design choices").
  */
 export const UNHANDLED: unique symbol = Symbol('unhandled');
 type Unhandled = typeof UNHANDLED;

@@ -78,8 +78,8 @@ export class OnnxInstance {
       recordTiming: false,
       // Tasks reach the thread as port messages only. piscina's default ('sync') also
       // notifies an Atomics.wait between tasks: a second wake-up per batch, paid on the I/O
-      // thread (MLP bench, one worker, eight alternating rounds: +3.6 % req/s, 166 -> 160 µs
-      // of server CPU per request without it).
+      // thread, measurable in req/s and server CPU per request (bench/README.md,
+      // "Measurements behind design choices").
       atomics: 'disabled',
       execArgv: workerExecArgv(),
     });

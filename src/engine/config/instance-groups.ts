@@ -27,11 +27,10 @@ export const CPU_ONLY: GpuAvailability = { deviceIds: [] };
 /**
  * CPU instances of an onnxruntime model whose group does not say. Triton's
  * SetDefaultInstanceCount gives 2; scoreline gives 1, because two default instances measured
- * worse on the project's 2-core machine: every session's onnxruntime already uses all cores
- * for one run (intra-op threads default to the core count), so a second instance only makes
- * the two contend. MLP 512→2048→2048→512→10, batch-1 requests at concurrency 16, medians of 3
- * rounds: auto-completed (max_batch_size 4, dynamic batching) 3353 req/s, p99 8.9 ms with 1
- * instance vs 2628 req/s, p99 17.0 ms with 2; max_batch_size 0: 1024 vs 905 req/s.
+ * worse on the project's 2-core machine, in req/s and p99 alike: every session's onnxruntime
+ * already uses all cores for one run (intra-op threads default to the core count), so a
+ * second instance only makes the two contend (bench/README.md, "Measurements behind design
+ * choices").
  */
 export const DEFAULT_CPU_INSTANCE_COUNT = 1;
 

@@ -19,8 +19,9 @@ import { InvalidArgumentError } from '../../errors';
 
 /**
  * Typed-contents elements per request (all inputs, all *_contents fields). protobufjs makes a
- * value per element (an int64 costs a Long and a string, then a BigInt here): at this bound
- * the costliest, int64, takes about 80 ms of event loop end to end on a 2-core machine.
+ * value per element (an int64 costs a Long and a string, then a BigInt here): the bound is
+ * where the costliest, int64, still holds the event loop only briefly on a 2-core machine
+ * (bench/README.md, "Measurements behind design choices").
  */
 export const MAX_CONTENTS_ELEMENTS = 65_536;
 /** Fields per request other than contents elements. */

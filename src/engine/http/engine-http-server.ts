@@ -1,7 +1,7 @@
 /**
  * The engine's HTTP server: plain node:http and a table of routes. No framework on this
- * path: /infer is the hot path, and express's per-request machinery costs more than half of
- * node:http's throughput (bench/README.md, "Measurements behind design choices").
+ * path: /infer is the hot path, and express's per-request machinery outweighs the work of a
+ * small request itself (bench/README.md, "Measurements behind design choices").
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -149,7 +149,8 @@ async function infer(ctx: RouteContext, req: IncomingMessage, p: Record<string, 
   if (!span) return inferUntraced(ctx, req, p);
   // Not run inside context.with: the engine's spans name their parent explicitly, and on
   // Node 20 the first AsyncLocalStorage.run turns on promise hooks for the whole process
-  // (every await then pays for them: ~20 % of a small model's req/s, measured).
+  // (every await then pays for them, a measurable share of a small model's req/s:
+  // bench/README.md, "Measurements behind design choices").
   try {
     return await inferUntraced(ctx, req, p, span);
   } catch (err) {

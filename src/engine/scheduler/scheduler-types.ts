@@ -136,7 +136,8 @@ export interface SchedulerOptions {
   /**
    * When every instance is busy, hand a busy instance its next batch before the running one
    * ends, so the instance starts it without waiting for this thread to hear that it is free
-   * (on a loaded I/O thread that round trip left the model idle about a tenth of the time).
+   * (on a loaded I/O thread that round trip left the model idle a measurable share of the
+   * time: bench/README.md, "Measurements behind design choices").
    * A batch is staged only when it is ready to go and holds at least as many rows as the
    * batch running there: staging never trades a big batch for a small one. At most one
    * batch is staged per instance. Default false: the backend must accept a second batch
