@@ -4,10 +4,9 @@
  * server so a scrape never shares a socket or a route table with /infer.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../logger';
 import type { MetricsRegistry } from './metrics-registry';
-import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text';
+import { PROMETHEUS_CONTENT_TYPE, listenForScrapes } from '../../util/scrape-listener';
 
 export interface MetricsServer {
   readonly port: number;
@@ -41,26 +40,6 @@ export async function startMetricsServer(
       },
     );
   });
-  server.headersTimeout = 30_000;
-  server.requestTimeout = 60_000;
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    port,
-    host: options.host,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Scrapers keep connections alive and would hold close() open; a scrape cut short at
-        // shutdown loses nothing.
-        server.closeAllConnections();
-      }),
-  };
+  const { port, close } = await listenForScrapes(server, options.host, options.port);
+  return { port, host: options.host, close };
 }

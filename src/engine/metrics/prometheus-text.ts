@@ -41,7 +41,7 @@ export type SummaryFamily = FamilyHead & { type: 'summary'; samples: SummarySamp
 export type HistogramFamily = FamilyHead & { type: 'histogram'; samples: HistogramSample[] };
 export type MetricFamily = ScalarFamily | SummaryFamily | HistogramFamily;
 
-export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+export { PROMETHEUS_CONTENT_TYPE } from '../../util/scrape-listener';
 
 const escapeHelp = (s: string): string => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 const escapeLabel = (s: string): string => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');

@@ -10,10 +10,9 @@
  * target, and the front end's metrics keep coming.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { PROMETHEUS_CONTENT_TYPE, listenForScrapes, type ScrapeListener } from '../../util/scrape-listener';
 import type { Logger } from '../../logger';
 
-export const PROMETHEUS_TEXT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 /** The engine answers a scrape from counters in memory; longer than this means it is stuck. */
 const ENGINE_SCRAPE_TIMEOUT_MS = 5_000;
 
@@ -27,10 +26,7 @@ export interface MetricsListenerOptions {
   logger: Logger;
 }
 
-export interface MetricsListener {
-  readonly port: number;
-  close(): Promise<void>;
-}
+export type MetricsListener = ScrapeListener;
 
 export async function startMetricsListener(options: MetricsListenerOptions): Promise<MetricsListener> {
   const server = http.createServer((req, res) => {
@@ -44,7 +40,7 @@ export async function startMetricsListener(options: MetricsListenerOptions): Pro
     scrapeAll(options).then(
       (text) => {
         const body = Buffer.from(text, 'utf8');
-        res.writeHead(200, { 'content-type': PROMETHEUS_TEXT_TYPE, 'content-length': body.length });
+        res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': body.length });
         res.end(req.method === 'HEAD' ? undefined : body);
       },
       (err: Error) => {
@@ -53,24 +49,7 @@ export async function startMetricsListener(options: MetricsListenerOptions): Pro
       },
     );
   });
-  server.headersTimeout = 30_000;
-  server.requestTimeout = 60_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Scrapers keep connections alive; a scrape cut short at shutdown loses nothing.
-        server.closeAllConnections();
-      }),
-  };
+  return listenForScrapes(server, options.host, options.port);
 }
 
 async function scrapeAll(options: MetricsListenerOptions): Promise<string> {
