@@ -10,6 +10,7 @@ import { CONTROL_CANCEL, CONTROL_NATIVE, CONTROL_SLOTS } from './session-message
 import type { SessionMetadata, SessionSpec, WarmupTensor, WorkerReply, WorkerTask, WorkerTensor, RunTimings } from './session-messages';
 import { movable } from './transfer';
 import { onnxRuntimeRunError } from './onnxruntime-run-error';
+import { InferenceError } from '../../errors';
 
 const WORKER_FILE = path.join(__dirname, `onnx-session-worker${path.extname(__filename)}`);
 
@@ -136,6 +137,11 @@ export class OnnxInstance {
       // HTTP body) gets a buffer of its own first: moving the larger one would detach the
       // body, and posting the view would clone all of it.
       const view = t.data as NumericTypedArray;
+      // A buffer moved by an earlier run reads as empty; posting it would throw inside the
+      // pool and the run would never settle. Node 20 has no ArrayBuffer.prototype.detached.
+      if (view.length === 0 && t.dims.every((d) => d > 0)) {
+        throw new InferenceError(`input '${t.name}': its buffer was already handed to a model thread (an engine bug: state or inputs reused across runs)`);
+      }
       const whole = view.byteOffset === 0 && view.byteLength === view.buffer.byteLength ? view : view.slice();
       buffers.add(whole.buffer as ArrayBuffer);
       return whole === view ? t : { ...t, data: whole };

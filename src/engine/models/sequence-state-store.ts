@@ -179,9 +179,15 @@ export class SequenceStateStore {
     return outputs.filter((o) => !stateNames.has(o.name));
   }
 
+  /**
+   * A copy of the sequence's state for one execution: the instance transfers (detaches) its
+   * input buffers to the model thread, so the initial state and a held state must never be
+   * handed over themselves. A held state also stays intact if the step fails.
+   */
   private stateOf(step: SequenceStep, spec: StateSpec): { shape: number[]; data: TensorData } {
     if (step.start) this.live.delete(step.key);
-    return this.live.get(step.key)?.get(spec.inputName) ?? spec.initial;
+    const state = this.live.get(step.key)?.get(spec.inputName) ?? spec.initial;
+    return { shape: state.shape, data: copy(spec.datatype, state.data) };
   }
 
   private controlData(c: ControlSpec, steps: readonly SequenceStep[]): TensorData {
