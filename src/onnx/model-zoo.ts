@@ -212,14 +212,15 @@ export function identityAll(options: { datatypes?: readonly DataType[] } = {}): 
  * so each step's OUTPUT is the running sum of the sequence's inputs. It also echoes its
  * control inputs: START, END (INT32 [batch, 1]) and CORRID (UINT64 [batch, 1]) come back
  * as START_SEEN, END_SEEN, CORRID_SEEN. `batched: false` drops the batch dim (for
- * max_batch_size 0): INPUT [width], controls [1].
+ * max_batch_size 0): INPUT [width], controls [1]. `corrid: 'BYTES'` makes CORRID a string
+ * tensor, for string correlation IDs.
  */
-export function accumulator(options: { width?: number; batched?: boolean } = {}): OnnxModel & { width: number } {
-  const { width = 4, batched = true } = options;
+export function accumulator(options: { width?: number; batched?: boolean; corrid?: 'UINT64' | 'BYTES' } = {}): OnnxModel & { width: number } {
+  const { width = 4, batched = true, corrid = 'UINT64' } = options;
   const lead: OnnxDim[] = batched ? ['batch'] : [];
   const t = (name: string, datatype: DataType, dims: OnnxDim[]): ValueInfoSpec => ({ name, datatype, dims: [...lead, ...dims] });
-  const inputs = [t('INPUT', 'FP32', [width]), t('STATE_IN', 'FP32', [width]), t('START', 'INT32', [1]), t('END', 'INT32', [1]), t('CORRID', 'UINT64', [1])];
-  const outputs = [t('OUTPUT', 'FP32', [width]), t('STATE_OUT', 'FP32', [width]), t('START_SEEN', 'INT32', [1]), t('END_SEEN', 'INT32', [1]), t('CORRID_SEEN', 'UINT64', [1])];
+  const inputs = [t('INPUT', 'FP32', [width]), t('STATE_IN', 'FP32', [width]), t('START', 'INT32', [1]), t('END', 'INT32', [1]), t('CORRID', corrid, [1])];
+  const outputs = [t('OUTPUT', 'FP32', [width]), t('STATE_OUT', 'FP32', [width]), t('START_SEEN', 'INT32', [1]), t('END_SEEN', 'INT32', [1]), t('CORRID_SEEN', corrid, [1])];
   const nodes: NodeSpec[] = [
     { opType: 'Add', name: 'add', inputs: ['INPUT', 'STATE_IN'], outputs: ['OUTPUT'] },
     { opType: 'Identity', name: 'state', inputs: ['OUTPUT'], outputs: ['STATE_OUT'] },

@@ -3,13 +3,15 @@
  * statistics: nothing is counted twice, and a scrape sees exactly what /stats reports.
  * Names, HELP texts, types and label names copy Triton's; latencies are cumulative
  * microsecond counters (Triton's default `counter_latencies`), over successful requests,
- * and, with `summary_latencies`, summaries. Beyond Triton: scoreline_inference_batch_size.
+ * and, with `summary_latencies`, summaries. Beyond Triton: scoreline_inference_batch_size, and scoreline_sequence_* for sequence models.
  */
 import { FAILURE_REASONS, FailureReason, ModelStatsJson } from '../models/model-statistics';
 import { batchSizeFamily } from './batch-size-histogram';
 import type { LatencySummaries } from '../models/latency-summaries';
 import type { MetricFamily, MetricSample, MetricType } from './prometheus-text';
 import { summaryFamilies } from './summary-families';
+import { sequenceFamilies } from './sequence-families';
+import type { SequenceStats } from '../models/model-version';
 
 /** What the metrics read from a loaded version (ModelVersion satisfies it). */
 export interface MetricsModelVersion {
@@ -17,6 +19,8 @@ export interface MetricsModelVersion {
   readonly version: number;
   /** Requests accepted by the version and not yet answered. */
   readonly pendingCount: number;
+  /** The sequence batcher's counts; only versions with sequence_batching have them (scoreline_sequence_*). */
+  readonly sequenceStats?: SequenceStats | undefined;
   /** Whether the version uses the response cache; only those get the nv_cache_* samples (as Triton). */
   readonly cacheEnabled?: boolean;
   /** max_batch_size bounds the batch-size histogram's buckets. */
@@ -44,6 +48,7 @@ interface Snapshot {
   cacheEnabled: boolean;
   maxBatchSize: number;
   summaries: LatencySummaries | undefined;
+  sequences: SequenceStats | undefined;
 }
 
 type Spec = [name: string, help: string, read: (s: Snapshot) => number];
@@ -106,6 +111,7 @@ export function collectModelMetrics(versions: Iterable<MetricsModelVersion>, opt
       cacheEnabled: v.cacheEnabled === true,
       maxBatchSize: v.config.max_batch_size,
       summaries: v.stats.latencySummaries,
+      sequences: v.sequenceStats,
     }));
   const family = (type: MetricType, [name, help, read]: Spec, of: Snapshot[] = snapshots): MetricFamily => ({
     name,
@@ -140,5 +146,6 @@ export function collectModelMetrics(versions: Iterable<MetricsModelVersion>, opt
     ...(counterLatencies ? CACHE_COUNTERS.map((spec) => family('counter', spec, caching)) : []),
     ...summaryFamilies(snapshots.flatMap((s) => (s.summaries ? [{ labels: s.labels, summaries: s.summaries }] : []))),
     batchSizeFamily(snapshots.map((s) => ({ labels: s.labels, maxBatchSize: s.maxBatchSize, json: s.json }))),
+    ...sequenceFamilies(snapshots.flatMap((s) => (s.sequences ? [{ labels: s.labels, stats: s.sequences }] : []))),
   ];
 }

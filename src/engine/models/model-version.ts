@@ -15,7 +15,10 @@ import type { ResponseCache } from '../cache/response-cache';
 import type { WarmupTensor, WorkerTensor } from '../backend/session-messages';
 import type { ModelConfig } from '../config/model-config';
 import { createScheduler } from '../scheduler/create-scheduler';
-import type { BatchItem, Scheduler } from '../scheduler/scheduler-types';
+import type { BatchItem, Scheduler, SequenceStats } from '../scheduler/scheduler-types';
+
+/** Re-exported for the metrics wing, which reads a version's sequences but may not import the scheduler. */
+export type { SequenceStats };
 import { formatSequenceId } from '../scheduler/sequence-types';
 import { concatRows, splitRows } from './batch-assembly';
 import { topKClassification } from './classification';
@@ -316,6 +319,11 @@ export class ModelVersion implements ServableVersion {
   /** Sequences whose implicit state the engine holds now (tests read it; Triton reports no such count). */
   get sequenceStateCount(): number {
     return this.sequences?.count ?? 0;
+  }
+
+  /** The sequence batcher's counts (scoreline_sequence_* metrics); undefined without sequence_batching. */
+  get sequenceStats(): SequenceStats | undefined {
+    return this.scheduler.sequenceStats;
   }
 
   /**

@@ -53,6 +53,18 @@ export interface BatchItem<P> {
  */
 export type RunBatch<P, R> = (instance: number, items: BatchItem<P>[]) => Promise<Array<R | Error>>;
 
+/** What a sequence batcher reports of its sequences (statistics and metrics read it). */
+export interface SequenceStats {
+  /** Sequences holding a slot (and their state). */
+  active: number;
+  /** Sequences waiting for a slot. */
+  backlog: number;
+  /** Sequences started since load. */
+  started: number;
+  /** Sequences released since load, by why: END ran, idle too long, or END dropped with its caller gone. */
+  released: { end: number; idle: number; cancelled: number };
+}
+
 export interface Scheduler<P, R> {
   /**
    * Queues a request; resolves with its result. Rejects with QueueFullError (the
@@ -71,6 +83,8 @@ export interface Scheduler<P, R> {
   observeExecution(rows: number, durationUs: number): void;
   /** Requests waiting in the queue. */
   readonly queuedCount: number;
+  /** The sequence batcher's counts; absent for the other schedulers. */
+  readonly sequenceStats?: SequenceStats;
   /** Requests taken from the queue whose results are not delivered yet. */
   readonly inFlightCount: number;
   /**

@@ -13,7 +13,7 @@
  */
 import { InferenceError, InvalidArgumentError, ModelConfigError, RequestCancelledError } from '../../errors';
 import { nsToUs, systemClock, type Clock } from './clock';
-import type { BatchItem, RunBatch, ScheduledRequest, Scheduler, SchedulerOptions } from './scheduler-types';
+import type { BatchItem, RunBatch, ScheduledRequest, Scheduler, SchedulerOptions, SequenceStats } from './scheduler-types';
 import { SequenceSlots } from './sequence-slots';
 import type { SequenceStep } from './sequence-types';
 
@@ -86,6 +86,11 @@ export class SequenceBatchScheduler<P, R> implements Scheduler<P, R> {
   /** Sequences holding a slot or waiting for one. */
   get sequenceCount(): number {
     return this.slots.sequenceCount;
+  }
+
+  get sequenceStats(): SequenceStats {
+    const { started, released } = this.slots.sequenceCounts;
+    return { active: this.slots.activeCount, backlog: this.slots.backlogCount, started, released };
   }
 
   enqueue(req: ScheduledRequest<P>): Promise<R> {

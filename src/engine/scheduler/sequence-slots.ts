@@ -85,6 +85,22 @@ export interface SlotPoll<T> {
 
 const idKey = (id: SequenceFlags['id']) => (typeof id === 'bigint' ? `u${id}` : `s${id}`);
 
+/** Why a sequence let go of its slot and state. */
+export type SequenceReleaseReason = 'end' | 'idle' | 'cancelled';
+
+/** Sequences counted since load (the scheduler's statistics and metrics read them). */
+export interface SequenceCounts {
+  started: number;
+  released: Record<SequenceReleaseReason, number>;
+}
+
+/**
+ * How many closed IDs are remembered so that a late request can be told why its sequence is
+ * gone (idle release or END) instead of only "never started": a bound, so that clients that
+ * never reuse IDs cannot grow it; the oldest is forgotten first.
+ */
+export const REMEMBERED_CLOSED_IDS = 4096;
+
 export class SequenceSlots<T> {
   /** Open sequences by correlation ID (an END's arrival closes the ID, as in Triton). */
   private readonly byId = new Map<string, Sequence<T>>();
@@ -95,6 +111,9 @@ export class SequenceSlots<T> {
   private readonly live = new Set<Sequence<T>>();
   private nextKey = 1;
   private queued = 0;
+  private readonly counts: SequenceCounts = { started: 0, released: { end: 0, idle: 0, cancelled: 0 } };
+  /** Recently closed IDs and why (insertion order = age; see REMEMBERED_CLOSED_IDS). */
+  private readonly closedIds = new Map<string, SequenceReleaseReason>();
 
   constructor(private readonly options: SequenceSlotsOptions) {
     this.slots = Array.from({ length: options.instanceCount }, () => Array.from({ length: options.slotsPerInstance }, () => undefined));
@@ -115,6 +134,16 @@ export class SequenceSlots<T> {
     return this.live.size - this.backlog.length;
   }
 
+  /** Sequences waiting for a slot. */
+  get backlogCount(): number {
+    return this.backlog.length;
+  }
+
+  /** Started and released sequences since load. */
+  get sequenceCounts(): SequenceCounts {
+    return { started: this.counts.started, released: { ...this.counts.released } };
+  }
+
   /**
    * Queues one request of a sequence; throws InvalidArgumentError (Triton's text) when it
    * continues a sequence that was never started, has ended, or was released as idle.
@@ -123,11 +152,9 @@ export class SequenceSlots<T> {
     const k = idKey(flags.id);
     let sequence = this.byId.get(k);
     if (sequence === undefined) {
-      if (!flags.start) {
-        throw new InvalidArgumentError(
-          `inference request for sequence ${formatSequenceId(flags.id)} to model '${this.options.modelName}' must specify the START flag on the first request of the sequence`,
-        );
-      }
+      if (!flags.start) throw this.notStarted(flags.id, this.closedIds.get(k));
+      this.closedIds.delete(k);
+      this.counts.started++;
       sequence = { key: this.nextKey++, id: flags.id, queue: [], instance: -1, slot: -1, inFlight: false, lastActiveUs: nowUs };
       this.live.add(sequence);
       this.byId.set(k, sequence);
@@ -137,7 +164,25 @@ export class SequenceSlots<T> {
     sequence.lastActiveUs = Math.max(sequence.lastActiveUs, nowUs);
     this.queued++;
     // After END the ID names no open sequence: a later request needs START (a new sequence).
-    if (flags.end) this.byId.delete(k);
+    if (flags.end) {
+      this.byId.delete(k);
+      this.rememberClosed(k, 'end');
+    }
+  }
+
+  /**
+   * Triton's text, which clients match on, then why when the ID was seen before: a streaming
+   * client whose sequence idled out needs to know to start again, not that it never started.
+   */
+  private notStarted(id: SequenceFlags['id'], closed: SequenceReleaseReason | undefined): InvalidArgumentError {
+    const triton = `inference request for sequence ${formatSequenceId(id)} to model '${this.options.modelName}' must specify the START flag on the first request of the sequence`;
+    if (closed === 'idle') {
+      return new InvalidArgumentError(
+        `${triton}: sequence ${formatSequenceId(id)} was released after ${this.options.idleUs} us without requests (max_sequence_idle_microseconds), and its state with it; send sequence_start to begin again`,
+      );
+    }
+    if (closed !== undefined) return new InvalidArgumentError(`${triton}: sequence ${formatSequenceId(id)} has ended (sequence_end); send sequence_start to begin a new one`);
+    return new InvalidArgumentError(triton);
   }
 
   /** Forms batches for the idle instances, drops cancelled requests, expires idle sequences. */
@@ -165,7 +210,7 @@ export class SequenceSlots<T> {
       if (!sequence) continue;
       sequence.inFlight = false;
       sequence.lastActiveUs = Math.max(sequence.lastActiveUs, nowUs);
-      if (step.end && sequence.queue.length === 0) released.push(this.release(sequence));
+      if (step.end && sequence.queue.length === 0) released.push(this.release(sequence, 'end'));
     }
     return released;
   }
@@ -207,10 +252,13 @@ export class SequenceSlots<T> {
   }
 
   /** Frees the sequence's slot (handing it to the oldest backlogged sequence) and forgets it. */
-  private release(sequence: Sequence<T>): number {
+  private release(sequence: Sequence<T>, reason: SequenceReleaseReason): number {
     this.live.delete(sequence);
+    this.counts.released[reason]++;
     const k = idKey(sequence.id);
     if (this.byId.get(k) === sequence) this.byId.delete(k);
+    // An ID reopened by a START after this sequence's END names a live sequence: not closed.
+    if (!this.byId.has(k)) this.rememberClosed(k, reason);
     if (sequence.instance >= 0) {
       this.slots[sequence.instance]![sequence.slot] = undefined;
       const next = this.backlog.shift();
@@ -220,6 +268,12 @@ export class SequenceSlots<T> {
       if (i >= 0) this.backlog.splice(i, 1);
     }
     return sequence.key;
+  }
+
+  private rememberClosed(k: string, reason: SequenceReleaseReason): void {
+    this.closedIds.delete(k);
+    this.closedIds.set(k, reason);
+    if (this.closedIds.size > REMEMBERED_CLOSED_IDS) this.closedIds.delete(this.closedIds.keys().next().value!);
   }
 
   private dropCancelled(result: SlotPoll<T>): void {
@@ -232,7 +286,7 @@ export class SequenceSlots<T> {
         this.queued--;
         result.cancelled.push(dropped.item);
         if (dropped.end && sequence.queue.length === 0) {
-          result.released.push(this.release(sequence));
+          result.released.push(this.release(sequence, 'cancelled'));
           break;
         }
       }
@@ -242,7 +296,7 @@ export class SequenceSlots<T> {
   private expire(nowUs: number, result: SlotPoll<T>): void {
     for (const sequence of [...this.live]) {
       if (sequence.instance < 0 || sequence.inFlight || sequence.queue.length > 0) continue;
-      if (nowUs - sequence.lastActiveUs >= this.options.idleUs) result.released.push(this.release(sequence));
+      if (nowUs - sequence.lastActiveUs >= this.options.idleUs) result.released.push(this.release(sequence, 'idle'));
     }
   }
 

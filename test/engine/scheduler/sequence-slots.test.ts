@@ -4,7 +4,7 @@
  * forming, START/END rules with Triton's error text, idle expiry, cancellation.
  */
 import { InvalidArgumentError } from '../../../src/errors';
-import { SequenceSlots, type SequenceSlotsOptions } from '../../../src/engine/scheduler/sequence-slots';
+import { REMEMBERED_CLOSED_IDS, SequenceSlots, type SequenceSlotsOptions } from '../../../src/engine/scheduler/sequence-slots';
 import { errorOf } from '../../helpers/error-of';
 
 function slots(options: Partial<SequenceSlotsOptions> = {}) {
@@ -32,6 +32,37 @@ describe('SequenceSlots', () => {
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect(error.message).toBe("inference request for sequence 7 to model 'acc' must specify the START flag on the first request of the sequence");
     expect(errorOf(() => s.enqueue('a', next('user-1'), 0, 'k')).message).toContain('for sequence user-1 to model');
+  });
+
+  it('says why a continuing request has no sequence: released as idle, or ended (Triton\'s text first)', () => {
+    const s = slots({ idleUs: 100 });
+    s.enqueue('a1', start(1n), 0, 'k');
+    s.enqueue('b1', start(2n, true), 0, 'k');
+    const p = s.poll(1, [0]);
+    s.complete(p.batches[0]!.steps.map((x) => x.step), 2);
+    expect(s.poll(200, [0]).released).toHaveLength(1);
+    const triton = (id: number) => `inference request for sequence ${id} to model 'acc' must specify the START flag on the first request of the sequence`;
+    expect(errorOf(() => s.enqueue('a2', next(1n), 300, 'k')).message).toBe(
+      `${triton(1)}: sequence 1 was released after 100 us without requests (max_sequence_idle_microseconds), and its state with it; send sequence_start to begin again`,
+    );
+    expect(errorOf(() => s.enqueue('b2', next(2n), 300, 'k')).message).toBe(
+      `${triton(2)}: sequence 2 has ended (sequence_end); send sequence_start to begin a new one`,
+    );
+    expect(s.sequenceCounts).toEqual({ started: 2, released: { end: 1, idle: 1, cancelled: 0 } });
+    // A new START clears the memory: the ID names a live sequence again.
+    s.enqueue('a3', start(1n), 301, 'k');
+    expect(s.sequenceCounts.started).toBe(3);
+  });
+
+  it('forgets the oldest closed IDs beyond REMEMBERED_CLOSED_IDS', () => {
+    const s = slots({ slotsPerInstance: 1, maxBatch: 1 });
+    for (let i = 1; i <= REMEMBERED_CLOSED_IDS + 1; i++) {
+      s.enqueue(`x${i}`, start(BigInt(i), true), i, 'k');
+      const p = s.poll(i, [0]);
+      s.complete(p.batches[0]!.steps.map((x) => x.step), i);
+    }
+    expect(errorOf(() => s.enqueue('late', next(1n), 0, 'k')).message).not.toContain('has ended');
+    expect(errorOf(() => s.enqueue('late', next(2n), 0, 'k')).message).toContain('has ended');
   });
 
   it('runs one request of a sequence at a time, in order, and batches different sequences together', () => {

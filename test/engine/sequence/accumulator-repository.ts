@@ -18,6 +18,8 @@ export interface AccumulatorSpec {
   instances?: number;
   /** Extra lines inside sequence_batching, e.g. an initial_state for the state. */
   initialState?: string;
+  /** The CORRID control's type: UINT64 (default) for integer IDs, STRING for string IDs. */
+  corrid?: 'UINT64' | 'STRING';
 }
 
 export function accumulatorConfig(spec: AccumulatorSpec): string {
@@ -29,7 +31,7 @@ export function accumulatorConfig(spec: AccumulatorSpec): string {
       { name: 'OUTPUT', datatype: 'FP32', dims: [WIDTH] },
       { name: 'START_SEEN', datatype: 'INT32', dims: [1] },
       { name: 'END_SEEN', datatype: 'INT32', dims: [1] },
-      { name: 'CORRID_SEEN', datatype: 'UINT64', dims: [1] },
+      { name: 'CORRID_SEEN', datatype: spec.corrid === 'STRING' ? 'BYTES' : 'UINT64', dims: [1] },
     ],
     extra: [
       `sequence_batching {`,
@@ -38,7 +40,7 @@ export function accumulatorConfig(spec: AccumulatorSpec): string {
       `  control_input [`,
       `    { name: "START" control [ { kind: CONTROL_SEQUENCE_START int32_false_true: [ 0, 1 ] } ] },`,
       `    { name: "END" control [ { kind: CONTROL_SEQUENCE_END int32_false_true: [ 0, 1 ] } ] },`,
-      `    { name: "CORRID" control [ { kind: CONTROL_SEQUENCE_CORRID data_type: TYPE_UINT64 } ] }`,
+      `    { name: "CORRID" control [ { kind: CONTROL_SEQUENCE_CORRID data_type: TYPE_${spec.corrid ?? 'UINT64'} } ] }`,
       `  ]`,
       `  state [ { input_name: "STATE_IN" output_name: "STATE_OUT" data_type: TYPE_FP32 dims: [ ${WIDTH} ] ${spec.initialState ?? ''} } ]`,
       `}`,
@@ -50,7 +52,7 @@ export function accumulatorConfig(spec: AccumulatorSpec): string {
 export async function writeAccumulator(repo: string, spec: AccumulatorSpec): Promise<void> {
   await writeRepositoryModel(repo, {
     name: spec.name,
-    versions: { 1: accumulator({ width: WIDTH, batched: spec.maxBatchSize > 0 }).bytes },
+    versions: { 1: accumulator({ width: WIDTH, batched: spec.maxBatchSize > 0, corrid: spec.corrid === 'STRING' ? 'BYTES' : 'UINT64' }).bytes },
     config: accumulatorConfig(spec),
   });
 }

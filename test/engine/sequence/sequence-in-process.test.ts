@@ -127,7 +127,9 @@ describe('sequence batching rules', () => {
     expect(stateCount('idle')).toBe(1);
     while (stateCount('idle') > 0) await new Promise((r) => setTimeout(r, 20));
     const error = await step('idle', 9n, 2).catch((e: Error) => e);
-    expect((error as Error).message).toBe("inference request for sequence 9 to model 'idle' must specify the START flag on the first request of the sequence");
+    expect((error as Error).message).toBe(
+      "inference request for sequence 9 to model 'idle' must specify the START flag on the first request of the sequence: sequence 9 was released after 50000 us without requests (max_sequence_idle_microseconds), and its state with it; send sequence_start to begin again",
+    );
   });
 
   it('refuses a request without a correlation ID, one with a batch of 2, and a sequence_id sent to a model without sequence_batching', async () => {
