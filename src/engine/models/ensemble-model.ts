@@ -5,11 +5,17 @@
  * is an ordinary request to the composing model's current version, through that model's
  * own scheduler, so it batches with the model's direct traffic.
  *
+ * Sequences: a request's sequence_id / sequence_start / sequence_end go to the steps whose
+ * model has sequence_batching (the others never see them, as Triton's ensembles pass the
+ * correlation ID only where a sequence batcher reads it); a sequence request is never
+ * answered from the response cache, since its result depends on the state before it.
+ *
  * Tensor ownership: running a request moves its buffers to an instance's thread. A tensor
  * that is read more than once (two steps, or a step and the response) is therefore handed
  * out as a copy to every reader but the last; the last one gets the original.
  */
-import { InferenceError, UnavailableError } from '../../errors';
+import { InferenceError, InvalidArgumentError, UnavailableError } from '../../errors';
+import { formatSequenceId } from '../scheduler/sequence-types';
 import { NumericTypedArray, TensorData } from '../../tensor/datatypes';
 import { ModelResponseCache, isCacheMiss } from '../cache/model-response-cache';
 import { newLoadIdentity } from '../cache/load-identity';
@@ -112,7 +118,8 @@ export class EnsembleModel implements ServableVersion {
     this.inFlight += 1;
     try {
       const validated = validateRequest(this.modelName, this.config, request);
-      const looked = this.cache?.lookup(request, validated.inputs, arrivedAtNs, this.cacheIdentity());
+      const inSequence = this.checkSequence(request);
+      const looked = inSequence ? undefined : this.cache?.lookup(request, validated.inputs, arrivedAtNs, this.cacheIdentity());
       if (looked && !isCacheMiss(looked)) return looked;
       // The ensemble's own queue and compute times are its steps' summed, as Triton reports them.
       const spent: RequestTimings = { queueNs: 0, computeInputNs: 0, computeInferNs: 0, computeOutputNs: 0 };
@@ -131,6 +138,23 @@ export class EnsembleModel implements ServableVersion {
       this.inFlight -= 1;
       if (this.inFlight === 0) this.notifyIdle();
     }
+  }
+
+  /**
+   * Whether the request belongs to a sequence (a non-zero sequence_id). One sent to an
+   * ensemble none of whose steps has sequence_batching is refused, as a direct request to
+   * such a model is (model-version.ts): no state would be kept.
+   */
+  private checkSequence(request: InferenceRequest): boolean {
+    const id = request.sequence?.id;
+    if (id === undefined || id === 0n || id === '') return false;
+    const stateful = this.plan.steps.some((step) => this.models.resolve(step.modelName, step.modelVersion).config.sequence_batching !== undefined);
+    if (!stateful) {
+      throw new InvalidArgumentError(
+        `inference request to ensemble '${this.modelName}' specifies sequence_id ${formatSequenceId(id)}, but none of its steps has sequence_batching, so no sequence state would be kept; remove sequence_id, sequence_start and sequence_end`,
+      );
+    }
+    return true;
   }
 
   /** Lets accepted requests finish, then refuses new ones. */
@@ -175,6 +199,7 @@ export class EnsembleModel implements ServableVersion {
         outputs: step.outputs.map(([output]) => ({ name: output })),
         priority: request.priority,
         timeoutMicroseconds: request.timeoutMicroseconds,
+        ...(request.sequence && target.config.sequence_batching ? { sequence: request.sequence } : {}),
         isCancelled: request.isCancelled,
       });
       if (response.timings) {

@@ -237,8 +237,27 @@ export class ModelVersion implements ServableVersion {
     );
   }
 
-  /** A sample's inputs as the session takes them: onnxruntime types, reshape applied. */
+  /**
+   * A sample's inputs as the session takes them: onnxruntime types, reshape applied. A
+   * sequence model's control and state inputs, which a sample does not list (they are not
+   * in the config's inputs), are added as a one-step sequence from the initial state.
+   */
   private warmupTensors(sample: WarmupSample): WarmupTensor[] {
+    const sequenceInputs = (this.sequences?.warmupFeeds(this.batching ? sample.batchSize : 1) ?? []).map(
+      (t): WarmupTensor => ({
+        name: t.name,
+        type: dataTypeInfo(t.datatype).onnxType!,
+        datatype: t.datatype,
+        dims: [...t.shape],
+        fill: Array.isArray(t.data)
+          ? { kind: 'elements', elements: t.data.map((e) => (typeof e === 'string' ? Buffer.from(e, 'utf8') : e)) }
+          : { kind: 'row', bytes: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) },
+      }),
+    );
+    return [...this.sampleTensors(sample), ...sequenceInputs];
+  }
+
+  private sampleTensors(sample: WarmupSample): WarmupTensor[] {
     return sample.inputs.map((input) => {
       const spec = this.config.input.find((c) => c.name === input.name)!;
       const dims = spec.reshape

@@ -153,6 +153,17 @@ export class SequenceStateStore {
   }
 
   /**
+   * The control and state inputs of a warmup execution of `rows` rows: each row a
+   * one-step sequence (START and END set, correlation ID 0, each state at its initial
+   * value). Warmup runs straight on the instances (model-version.ts), so no sequence is
+   * opened and nothing is kept.
+   */
+  warmupFeeds(rows: number): Tensor[] {
+    const WARMUP_KEY = -1;
+    return this.feeds(Array.from({ length: rows }, (_, slot) => ({ key: WARMUP_KEY, id: 0n, start: true, end: true, slot })));
+  }
+
+  /**
    * Takes the state outputs out of a run's outputs and keeps each row as its sequence's next
    * state (dropped after END); returns the other outputs.
    */

@@ -20,6 +20,8 @@ export interface AccumulatorSpec {
   initialState?: string;
   /** The CORRID control's type: UINT64 (default) for integer IDs, STRING for string IDs. */
   corrid?: 'UINT64' | 'STRING';
+  /** A model_warmup sample of this many rows (zero_data INPUT); none by default. */
+  warmupRows?: number;
 }
 
 export function accumulatorConfig(spec: AccumulatorSpec): string {
@@ -45,6 +47,9 @@ export function accumulatorConfig(spec: AccumulatorSpec): string {
       `  state [ { input_name: "STATE_IN" output_name: "STATE_OUT" data_type: TYPE_FP32 dims: [ ${WIDTH} ] ${spec.initialState ?? ''} } ]`,
       `}`,
       `instance_group [ { kind: KIND_CPU count: ${spec.instances ?? 1} } ]`,
+      spec.warmupRows === undefined
+        ? ''
+        : `model_warmup [ { name: "zeros" batch_size: ${spec.warmupRows} inputs { key: "INPUT" value: { data_type: TYPE_FP32 dims: [ ${WIDTH} ] zero_data: true } } } ]`,
     ],
   });
 }

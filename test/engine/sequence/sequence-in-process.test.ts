@@ -30,11 +30,32 @@ beforeAll(async () => {
   await writeAccumulator(repo, { name: 'oldest', maxBatchSize: 4, strategy: 'oldest { max_candidate_sequences: 8 max_queue_delay_microseconds: 2000 }' });
   // max_batch_size 0: one step per execution. oldest's candidates let four sequences
   // interleave on the one instance; direct gives it one slot (Triton's rule).
-  await writeAccumulator(repo, { name: 'single', maxBatchSize: 0, strategy: 'oldest { max_candidate_sequences: 4 }' });
+  await writeAccumulator(repo, { name: 'single', maxBatchSize: 0, strategy: 'oldest { max_candidate_sequences: 4 }', warmupRows: 1 });
   await writeAccumulator(repo, { name: 'single_direct', maxBatchSize: 0 });
   await writeAccumulator(repo, { name: 'idle', maxBatchSize: 4, idleUs: 50_000 });
-  await writeAccumulator(repo, { name: 'two_instances', maxBatchSize: 2, instances: 2 });
+  await writeAccumulator(repo, { name: 'two_instances', maxBatchSize: 2, instances: 2, warmupRows: 2 });
   await writeRepositoryModel(repo, { name: 'plain', versions: { 1: scaleBy(2).bytes } });
+  // Ensembles: plain (2·x) then the oldest accumulator; and plain alone, with no sequence step.
+  const ensemble = async (name: string, steps: string[]) => {
+    await writeRepositoryModel(repo, {
+      name,
+      versions: {},
+      config: [
+        `name: "${name}"`,
+        'platform: "ensemble"',
+        'max_batch_size: 4',
+        `input [ { name: "IN" data_type: TYPE_FP32 dims: [ ${WIDTH} ] } ]`,
+        `output [ { name: "OUT" data_type: TYPE_FP32 dims: [ ${WIDTH} ] } ]`,
+        `ensemble_scheduling { step [ ${steps.join(', ')} ] }`,
+      ].join('\n'),
+    });
+    await fs.mkdir(path.join(repo, name, '1'));
+  };
+  await ensemble('doubled_sum', [
+    '{ model_name: "plain" model_version: -1 input_map { key: "INPUT0" value: "IN" } output_map { key: "OUTPUT0" value: "DOUBLED" } }',
+    '{ model_name: "oldest" model_version: -1 input_map { key: "INPUT" value: "DOUBLED" } output_map { key: "OUTPUT" value: "OUT" } }',
+  ]);
+  await ensemble('plain_ensemble', ['{ model_name: "plain" model_version: -1 input_map { key: "INPUT0" value: "IN" } output_map { key: "OUTPUT0" value: "OUT" } }']);
   models = new ModelManager({ repository: repo, autoCompleteConfig: true, defaultMaxBatchSize: 4, logger: silentLogger });
   await models.loadAll();
 });
@@ -146,6 +167,39 @@ describe('sequence batching rules', () => {
       .catch((e: Error) => e);
     expect(plain).toBeInstanceOf(InvalidArgumentError);
     expect((plain as Error).message).toContain("inference request to model 'plain' specifies sequence_id 4, but the model has no sequence_batching");
+  });
+
+  it('passes an ensemble request\'s sequence to its sequence step only, and refuses one to an ensemble without such a step', async () => {
+    const ensembleStep = (model: string, id: bigint, x: number, flags: { start?: boolean; end?: boolean } = {}) =>
+      models.getVersion(model).infer({
+        inputs: [{ name: 'IN', datatype: 'FP32', shape: [1, WIDTH], data: values(x) }],
+        sequence: { id, start: flags.start ?? false, end: flags.end ?? false },
+      });
+    const out = (r: InferenceResponse) => output(r, 'OUT');
+    /** plain doubles every element, so the running sum doubles too. */
+    const doubled = (...xs: number[]) => sum(...xs).map((v) => 2 * v);
+    // Interleaved: each sequence sums its own doubled inputs; `plain`, which has no
+    // sequence_batching, ran every step without refusing the sequence_id.
+    await ensembleStep('doubled_sum', 31n, 1, { start: true });
+    await ensembleStep('doubled_sum', 32n, 10, { start: true });
+    const [a, b] = await Promise.all([ensembleStep('doubled_sum', 31n, 2), ensembleStep('doubled_sum', 32n, 20, { end: true })]);
+    expect(out(a)).toEqual(doubled(1, 2));
+    expect(out(b)).toEqual(doubled(10, 20));
+    expect(out(await ensembleStep('doubled_sum', 31n, 3, { end: true }))).toEqual(doubled(1, 2, 3));
+    expect(stateCount('oldest')).toBe(0);
+    const refused = await ensembleStep('plain_ensemble', 33n, 1, { start: true }).catch((e: Error) => e);
+    expect(refused).toBeInstanceOf(InvalidArgumentError);
+    expect((refused as Error).message).toContain("inference request to ensemble 'plain_ensemble' specifies sequence_id 33, but none of its steps has sequence_batching");
+  });
+
+  it('warms up a sequence model (its control and state inputs filled as a one-step sequence) and keeps no state from it', async () => {
+    // 'single' (max_batch_size 0) and 'two_instances' (batch of 2 on each instance) have model_warmup samples.
+    for (const model of ['single', 'two_instances']) {
+      expect(models.isModelReady(model)).toBe(true);
+      expect(models.getVersion(model).config.model_warmup).toHaveLength(1);
+      expect(stateCount(model)).toBe(0);
+      expect(output(await step(model, 41n, 3, { start: true, end: true }))).toEqual(sum(3));
+    }
   });
 
   it('shows the config as Triton normalizes it, without the control and state tensors in input/output', () => {
