@@ -163,7 +163,8 @@ function encodeAttribute(name: string, spec: AttributeSpec): ProtobufWriter {
   return w;
 }
 
-function encodeInitializer(init: InitializerSpec): ProtobufWriter {
+/** One TensorProto (an initializer's raw data, dims and name); exported for examples that add a constant to an exported model. */
+export function encodeInitializer(init: InitializerSpec): ProtobufWriter {
   const info = dataTypeInfo(init.datatype);
   if (!info.arrayType || !(init.data instanceof info.arrayType)) {
     throw new InvalidArgumentError(`initializer '${init.name}': ${init.datatype} data must be a ${info.arrayType?.name ?? 'typed array'}`);
