@@ -215,17 +215,20 @@ export function identityAll(options: { datatypes?: readonly DataType[] } = {}): 
  * max_batch_size 0): INPUT [width], controls [1]. `corrid: 'BYTES'` makes CORRID a string
  * tensor, for string correlation IDs.
  */
-export function accumulator(options: { width?: number; batched?: boolean; corrid?: 'UINT64' | 'BYTES' } = {}): OnnxModel & { width: number } {
-  const { width = 4, batched = true, corrid = 'UINT64' } = options;
+export function accumulator(
+  options: { width?: number; batched?: boolean; corrid?: 'UINT64' | 'BYTES'; flags?: 'INT32' | 'FP32' | 'BOOL'; ready?: boolean } = {},
+): OnnxModel & { width: number } {
+  const { width = 4, batched = true, corrid = 'UINT64', flags = 'INT32', ready = false } = options;
   const lead: OnnxDim[] = batched ? ['batch'] : [];
   const t = (name: string, datatype: DataType, dims: OnnxDim[]): ValueInfoSpec => ({ name, datatype, dims: [...lead, ...dims] });
-  const inputs = [t('INPUT', 'FP32', [width]), t('STATE_IN', 'FP32', [width]), t('START', 'INT32', [1]), t('END', 'INT32', [1]), t('CORRID', corrid, [1])];
-  const outputs = [t('OUTPUT', 'FP32', [width]), t('STATE_OUT', 'FP32', [width]), t('START_SEEN', 'INT32', [1]), t('END_SEEN', 'INT32', [1]), t('CORRID_SEEN', corrid, [1])];
+  // Each control input comes back as <NAME>_SEEN, so a test reads what the engine fed it.
+  const controls = ['START', 'END', ...(ready ? ['READY'] : [])];
+  const inputs = [t('INPUT', 'FP32', [width]), t('STATE_IN', 'FP32', [width]), ...controls.map((c) => t(c, flags, [1])), t('CORRID', corrid, [1])];
+  const outputs = [t('OUTPUT', 'FP32', [width]), t('STATE_OUT', 'FP32', [width]), ...controls.map((c) => t(`${c}_SEEN`, flags, [1])), t('CORRID_SEEN', corrid, [1])];
   const nodes: NodeSpec[] = [
     { opType: 'Add', name: 'add', inputs: ['INPUT', 'STATE_IN'], outputs: ['OUTPUT'] },
     { opType: 'Identity', name: 'state', inputs: ['OUTPUT'], outputs: ['STATE_OUT'] },
-    { opType: 'Identity', name: 'start', inputs: ['START'], outputs: ['START_SEEN'] },
-    { opType: 'Identity', name: 'end', inputs: ['END'], outputs: ['END_SEEN'] },
+    ...controls.map((c): NodeSpec => ({ opType: 'Identity', name: c.toLowerCase(), inputs: [c], outputs: [`${c}_SEEN`] })),
     { opType: 'Identity', name: 'corrid', inputs: ['CORRID'], outputs: ['CORRID_SEEN'] },
   ];
   return { bytes: encodeModel({ graph: { name: 'accumulator', inputs, outputs, nodes } }), inputs, outputs, width };

@@ -20,9 +20,17 @@ export interface AccumulatorSpec {
   initialState?: string;
   /** The CORRID control's type: UINT64 (default) for integer IDs, STRING for string IDs. */
   corrid?: 'UINT64' | 'STRING';
+  /** The START/END (and READY) controls' type: int32_false_true (default), fp32_false_true or bool_false_true. */
+  flags?: 'INT32' | 'FP32' | 'BOOL';
+  /** Add a CONTROL_SEQUENCE_READY input. */
+  ready?: boolean;
   /** A model_warmup sample of this many rows (zero_data INPUT); none by default. */
   warmupRows?: number;
 }
+
+const FLAG_FORMS = { INT32: 'int32_false_true: [ 0, 1 ]', FP32: 'fp32_false_true: [ 0, 1 ]', BOOL: 'bool_false_true: [ false, true ]' } as const;
+
+const controlNames = (spec: AccumulatorSpec) => ['START', 'END', ...(spec.ready ? ['READY'] : [])];
 
 export function accumulatorConfig(spec: AccumulatorSpec): string {
   return configText({
@@ -31,8 +39,7 @@ export function accumulatorConfig(spec: AccumulatorSpec): string {
     inputs: [{ name: 'INPUT', datatype: 'FP32', dims: [WIDTH] }],
     outputs: [
       { name: 'OUTPUT', datatype: 'FP32', dims: [WIDTH] },
-      { name: 'START_SEEN', datatype: 'INT32', dims: [1] },
-      { name: 'END_SEEN', datatype: 'INT32', dims: [1] },
+      ...controlNames(spec).map((c) => ({ name: `${c}_SEEN`, datatype: spec.flags ?? ('INT32' as const), dims: [1] })),
       { name: 'CORRID_SEEN', datatype: spec.corrid === 'STRING' ? 'BYTES' : 'UINT64', dims: [1] },
     ],
     extra: [
@@ -40,8 +47,7 @@ export function accumulatorConfig(spec: AccumulatorSpec): string {
       spec.strategy ?? '',
       spec.idleUs !== undefined ? `  max_sequence_idle_microseconds: ${spec.idleUs}` : '',
       `  control_input [`,
-      `    { name: "START" control [ { kind: CONTROL_SEQUENCE_START int32_false_true: [ 0, 1 ] } ] },`,
-      `    { name: "END" control [ { kind: CONTROL_SEQUENCE_END int32_false_true: [ 0, 1 ] } ] },`,
+      ...controlNames(spec).map((c) => `    { name: "${c}" control [ { kind: CONTROL_SEQUENCE_${c} ${FLAG_FORMS[spec.flags ?? 'INT32']} } ] },`),
       `    { name: "CORRID" control [ { kind: CONTROL_SEQUENCE_CORRID data_type: TYPE_${spec.corrid ?? 'UINT64'} } ] }`,
       `  ]`,
       `  state [ { input_name: "STATE_IN" output_name: "STATE_OUT" data_type: TYPE_FP32 dims: [ ${WIDTH} ] ${spec.initialState ?? ''} } ]`,
@@ -57,7 +63,7 @@ export function accumulatorConfig(spec: AccumulatorSpec): string {
 export async function writeAccumulator(repo: string, spec: AccumulatorSpec): Promise<void> {
   await writeRepositoryModel(repo, {
     name: spec.name,
-    versions: { 1: accumulator({ width: WIDTH, batched: spec.maxBatchSize > 0, corrid: spec.corrid === 'STRING' ? 'BYTES' : 'UINT64' }).bytes },
+    versions: { 1: accumulator({ width: WIDTH, batched: spec.maxBatchSize > 0, corrid: spec.corrid === 'STRING' ? 'BYTES' : 'UINT64', flags: spec.flags, ready: spec.ready }).bytes },
     config: accumulatorConfig(spec),
   });
 }

@@ -33,6 +33,8 @@ beforeAll(async () => {
   await writeAccumulator(repo, { name: 'single', maxBatchSize: 0, strategy: 'oldest { max_candidate_sequences: 4 }', warmupRows: 1 });
   await writeAccumulator(repo, { name: 'single_direct', maxBatchSize: 0 });
   await writeAccumulator(repo, { name: 'idle', maxBatchSize: 4, idleUs: 50_000 });
+  await writeAccumulator(repo, { name: 'fp32_flags', maxBatchSize: 4, flags: 'FP32', ready: true });
+  await writeAccumulator(repo, { name: 'bool_flags', maxBatchSize: 0, flags: 'BOOL', ready: true });
   await writeAccumulator(repo, { name: 'two_instances', maxBatchSize: 2, instances: 2, warmupRows: 2 });
   await writeRepositoryModel(repo, { name: 'plain', versions: { 1: scaleBy(2).bytes } });
   // Ensembles: plain (2·x) then the oldest accumulator; and plain alone, with no sequence step.
@@ -190,6 +192,28 @@ describe('sequence batching rules', () => {
     const refused = await ensembleStep('plain_ensemble', 33n, 1, { start: true }).catch((e: Error) => e);
     expect(refused).toBeInstanceOf(InvalidArgumentError);
     expect((refused as Error).message).toContain("inference request to ensemble 'plain_ensemble' specifies sequence_id 33, but none of its steps has sequence_batching");
+  });
+
+  it.each([
+    ['fp32_flags', 'fp32_false_true', [0, 1]],
+    ['bool_flags', 'bool_false_true', [false, true]],
+  ])('fills START, END and READY in the %s model\'s %s form', async (model, _, [no, yes]) => {
+    const batched = model === 'fp32_flags';
+    const run = (flags: { start?: boolean; end?: boolean }) =>
+      models.getVersion(model).infer({
+        inputs: [{ name: 'INPUT', datatype: 'FP32', shape: batched ? [1, WIDTH] : [WIDTH], data: values(1) }],
+        sequence: { id: 51n, start: flags.start ?? false, end: flags.end ?? false },
+      });
+    const seen = (r: InferenceResponse) =>
+      ['START_SEEN', 'END_SEEN', 'READY_SEEN'].map((name) => {
+        const value = (r.outputs.find((o) => o.name === name)!.data as Float32Array | Uint8Array | boolean[])[0];
+        return typeof no === 'boolean' ? Boolean(value) : Number(value);
+      });
+    expect(seen(await run({ start: true }))).toEqual([yes, no, yes]);
+    expect(seen(await run({}))).toEqual([no, no, yes]);
+    const last = await run({ end: true });
+    expect(seen(last)).toEqual([no, yes, yes]);
+    expect(output(last)).toEqual(sum(1, 1, 1));
   });
 
   it('warms up a sequence model (its control and state inputs filled as a one-step sequence) and keeps no state from it', async () => {
