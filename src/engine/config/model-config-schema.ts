@@ -13,7 +13,6 @@
 
 import { z } from 'zod';
 import { DATATYPES, configTypeFromDataType } from '../../tensor/datatypes';
-import { integerKeyRegistry } from './schema-introspection';
 
 /** The TYPE_* names a config may use (model_config.proto DataType, without TYPE_INVALID). */
 export const CONFIG_DATA_TYPES = [
@@ -68,9 +67,8 @@ const dim = () =>
     }),
   );
 
-/** Keys of map<uint64, ...>: JSON object keys are strings, pbtxt writes numbers. */
+/** Keys of map<uint64, ...>: JSON object keys are strings (pbtxt writes numbers; config-descriptor.ts tells the converter). */
 const uint64Key = z.string().regex(/^\d+$/, { error: 'key must be an unsigned integer' });
-integerKeyRegistry.add(uint64Key, { integerKey: true });
 
 const bool = () => z.boolean().default(false);
 const str = () => z.string().default('');

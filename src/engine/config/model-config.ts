@@ -24,7 +24,7 @@ import {
 } from './model-config-schema';
 import { parsePbtxt } from './parse-pbtxt';
 import { type ConfigPath, pbtxtToJson } from './pbtxt-to-json';
-import { formatFieldPath, schemaKindAt } from './schema-introspection';
+import { configKindAt, formatConfigPath, modelConfigKind } from './config-descriptor';
 
 export * from './model-config-schema';
 
@@ -57,7 +57,7 @@ export function parseModelConfig(text: string, modelName: string): ParsedModelCo
     }
     throw err;
   }
-  const json = pbtxtToJson(tree, modelConfigObjectSchema, (path, detail) => {
+  const json = pbtxtToJson(tree, modelConfigKind(), (path, detail) => {
     throw new ModelConfigError(`model '${modelName}': ${fieldProblem(path, detail)}`);
   });
   return validateModelConfig(json, modelName);
@@ -136,7 +136,7 @@ export function queuePolicyFor(batching: ModelDynamicBatching, priorityLevel?: n
 
 function fieldProblem(path: ConfigPath | ReadonlyArray<PropertyKey>, detail: string): string {
   if (path.length === 0) return `config: ${detail}`;
-  return `config field '${formatFieldPath(modelConfigObjectSchema, path)}': ${detail}`;
+  return `config field '${formatConfigPath(path)}': ${detail}`;
 }
 
 const EXPECTED: Record<string, string> = {
@@ -159,7 +159,7 @@ function issueProblems(issue: z.core.$ZodIssue): string[] {
     case 'invalid_type': {
       if (issue.input === undefined) return [fieldProblem(issue.path, 'is required')];
       // An integer field fed a non-numeric string reports "number"; say what the field wants.
-      const integer = issue.expected === 'number' && schemaKindAt(modelConfigObjectSchema, issue.path)?.kind === 'integer';
+      const integer = issue.expected === 'number' && configKindAt(issue.path)?.kind === 'integer';
       const expected = integer ? EXPECTED.int : (EXPECTED[issue.expected] ?? issue.expected);
       return [fieldProblem(issue.path, `expected ${expected}, found ${displayValue(issue.input)}`)];
     }

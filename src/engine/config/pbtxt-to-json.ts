@@ -1,52 +1,43 @@
 /**
- * The schema step of config.pbtxt parsing: walks the generic pbtxt tree alongside the zod
- * schema and produces the same plain JSON shape that Triton's JSON config uses (repeated
- * fields as arrays, maps as objects). Afterwards zod validates that JSON exactly as it
- * validates a JSON config from the load API, so both paths share every rule and message.
+ * The schema step of config.pbtxt parsing: walks the generic pbtxt tree alongside
+ * model_config.proto's descriptor (config-descriptor.ts) and produces the same plain JSON
+ * shape that Triton's JSON config uses (repeated fields as arrays, maps as objects).
+ * Afterwards zod validates that JSON exactly as it validates a JSON config from the load
+ * API, so both paths share every rule and message.
  *
  * What only the tree knows is checked here: field names, token kinds (a quoted string is
  * not an enum), list syntax on a non-repeated field, and a singular field given twice.
  */
 
-import type { z } from 'zod';
+import { fieldKind, type ConfigKind, type MessageKind } from './config-descriptor';
 import type { PbtxtField, PbtxtMessage, PbtxtScalar, PbtxtValue } from './parse-pbtxt';
-import { schemaKindOf, fieldOf, type SchemaKind } from './schema-introspection';
 
 export type ConfigPath = Array<string | number>;
 
 /** Reports a problem at a field path; must throw. */
 export type FailFn = (path: ConfigPath, detail: string) => never;
 
-export function pbtxtToJson(root: PbtxtMessage, schema: z.ZodType, fail: FailFn): Record<string, unknown> {
-  return new Converter(fail).message(root, schemaKindOf(schema), []);
+export function pbtxtToJson(root: PbtxtMessage, message: MessageKind, fail: FailFn): Record<string, unknown> {
+  return new Converter(fail).message(root, message, []);
 }
 
 class Converter {
   constructor(private readonly fail: FailFn) {}
 
-  message(node: PbtxtMessage, kind: SchemaKind, path: ConfigPath): Record<string, unknown> {
-    if (kind.kind !== 'message') return this.loose(node) as Record<string, unknown>;
+  message(node: PbtxtMessage, message: MessageKind, path: ConfigPath): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const [name, occurrences] of groupByName(node.fields)) {
       const fieldPath = [...path, name];
-      const fieldSchema = fieldOf(kind, name);
-      if (fieldSchema === undefined) {
-        if (kind.strict) this.fail(fieldPath, 'unknown field');
-        out[name] = this.looseField(occurrences);
-        continue;
-      }
-      out[name] = this.field(occurrences, schemaKindOf(fieldSchema), fieldPath);
+      const kind = fieldKind(message, name);
+      if (kind === undefined) this.fail(fieldPath, 'unknown field');
+      out[name] = this.field(occurrences, kind, fieldPath);
     }
     return out;
   }
 
-  private field(occurrences: PbtxtField[], kind: SchemaKind, path: ConfigPath): unknown {
-    if (kind.kind === 'repeated') {
-      const element = schemaKindOf(kind.element);
-      return flatten(occurrences).map((item, i) => this.value(item, element, [...path, i]));
-    }
+  private field(occurrences: PbtxtField[], kind: ConfigKind, path: ConfigPath): unknown {
+    if (kind.kind === 'repeated') return flatten(occurrences).map((item, i) => this.value(item, kind.element, [...path, i]));
     if (kind.kind === 'map') return this.map(flatten(occurrences), kind, path);
-    if (kind.kind === 'any') return this.looseField(occurrences);
     if (occurrences.length > 1) {
       const second = occurrences[1].pos;
       this.fail(path, `is not a repeated field but is given more than once (again at line ${second.line}:${second.column})`);
@@ -57,9 +48,9 @@ class Converter {
   }
 
   /** Text format writes map<K, V> as repeated `{ key: K value: V }` entries. */
-  private map(entries: Array<PbtxtScalar | PbtxtMessage>, kind: Extract<SchemaKind, { kind: 'map' }>, path: ConfigPath) {
+  private map(entries: Array<PbtxtScalar | PbtxtMessage>, kind: Extract<ConfigKind, { kind: 'map' }>, path: ConfigPath) {
     const out: Record<string, unknown> = {};
-    const valueKind = schemaKindOf(kind.value);
+    const valueKind = kind.value;
     entries.forEach((entry, i) => {
       // Entries have no name of their own until their key is known: count them from 1.
       const where = `entry ${i + 1}`;
@@ -90,7 +81,7 @@ class Converter {
     return node.value;
   }
 
-  private value(node: PbtxtValue, kind: SchemaKind, path: ConfigPath): unknown {
+  private value(node: PbtxtValue, kind: ConfigKind, path: ConfigPath): unknown {
     if (node.kind === 'list') this.fail(path, 'a list cannot be nested in a list');
     switch (kind.kind) {
       case 'message':
@@ -116,28 +107,10 @@ class Converter {
       case 'enum':
         if (node.kind !== 'identifier') this.fail(path, `expected an enum value name, found ${describe(node)}`);
         return node.value;
-      default:
-        return this.loose(node);
-    }
-  }
-
-  /** A field outside the schema's detail: one occurrence is a value, several are a list. */
-  private looseField(occurrences: PbtxtField[]): unknown {
-    if (occurrences.length === 1) return this.loose(occurrences[0].value);
-    return flatten(occurrences).map((item) => this.loose(item));
-  }
-
-  private loose(node: PbtxtValue): unknown {
-    switch (node.kind) {
-      case 'message': {
-        const out: Record<string, unknown> = {};
-        for (const [name, occurrences] of groupByName(node.fields)) out[name] = this.looseField(occurrences);
-        return out;
-      }
-      case 'list':
-        return node.items.map((item) => this.loose(item));
-      default:
-        return node.value;
+      case 'repeated':
+      case 'map':
+        // A list element or map value is never itself repeated or a map in proto3.
+        return this.fail(path, `expected a value, found ${describe(node)}`);
     }
   }
 }
