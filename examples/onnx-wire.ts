@@ -4,7 +4,10 @@
  * split into its fields, each kept as the bytes it came in, so a field an edit does not
  * touch (the weights, the nodes) is copied byte for byte into the new model.
  */
-import { WireType } from '../src/onnx/protobuf-writer';
+import * as protobuf from 'protobufjs';
+
+/** Protobuf wire types (the low three bits of a field's tag). */
+export const WireType = { VARINT: 0, FIXED64: 1, LENGTH_DELIMITED: 2, FIXED32: 5 } as const;
 
 /** Output assembled as a list of chunks: unchanged fields are views into the input. */
 export class Chunks {
@@ -13,24 +16,14 @@ export class Chunks {
     this.parts.push(bytes);
     return this;
   }
-  /** A length-delimited field. */
+  /** A length-delimited field: its tag and length (protobufjs writes them), then the payload as it is. */
   bytes(number: number, payload: Uint8Array): this {
-    this.parts.push(encodeVarint(number * 8 + WireType.LENGTH_DELIMITED), encodeVarint(payload.length), payload);
+    this.parts.push(protobuf.Writer.create().uint32(number * 8 + WireType.LENGTH_DELIMITED).uint32(payload.length).finish(), payload);
     return this;
   }
   finish(): Uint8Array {
     return Buffer.concat(this.parts);
   }
-}
-
-export function encodeVarint(value: number): Uint8Array {
-  const out: number[] = [];
-  while (value >= 0x80) {
-    out.push((value % 128) | 0x80);
-    value = Math.floor(value / 128);
-  }
-  out.push(value);
-  return Uint8Array.from(out);
 }
 
 export interface Field {
@@ -42,47 +35,28 @@ export interface Field {
   payload: Uint8Array;
 }
 
-/** The fields of one message, in order; `who` starts the message of any error. */
+/** The fields of one message, in order, read with protobufjs's Reader; `who` starts the message of any error. */
 export function readFields(bytes: Uint8Array, who: string): Field[] {
   const fields: Field[] = [];
-  let pos = 0;
-  const varint = (): number => {
-    let result = 0;
-    let scale = 1;
-    for (;;) {
-      if (pos >= bytes.length) throw new Error(`${who}: truncated protobuf varint`);
-      const byte = bytes[pos++]!;
-      result += (byte & 0x7f) * scale;
-      if (byte < 0x80) return result;
-      scale *= 128;
-    }
-  };
-  while (pos < bytes.length) {
-    const start = pos;
-    const tag = varint();
-    const [number, wireType] = [Math.floor(tag / 8), tag % 8];
-    let payload: Uint8Array = new Uint8Array(0);
-    switch (wireType) {
-      case WireType.VARINT:
-        varint();
-        break;
-      case WireType.FIXED64:
-        pos += 8;
-        break;
-      case WireType.FIXED32:
-        pos += 4;
-        break;
-      case WireType.LENGTH_DELIMITED: {
-        const length = varint();
-        payload = bytes.subarray(pos, pos + length);
-        pos += length;
-        break;
+  const reader = protobuf.Reader.create(bytes);
+  try {
+    while (reader.pos < reader.len) {
+      const start = reader.pos;
+      const tag = reader.uint32();
+      const [number, wireType] = [tag >>> 3, tag & 7];
+      let payload: Uint8Array = new Uint8Array(0);
+      if (wireType === WireType.LENGTH_DELIMITED) {
+        const length = reader.uint32();
+        if (reader.pos + length > reader.len) throw new RangeError('a length-delimited field runs past the end');
+        payload = bytes.subarray(reader.pos, reader.pos + length);
+        reader.pos += length;
+      } else {
+        reader.skipType(wireType);
       }
-      default:
-        throw new Error(`${who}: unsupported protobuf wire type ${wireType}`);
+      fields.push({ number, wireType, raw: bytes.subarray(start, reader.pos), payload });
     }
-    if (pos > bytes.length) throw new Error(`${who}: truncated protobuf field`);
-    fields.push({ number, wireType, raw: bytes.subarray(start, pos), payload });
+  } catch (err) {
+    throw new Error(`${who}: malformed protobuf (${(err as Error).message})`, { cause: err });
   }
   return fields;
 }

@@ -12,9 +12,9 @@
  * Field numbers are onnx.proto's: ModelProto.ir_version = 1, graph = 7; GraphProto.initializer
  * = 5, input = 11. An initializer that is not also a graph input needs IR version 4 or later.
  */
+import * as protobuf from 'protobufjs';
 import { encodeInitializer, type InitializerSpec } from '../../src/onnx/onnx-builder';
-import { WireType } from '../../src/onnx/protobuf-writer';
-import { Chunks, readFields, valueInfoName } from '../onnx-wire';
+import { Chunks, WireType, readFields, valueInfoName } from '../onnx-wire';
 
 const WHO = 'withConstantInput';
 /** The first IR version in which an initializer need not be listed among the graph's inputs. */
@@ -25,7 +25,7 @@ export function withConstantInput(model: Uint8Array, constant: InitializerSpec):
   let irVersion: number | undefined;
   let removed = false;
   for (const field of readFields(model, WHO)) {
-    if (field.number === 1 && field.wireType === WireType.VARINT) irVersion = readVarint(field.raw.subarray(1));
+    if (field.number === 1 && field.wireType === WireType.VARINT) irVersion = protobuf.Reader.create(field.raw.subarray(1)).uint32();
     if (field.number !== 7 || field.wireType !== WireType.LENGTH_DELIMITED) {
       out.raw(field.raw);
       continue;
@@ -38,7 +38,7 @@ export function withConstantInput(model: Uint8Array, constant: InitializerSpec):
       }
       graph.raw(g.raw);
     }
-    graph.bytes(5, encodeInitializer(constant).finish());
+    graph.bytes(5, encodeInitializer(constant));
     out.bytes(7, graph.finish());
   }
   if (!removed) throw new Error(`${WHO}: the model has no input named '${constant.name}'`);
@@ -46,15 +46,4 @@ export function withConstantInput(model: Uint8Array, constant: InitializerSpec):
     throw new Error(`${WHO}: the model's IR version is ${irVersion ?? 'missing'}; an input can become a constant from IR version ${MIN_IR_VERSION}`);
   }
   return out.finish();
-}
-
-function readVarint(bytes: Uint8Array): number {
-  let result = 0;
-  let scale = 1;
-  for (const byte of bytes) {
-    result += (byte & 0x7f) * scale;
-    if (byte < 0x80) break;
-    scale *= 128;
-  }
-  return result;
 }

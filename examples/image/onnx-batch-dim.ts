@@ -11,8 +11,7 @@
  * TypeProto.tensor_type = 1; Tensor.shape = 2; TensorShapeProto.dim = 1;
  * Dimension.dim_value = 1, dim_param = 2.
  */
-import { WireType } from '../../src/onnx/protobuf-writer';
-import { Chunks, readFields as readWireFields, valueInfoName as wireValueInfoName } from '../onnx-wire';
+import { Chunks, WireType, readFields as readWireFields, valueInfoName as wireValueInfoName } from '../onnx-wire';
 
 const readFields = (bytes: Uint8Array) => readWireFields(bytes, 'makeBatchable');
 const valueInfoName = (valueInfo: Uint8Array) => wireValueInfoName(valueInfo, 'makeBatchable');

@@ -1,6 +1,6 @@
 /**
- * Builds ONNX ModelProto bytes from a plain description of a graph. Field numbers follow
- * onnx/onnx.proto (proto2); only the parts the project's models use are covered:
+ * Builds ONNX ModelProto bytes from a plain description of a graph, encoded by protobufjs
+ * with onnx-proto.ts's subset of onnx/onnx.proto; only the parts the project's models use are covered:
  * tensor-typed inputs and outputs (fixed or symbolic dims), raw-data initializers, nodes
  * with int/float/string/ints/floats attributes, one opset import.
  *
@@ -10,7 +10,7 @@
 import { endianness } from 'node:os';
 import { InvalidArgumentError } from '../errors';
 import { DataType, NumericTypedArray, dataTypeInfo, elementCount } from '../tensor/datatypes';
-import { ProtobufWriter } from './protobuf-writer';
+import { ModelProto, TensorProto } from './onnx-proto';
 
 /** ir_version 8 (ONNX 1.10+) is read by every onnxruntime the project supports. */
 export const DEFAULT_IR_VERSION = 8;
@@ -108,63 +108,60 @@ const ATTRIBUTE_TYPE = { float: 1, int: 2, string: 3, floats: 6, ints: 7 } as co
 
 /** Serializes a model to ONNX protobuf bytes. */
 export function encodeModel(spec: ModelSpec): Uint8Array {
-  const model = new ProtobufWriter();
-  model.varint(1, spec.irVersion ?? DEFAULT_IR_VERSION); // ir_version
-  model.string(2, spec.producerName ?? PRODUCER_NAME); // producer_name
-  if (spec.docString) model.string(6, spec.docString); // doc_string
-  model.message(7, encodeGraph(spec.graph)); // graph
-  // opset_import: the default domain ("") is left out, as onnx's own helpers do.
-  model.message(8, new ProtobufWriter().varint(2, spec.opsetVersion ?? DEFAULT_OPSET_VERSION));
-  return model.finish();
+  const model = {
+    ir_version: spec.irVersion ?? DEFAULT_IR_VERSION,
+    producer_name: spec.producerName ?? PRODUCER_NAME,
+    ...(spec.docString ? { doc_string: spec.docString } : {}),
+    graph: graphMessage(spec.graph),
+    // opset_import: the default domain ("") is left out, as onnx's own helpers do.
+    opset_import: [{ version: spec.opsetVersion ?? DEFAULT_OPSET_VERSION }],
+  };
+  return ModelProto.encode(ModelProto.create(model)).finish();
 }
 
-function encodeGraph(graph: GraphSpec): ProtobufWriter {
-  const w = new ProtobufWriter();
-  for (const node of graph.nodes) w.message(1, encodeNode(node)); // node
-  w.string(2, graph.name); // name
-  for (const init of graph.initializers ?? []) w.message(5, encodeInitializer(init)); // initializer
-  for (const input of graph.inputs) w.message(11, encodeValueInfo(input)); // input
-  for (const output of graph.outputs) w.message(12, encodeValueInfo(output)); // output
-  return w;
+/** protobufjs takes 64-bit integers as numbers or decimal strings. */
+const int64 = (value: number | bigint): number | string => (typeof value === 'bigint' ? value.toString() : value);
+
+function graphMessage(graph: GraphSpec): object {
+  return {
+    node: graph.nodes.map(nodeMessage),
+    name: graph.name,
+    initializer: (graph.initializers ?? []).map(initializerMessage),
+    input: graph.inputs.map(valueInfoMessage),
+    output: graph.outputs.map(valueInfoMessage),
+  };
 }
 
-function encodeNode(node: NodeSpec): ProtobufWriter {
-  const w = new ProtobufWriter();
-  for (const input of node.inputs) w.string(1, input); // input
-  for (const output of node.outputs) w.string(2, output); // output
-  if (node.name) w.string(3, node.name); // name
-  w.string(4, node.opType); // op_type
-  for (const [name, value] of Object.entries(node.attributes ?? {})) w.message(5, encodeAttribute(name, value)); // attribute
-  if (node.domain) w.string(7, node.domain); // domain
-  return w;
+function nodeMessage(node: NodeSpec): object {
+  return {
+    input: [...node.inputs],
+    output: [...node.outputs],
+    ...(node.name ? { name: node.name } : {}),
+    op_type: node.opType,
+    attribute: Object.entries(node.attributes ?? {}).map(([name, value]) => attributeMessage(name, value)),
+    ...(node.domain ? { domain: node.domain } : {}),
+  };
 }
 
-function encodeAttribute(name: string, spec: AttributeSpec): ProtobufWriter {
-  const w = new ProtobufWriter();
-  w.string(1, name); // name
-  switch (spec.type) {
-    case 'float':
-      w.float(2, spec.value); // f
-      break;
-    case 'int':
-      w.varint(3, spec.value); // i
-      break;
-    case 'string':
-      w.string(4, spec.value); // s
-      break;
-    case 'floats':
-      w.packedFloats(7, spec.value); // floats
-      break;
-    case 'ints':
-      w.packedVarints(8, spec.value); // ints
-      break;
-  }
-  w.varint(20, ATTRIBUTE_TYPE[spec.type]); // type
-  return w;
+function attributeMessage(name: string, spec: AttributeSpec): object {
+  const value = (() => {
+    switch (spec.type) {
+      case 'float':
+        return { f: spec.value };
+      case 'int':
+        return { i: int64(spec.value) };
+      case 'string':
+        return { s: Buffer.from(spec.value, 'utf8') };
+      case 'floats':
+        return { floats: Array.from(spec.value) };
+      case 'ints':
+        return { ints: spec.value.map(int64) };
+    }
+  })();
+  return { name, ...value, type: ATTRIBUTE_TYPE[spec.type] };
 }
 
-/** One TensorProto (an initializer's raw data, dims and name); exported for examples that add a constant to an exported model. */
-export function encodeInitializer(init: InitializerSpec): ProtobufWriter {
+function initializerMessage(init: InitializerSpec): object {
   const info = dataTypeInfo(init.datatype);
   if (!info.arrayType || !(init.data instanceof info.arrayType)) {
     throw new InvalidArgumentError(`initializer '${init.name}': ${init.datatype} data must be a ${info.arrayType?.name ?? 'typed array'}`);
@@ -173,31 +170,17 @@ export function encodeInitializer(init: InitializerSpec): ProtobufWriter {
   if (init.data.length !== count) {
     throw new InvalidArgumentError(`initializer '${init.name}': dims [${init.dims.join(', ')}] hold ${count} elements, data has ${init.data.length}`);
   }
-  const w = new ProtobufWriter();
-  w.packedVarints(1, init.dims); // dims
-  w.varint(2, onnxElementType(init.datatype)); // data_type
-  w.string(8, init.name); // name
-  w.bytes(9, littleEndianBytes(init.data)); // raw_data
-  return w;
+  return { dims: [...init.dims], data_type: onnxElementType(init.datatype), name: init.name, raw_data: littleEndianBytes(init.data) };
 }
 
-function encodeValueInfo(value: ValueInfoSpec): ProtobufWriter {
-  const tensor = new ProtobufWriter();
-  tensor.varint(1, onnxElementType(value.datatype)); // TypeProto.Tensor.elem_type
-  if (value.dims) {
-    const shape = new ProtobufWriter();
-    for (const dim of value.dims) {
-      const d = new ProtobufWriter();
-      if (typeof dim === 'number') d.varint(1, dim); // dim_value
-      else d.string(2, dim); // dim_param
-      shape.message(1, d); // TensorShapeProto.dim
-    }
-    tensor.message(2, shape); // TypeProto.Tensor.shape
-  }
-  const w = new ProtobufWriter();
-  w.string(1, value.name); // ValueInfoProto.name
-  w.message(2, new ProtobufWriter().message(1, tensor)); // type { tensor_type }
-  return w;
+/** One TensorProto's bytes (an initializer's raw data, dims and name), for examples that add a constant to an exported model. */
+export function encodeInitializer(init: InitializerSpec): Uint8Array {
+  return TensorProto.encode(TensorProto.create(initializerMessage(init))).finish();
+}
+
+function valueInfoMessage(value: ValueInfoSpec): object {
+  const shape = value.dims && { dim: value.dims.map((dim) => (typeof dim === 'number' ? { dim_value: dim } : { dim_param: dim })) };
+  return { name: value.name, type: { tensor_type: { elem_type: onnxElementType(value.datatype), ...(shape ? { shape } : {}) } } };
 }
 
 /** raw_data is little-endian by definition; typed arrays use the host's byte order. */
