@@ -1,6 +1,7 @@
 /**
  * `scoreline engine`: the inference engine on its own, with tritonserver's flag names.
- * Runs until SIGTERM/SIGINT, then drains in-flight requests and exits 0.
+ * Runs until SIGTERM/SIGINT, then drains in-flight requests and exits 0; options it refuses exit 2
+ * (EXIT_USAGE, one line naming what is wrong), as serve's and perf's do.
  *
  * Started with an IPC channel (`scoreline serve` starts it so), it tells its parent where it
  * listens and stops when the channel closes: the kernel closes it when the parent dies,
@@ -10,50 +11,60 @@
  * parents that hold a pipe to it instead. Off by default: a terminal's stdin, or /dev/null,
  * says nothing about a parent.
  */
-import { parseArgs } from 'node:util';
-import { InvalidOptionError } from '../errors';
+import { InvalidOptionError, isScorelineError } from '../errors';
+import { EXIT_USAGE, formatFlagHelp, readFlags, type FlagSpec } from './flag-table';
 import { createLogger, flushStdoutLines, LOG_FORMATS, type LogFormat, type Logger } from '../logger';
 import { startEngine } from '../engine/engine';
 import { parseCacheConfig } from '../engine/cache/cache-config';
 import { parseModelConfigLimit } from '../engine/config/config-limits';
 import { parseMetricsConfig } from '../engine/metrics/metrics-config';
-import type { EngineOptionsInput } from '../engine/engine-options';
+import { resolveEngineOptions, type EngineOptionsInput } from '../engine/engine-options';
 import { startTelemetry } from '../telemetry/start-telemetry';
 import { ENGINE_LISTENING, type EngineListeningMessage } from '../util/engine-ipc';
 
-const HELP = `Usage: scoreline engine --model-repository DIR [options]
+/** Every flag of `scoreline engine` (src/cli/flag-table.ts); defaults come from the engine's options schema. */
+export const ENGINE_FLAGS = {
+  modelRepository: { flag: 'model-repository', kind: 'string', arg: 'DIR', help: 'Triton model repository (required)' },
+  host: { flag: 'host', kind: 'string', arg: 'HOST', help: 'address to bind' },
+  httpPort: { flag: 'http-port', kind: 'integer', help: 'KServe v2 HTTP port (0 picks a free port)' },
+  metricsPort: { flag: 'metrics-port', kind: 'integer', help: 'Prometheus metrics port (-1: none)' },
+  metricsAddress: { flag: 'metrics-address', kind: 'string', arg: 'HOST', help: 'address the metrics server binds (default: --host)' },
+  metricsConfig: {
+    flag: 'metrics-config',
+    kind: 'list',
+    arg: 'SETTING=VALUE',
+    help: 'latency metrics: summary_latencies=true adds the nv_*_summary_us summaries, summary_quantiles=Q:E,... their quantiles, counter_latencies=false drops the *_duration_us counters',
+  },
+  grpcPort: { flag: 'grpc-port', kind: 'integer', help: 'KServe v2 gRPC port (0 picks a free port; -1 disables gRPC)' },
+  disableAutoCompleteConfig: { flag: 'disable-auto-complete-config', kind: 'boolean', help: 'require complete config.pbtxt files' },
+  modelControlMode: { flag: 'model-control-mode', kind: 'string', arg: 'none|explicit|poll', help: 'how models are loaded and unloaded' },
+  loadModels: { flag: 'load-model', kind: 'list', arg: 'NAME', help: "with explicit mode: load NAME at start-up ('*' = all)" },
+  repositoryPollSecs: { flag: 'repository-poll-secs', kind: 'number', help: 'with poll mode: seconds between repository scans' },
+  backendConfig: { flag: 'backend-config', kind: 'list', arg: 'onnxruntime,default-max-batch-size=N', help: 'max_batch_size that auto-complete gives batchable models' },
+  httpMaxInputSize: { flag: 'http-max-input-size', kind: 'integer', arg: 'BYTES', help: 'largest request body' },
+  exitTimeoutSecs: { flag: 'exit-timeout-secs', kind: 'number', help: 'drain time on shutdown' },
+  modelLoadTimeoutSecs: { flag: 'model-load-timeout-secs', kind: 'number', help: 'a model load (sessions + warmup) longer than this fails and its threads are terminated (0 = no limit)' },
+  modelConfigLimits: { flag: 'model-config-limit', kind: 'list', arg: 'NAME=N', help: 'raise or lower one bound on model configs (names and defaults: README, "Model config limits")' },
+  cacheConfig: { flag: 'cache-config', kind: 'list', arg: 'local,size=BYTES', help: 'response cache shared by all models, for models whose config has response_cache { enable: true } (default: none)' },
+  responseCacheByteSize: { flag: 'response-cache-byte-size', kind: 'integer', arg: 'BYTES', help: 'deprecated tritonserver spelling of --cache-config local,size=BYTES' },
+  logVerbose: { flag: 'log-verbose', kind: 'boolean', help: 'log every request' },
+  logFormat: { flag: 'log-format', kind: 'string', arg: 'text|json', help: 'log lines as text or one JSON object each (env SCORELINE_LOG_FORMAT; the flag wins)' },
+  exitOnStdinClose: { flag: 'exit-on-stdin-close', kind: 'boolean', help: 'stop (within 1 s) when stdin ends: for a parent process that holds a pipe to it (scoreline serve uses an IPC channel)' },
+} as const satisfies Record<string, FlagSpec>;
 
-  --model-repository DIR            Triton model repository (required)
-  --host HOST                       address to bind (default 127.0.0.1)
-  --http-port N                     KServe v2 HTTP port (default 8000; 0 picks a free port)
-  --metrics-port N                  Prometheus metrics port (default 8002)
-  --metrics-address HOST            address the metrics server binds (default: --host)
-  --metrics-config SETTING=VALUE    latency metrics (repeatable): summary_latencies=true adds the
-                                    nv_*_summary_us summaries, summary_quantiles=Q:E,... their
-                                    quantiles, counter_latencies=false drops the *_duration_us counters
-  --grpc-port N                     KServe v2 gRPC port (default 8001; 0 picks a free port;
-                                    --grpc-port=-1 disables gRPC)
-  --disable-auto-complete-config    require complete config.pbtxt files
-  --model-control-mode MODE         none | explicit | poll (default none)
-  --load-model NAME                 with explicit mode: load NAME at start-up (repeatable; '*' = all)
-  --repository-poll-secs N          with poll mode: seconds between repository scans (default 15)
-  --backend-config onnxruntime,default-max-batch-size=N
-                                    max_batch_size that auto-complete gives batchable models (default 4)
-  --http-max-input-size BYTES       largest request body (default 67108864)
-  --exit-timeout-secs N             drain time on shutdown (default 30)
-  --model-load-timeout-secs N       a model load (sessions + warmup) longer than this fails and
-                                    its threads are terminated (default 600; 0 = no limit)
-  --model-config-limit NAME=N       raise or lower one bound on model configs (repeatable;
-                                    names and defaults: README, "Model config limits")
-  --cache-config local,size=BYTES   response cache shared by all models, for models whose config
-                                    has response_cache { enable: true } (default: none)
-  --response-cache-byte-size BYTES  deprecated tritonserver spelling of --cache-config local,size=BYTES
-  --log-verbose                     log every request
-  --log-format text|json            log lines as text (default) or one JSON object each
-                                    (env SCORELINE_LOG_FORMAT; the flag wins)
-  --exit-on-stdin-close             stop (within 1 s) when stdin ends: for a parent process
-                                    that holds a pipe to it (scoreline serve uses an IPC channel)
-`;
+type EngineFlag = keyof typeof ENGINE_FLAGS;
+
+export function engineUsage(): string {
+  const d = resolveEngineOptions({ modelRepository: '-' });
+  const defaults: Partial<Record<EngineFlag, unknown>> = {
+    ...d,
+    backendConfig: `onnxruntime,default-max-batch-size=${d.defaultMaxBatchSize}`,
+    logFormat: 'text',
+    loadModels: undefined,
+    modelRepository: undefined,
+  };
+  return ['Usage: scoreline engine --model-repository DIR [options]', '', ...formatFlagHelp(ENGINE_FLAGS, { defaults }), ''].join('\n');
+}
 
 /**
  * Once stdin has ended, how long the stop may take before the process exits anyway: the
@@ -61,16 +72,16 @@ const HELP = `Usage: scoreline engine --model-repository DIR [options]
  */
 export const STDIN_CLOSE_EXIT_MS = 1_000;
 
-function integer(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^-?\d+$/.test(value)) throw new InvalidOptionError(`--${name} must be an integer, got '${value}'`);
-  return Number(value);
-}
-
-function number(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidOptionError(`--${name} must be a number, got '${value}'`);
+/** A flag's text as a number, or an error naming the flag. */
+function numeric(flag: EngineFlag, text: string | undefined, integer: boolean): number | undefined {
+  if (text === undefined) return undefined;
+  const name = ENGINE_FLAGS[flag].flag;
+  if (integer) {
+    if (!/^-?\d+$/.test(text)) throw new InvalidOptionError(`--${name} must be an integer, got '${text}'`);
+    return Number(text);
+  }
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n)) throw new InvalidOptionError(`--${name} must be a number, got '${text}'`);
   return n;
 }
 
@@ -93,45 +104,15 @@ export function parseEngineCommandArgs(
   args: string[],
   env: NodeJS.ProcessEnv = process.env,
 ): { options: EngineOptionsInput; exitOnStdinClose: boolean; logFormat: LogFormat } | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'model-repository': { type: 'string' },
-        host: { type: 'string' },
-        'http-port': { type: 'string' },
-        'metrics-port': { type: 'string' },
-        'metrics-address': { type: 'string' },
-        'metrics-config': { type: 'string', multiple: true },
-        'grpc-port': { type: 'string' },
-        'disable-auto-complete-config': { type: 'boolean' },
-        'model-control-mode': { type: 'string' },
-        'load-model': { type: 'string', multiple: true },
-        'repository-poll-secs': { type: 'string' },
-        'backend-config': { type: 'string', multiple: true },
-        'http-max-input-size': { type: 'string' },
-        'exit-timeout-secs': { type: 'string' },
-        'model-load-timeout-secs': { type: 'string' },
-        'model-config-limit': { type: 'string', multiple: true },
-        'cache-config': { type: 'string', multiple: true },
-        'response-cache-byte-size': { type: 'string' },
-        'log-verbose': { type: 'boolean' },
-        'log-format': { type: 'string' },
-        'exit-on-stdin-close': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new InvalidOptionError(`scoreline engine: ${(err as Error).message}`);
-  }
-  const v = parsed.values;
-  if (v.help) return 'help';
-  if (!v['model-repository']) throw new InvalidOptionError('scoreline engine: --model-repository is required');
+  const flags = readFlags(ENGINE_FLAGS, args, { command: 'engine' });
+  if (flags.help) return 'help';
+  const text = (flag: EngineFlag): string | undefined => flags.values[flag] as string | undefined;
+  const list = (flag: EngineFlag): string[] => (flags.values[flag] as string[] | undefined) ?? [];
+  const on = (flag: EngineFlag): boolean => flags.values[flag] === true;
+  const modelRepository = text('modelRepository');
+  if (!modelRepository) throw new InvalidOptionError('--model-repository is required');
   let defaultMaxBatchSize: number | undefined;
-  for (const entry of v['backend-config'] ?? []) {
+  for (const entry of list('backendConfig')) {
     const m = /^onnxruntime,default-max-batch-size=(\d+)$/.exec(entry);
     if (!m) {
       throw new InvalidOptionError(
@@ -141,12 +122,12 @@ export function parseEngineCommandArgs(
     defaultMaxBatchSize = Number(m[1]);
   }
   let modelConfigLimits: EngineOptionsInput['modelConfigLimits'];
-  for (const entry of v['model-config-limit'] ?? []) {
+  for (const entry of list('modelConfigLimits')) {
     const [name, value] = parseModelConfigLimit(entry);
     modelConfigLimits = { ...modelConfigLimits, [name]: value };
   }
-  let responseCacheBytes = parseCacheConfig(v['cache-config'] ?? []);
-  const legacyCacheBytes = v['response-cache-byte-size'];
+  let responseCacheBytes = parseCacheConfig(list('cacheConfig'));
+  const legacyCacheBytes = text('responseCacheByteSize');
   if (legacyCacheBytes !== undefined) {
     // tritonserver turns it into --cache-config local,size=N; 0 there means no cache.
     if (!/^\d+$/.test(legacyCacheBytes) || !Number.isSafeInteger(Number(legacyCacheBytes))) {
@@ -154,39 +135,48 @@ export function parseEngineCommandArgs(
     }
     responseCacheBytes ??= Number(legacyCacheBytes);
   }
-  const mode = v['model-control-mode'];
+  const mode = text('modelControlMode');
   if (mode !== undefined && !['none', 'explicit', 'poll'].includes(mode)) {
     throw new InvalidOptionError(`--model-control-mode must be none, explicit or poll, got '${mode}'`);
   }
+  const metricsConfig = list('metricsConfig');
+  const loadModels = list('loadModels');
   const options: EngineOptionsInput = {
-    modelRepository: v['model-repository'],
-    host: v.host,
-    httpPort: integer('http-port', v['http-port']),
-    metricsPort: integer('metrics-port', v['metrics-port']),
-    metricsAddress: v['metrics-address'],
-    metricsConfig: v['metrics-config'] ? parseMetricsConfig(v['metrics-config']) : undefined,
-    grpcPort: integer('grpc-port', v['grpc-port']),
-    autoCompleteConfig: v['disable-auto-complete-config'] ? false : undefined,
+    modelRepository,
+    host: text('host'),
+    httpPort: numeric('httpPort', text('httpPort'), true),
+    metricsPort: numeric('metricsPort', text('metricsPort'), true),
+    metricsAddress: text('metricsAddress'),
+    metricsConfig: metricsConfig.length > 0 ? parseMetricsConfig(metricsConfig) : undefined,
+    grpcPort: numeric('grpcPort', text('grpcPort'), true),
+    autoCompleteConfig: on('disableAutoCompleteConfig') ? false : undefined,
     modelControlMode: mode as EngineOptionsInput['modelControlMode'],
-    loadModels: v['load-model'],
-    repositoryPollSecs: number('repository-poll-secs', v['repository-poll-secs']),
+    loadModels: loadModels.length > 0 ? loadModels : undefined,
+    repositoryPollSecs: numeric('repositoryPollSecs', text('repositoryPollSecs'), false),
     defaultMaxBatchSize,
-    httpMaxInputSize: integer('http-max-input-size', v['http-max-input-size']),
-    exitTimeoutSecs: number('exit-timeout-secs', v['exit-timeout-secs']),
-    modelLoadTimeoutSecs: number('model-load-timeout-secs', v['model-load-timeout-secs']),
+    httpMaxInputSize: numeric('httpMaxInputSize', text('httpMaxInputSize'), true),
+    exitTimeoutSecs: numeric('exitTimeoutSecs', text('exitTimeoutSecs'), false),
+    modelLoadTimeoutSecs: numeric('modelLoadTimeoutSecs', text('modelLoadTimeoutSecs'), false),
     modelConfigLimits,
     responseCacheBytes,
-    logLevel: v['log-verbose'] ? 'verbose' : undefined,
+    logLevel: on('logVerbose') ? 'verbose' : undefined,
   };
   // Leave absent flags out so the schema's defaults apply.
   for (const k of Object.keys(options) as Array<keyof EngineOptionsInput>) if (options[k] === undefined) delete options[k];
-  return { options, exitOnStdinClose: v['exit-on-stdin-close'] === true, logFormat: parseLogFormat(v['log-format'], env.SCORELINE_LOG_FORMAT) };
+  return { options, exitOnStdinClose: on('exitOnStdinClose'), logFormat: parseLogFormat(text('logFormat'), env.SCORELINE_LOG_FORMAT) };
 }
 
 export async function engineCommand(args: string[]): Promise<number> {
-  const parsed = parseEngineCommandArgs(args);
+  let parsed: ReturnType<typeof parseEngineCommandArgs>;
+  try {
+    parsed = parseEngineCommandArgs(args);
+  } catch (err) {
+    if (!isScorelineError(err)) throw err;
+    process.stderr.write(`scoreline engine: ${err.message.replace(/^scoreline engine: /, '')}\n`);
+    return EXIT_USAGE;
+  }
   if (parsed === 'help') {
-    process.stdout.write(HELP);
+    process.stdout.write(engineUsage());
     return 0;
   }
   const { options, exitOnStdinClose, logFormat } = parsed;

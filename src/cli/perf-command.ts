@@ -8,6 +8,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { isScorelineError } from '../errors';
+import { EXIT_USAGE } from './flag-table';
 import { parsePerfArgs, perfUsage, PerfOptions } from '../perf/perf-options';
 import { stepLabel } from '../perf/perf-report';
 import { reportPlotSvg } from '../perf/plot-svg';
@@ -16,7 +17,6 @@ import { formatErrors, toCsv } from '../perf/report-csv';
 import { formatTable } from '../perf/report-table';
 import { runPerf } from '../perf/run-perf';
 
-export const EXIT_USAGE = 2;
 export const EXIT_INTERRUPTED = 130;
 
 function describe(options: PerfOptions): string {

@@ -4,12 +4,12 @@
  * 3 when a worker could not start (entry script or init() failed), 1 when the engine failed.
  */
 import { isScorelineError } from '../errors';
+import { EXIT_USAGE } from './flag-table';
 import { runPrimary } from '../frontend/primary';
 import { resolveServeOptions, serveUsage } from '../frontend/serve-options';
 import { FRONTEND_SERVICE_NAME } from '../frontend/worker';
 import { appInsightsFlagEnv, readTelemetrySettings } from '../telemetry';
 
-export const EXIT_USAGE = 2;
 
 export async function serveCommand(args: string[]): Promise<number> {
   let resolved;

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { InvalidOptionError } from '../errors';
+import { DEFAULT_ENGINE_PORTS } from '../util/default-ports';
 import { MODEL_CONFIG_LIMIT_NAMES, type ModelConfigLimitName } from './config/config-limits';
 import { MAX_SUMMARY_QUANTILES, defaultMetricsConfig } from './metrics/metrics-config';
 
@@ -16,13 +17,13 @@ export const engineOptionsSchema = z
   .object({
     modelRepository: z.string().min(1),
     host: z.string().min(1).default('127.0.0.1'),
-    httpPort: port.default(8000),
+    httpPort: port.default(DEFAULT_ENGINE_PORTS.http),
     /** Prometheus metrics port; -1 disables the metrics server. */
-    metricsPort: port.or(z.literal(-1)).default(8002),
+    metricsPort: port.or(z.literal(-1)).default(DEFAULT_ENGINE_PORTS.metrics),
     /** Address the metrics server binds (Triton's --metrics-address); default: `host`. */
     metricsAddress: z.string().min(1).optional(),
     /** KServe v2 gRPC port (GRPCInferenceService); -1 disables the gRPC server. */
-    grpcPort: port.or(z.literal(-1)).default(8001),
+    grpcPort: port.or(z.literal(-1)).default(DEFAULT_ENGINE_PORTS.grpc),
     autoCompleteConfig: z.boolean().default(true),
     modelControlMode: z.enum(['none', 'explicit', 'poll']).default('none'),
     /** Models to load at start-up in explicit mode ('*' loads all). */

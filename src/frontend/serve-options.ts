@@ -5,45 +5,44 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { describeFlag, formatFlagHelp, readFlags, type FlagSpec } from '../cli/flag-table';
 import { InvalidOptionError } from '../errors';
 import { LOG_FORMATS, type LogLevel } from '../logger';
+import { DEFAULT_ENGINE_PORTS } from '../util/default-ports';
 import { packageRoot } from '../util/package-root';
 import { DEFAULT_MAX_JSON_CONTAINERS, DEFAULT_MAX_JSON_VALUES } from '../util/json-structure-scan';
 import { configSearchDirs, readConfigFile } from './azmlinfsrv-config-file';
 
-type Kind = 'string' | 'integer' | 'boolean';
-
-interface OptionSpec {
-  flag?: string;
-  /** azmlinfsrv's spelling of the flag (`--entry_script`), accepted as well. */
-  azmlinfsrv?: string;
+/** Every serve setting has a variable; `aliases` are azmlinfsrv's spellings of the flag (`--entry_script`). */
+interface OptionSpec extends FlagSpec {
   env: string;
-  kind: Kind;
-  help: string;
+  kind: 'string' | 'integer' | 'boolean';
 }
 
-/** The one table of options. Keys are ServeOptions fields. API keys are env-only: flags show in `ps`. */
+/**
+ * The one table of options (src/cli/flag-table.ts). Keys are ServeOptions fields; defaults are
+ * the schema's below. API keys are env-only: flags show in `ps`.
+ */
 export const SERVE_OPTION_SPECS = {
-  entryScript: { flag: 'entry-script', azmlinfsrv: 'entry_script', env: 'AZUREML_ENTRY_SCRIPT', kind: 'string', help: 'score module (.ts, .js, .mjs, .cjs), relative to the app root' },
-  appRoot: { flag: 'app-root', env: 'AML_APP_ROOT', kind: 'string', help: 'directory the entry script is resolved from (default: cwd)' },
-  modelRepository: { flag: 'model-repository', env: 'SCORELINE_MODEL_REPOSITORY', kind: 'string', help: 'Triton model repository: starts the embedded engine on it' },
-  modelDir: { flag: 'model-dir', azmlinfsrv: 'model_dir', env: 'AZUREML_MODEL_DIR', kind: 'string', help: "init()'s modelDir (default: the model repository)" },
-  host: { flag: 'host', env: 'SCORELINE_HOST', kind: 'string', help: 'address to listen on' },
+  entryScript: { flag: 'entry-script', arg: 'FILE', aliases: ['entry_script'], env: 'AZUREML_ENTRY_SCRIPT', kind: 'string', help: 'score module (.ts, .js, .mjs, .cjs), relative to the app root' },
+  appRoot: { flag: 'app-root', arg: 'DIR', env: 'AML_APP_ROOT', kind: 'string', help: "directory the entry script is resolved from ('.': the working directory)" },
+  modelRepository: { flag: 'model-repository', arg: 'DIR', env: 'SCORELINE_MODEL_REPOSITORY', kind: 'string', help: 'Triton model repository: starts the embedded engine on it' },
+  modelDir: { flag: 'model-dir', arg: 'DIR', aliases: ['model_dir'], env: 'AZUREML_MODEL_DIR', kind: 'string', help: "init()'s modelDir (default: the model repository)" },
+  host: { flag: 'host', arg: 'HOST', env: 'SCORELINE_HOST', kind: 'string', help: 'address to listen on' },
   port: { flag: 'port', env: 'SCORELINE_PORT', kind: 'integer', help: 'port to listen on' },
   separateHealthEndpoint: { flag: 'separate-health-endpoint', env: 'SEPERATE_HEALTH_ENDPOINT', kind: 'boolean', help: "also serve on the health port (azmlinfsrv's separate health endpoint; the variable is spelled as AzureML spells it)" },
-  healthPort: { flag: 'health-port', azmlinfsrv: 'health_port', env: 'HEALTH_PORT', kind: 'integer', help: 'the health port (default 5000), with the separate health endpoint only' },
-  configFile: { flag: 'config-file', azmlinfsrv: 'config_file', env: 'AZUREML_CONFIG_FILE', kind: 'string', help: "azmlinfsrv's config.json: settings by environment variable name, weaker than flags and the environment (default: config.json in the app root or beside the entry script, when present)" },
-  workerCount: { flag: 'worker-count', azmlinfsrv: 'worker_count', env: 'WORKER_COUNT', kind: 'integer', help: 'worker processes sharing the port' },
-  engineUrl: { flag: 'engine-url', env: 'SCORELINE_ENGINE_URL', kind: 'string', help: 'use this engine (e.g. a Triton server) instead of starting one' },
-  engineHost: { flag: 'engine-host', env: 'SCORELINE_ENGINE_HOST', kind: 'string', help: "address the embedded engine binds (default 127.0.0.1; 0.0.0.0 lets Prometheus scrape :8002 from outside)" },
+  healthPort: { flag: 'health-port', aliases: ['health_port'], env: 'HEALTH_PORT', kind: 'integer', help: 'the health port, with the separate health endpoint only' },
+  configFile: { flag: 'config-file', arg: 'FILE', aliases: ['config_file'], env: 'AZUREML_CONFIG_FILE', kind: 'string', help: "azmlinfsrv's config.json: settings by environment variable name, weaker than flags and the environment (default: config.json in the app root or beside the entry script, when present)" },
+  workerCount: { flag: 'worker-count', aliases: ['worker_count'], env: 'WORKER_COUNT', kind: 'integer', help: 'worker processes sharing the port' },
+  engineUrl: { flag: 'engine-url', arg: 'URL', env: 'SCORELINE_ENGINE_URL', kind: 'string', help: 'use this engine (e.g. a Triton server) instead of starting one' },
+  engineHost: { flag: 'engine-host', arg: 'HOST', env: 'SCORELINE_ENGINE_HOST', kind: 'string', help: 'address the embedded engine binds (0.0.0.0 lets Prometheus scrape its metrics port from outside)' },
   engineHttpPort: { flag: 'engine-http-port', env: 'SCORELINE_ENGINE_HTTP_PORT', kind: 'integer', help: "embedded engine's HTTP port (0: any free port)" },
   engineGrpcPort: { flag: 'engine-grpc-port', env: 'SCORELINE_ENGINE_GRPC_PORT', kind: 'integer', help: "embedded engine's gRPC port (0: any free port, -1: no gRPC)" },
   engineMetricsPort: { flag: 'engine-metrics-port', env: 'SCORELINE_ENGINE_METRICS_PORT', kind: 'integer', help: "serve's metrics port: the front end's and the embedded engine's metrics in one scrape (0: any free port; with --engine-url or no engine, served only when given)" },
-  engineMetricsConfig: { flag: 'engine-metrics-config', env: 'SCORELINE_ENGINE_METRICS_CONFIG', kind: 'string', help: "the embedded engine's --metrics-config settings, separated by ';' (e.g. summary_latencies=true;summary_quantiles=0.5:0.05,0.99:0.001)" },
+  engineMetricsConfig: { flag: 'engine-metrics-config', arg: 'SETTINGS', env: 'SCORELINE_ENGINE_METRICS_CONFIG', kind: 'string', help: "the embedded engine's --metrics-config settings, separated by ';' (e.g. summary_latencies=true;summary_quantiles=0.5:0.05,0.99:0.001)" },
   engineConnections: { flag: 'engine-connections', env: 'SCORELINE_ENGINE_CONNECTIONS', kind: 'integer', help: "keep-alive connections from each worker's client to the engine (its requests beyond them wait in the client)" },
-  engineTransport: { flag: 'engine-transport', env: 'SCORELINE_ENGINE_TRANSPORT', kind: 'string', help: "HTTP client of the workers' engine client: lean (scoreline's own keep-alive HTTP/1.1, http: only) or undici (default: lean, undici for an https engine URL)" },
+  engineTransport: { flag: 'engine-transport', arg: 'lean|undici', env: 'SCORELINE_ENGINE_TRANSPORT', kind: 'string', help: "HTTP client of the workers' engine client: lean (scoreline's own keep-alive HTTP/1.1, http: only) or undici (default: lean, undici for an https engine URL)" },
   coalesceInfer: { flag: 'coalesce-infer', env: 'SCORELINE_COALESCE_INFER', kind: 'boolean', help: "the workers' engine client merges the concurrent infer() calls a worker makes to a batching model into one request (--no-coalesce-infer: one request per call)" },
   engineStartTimeoutMs: { flag: 'engine-start-timeout-ms', env: 'SCORELINE_ENGINE_START_TIMEOUT_MS', kind: 'integer', help: 'how long to wait for the engine and its models to be ready' },
   scoringTimeoutMs: { flag: 'scoring-timeout-ms', env: 'SCORING_TIMEOUT_MS', kind: 'integer', help: 'run() deadline; the client gets 500 "Scoring timeout after N ms" when it passes, as from azmlinfsrv' },
@@ -60,15 +59,15 @@ export const SERVE_OPTION_SPECS = {
   headersTimeoutMs: { flag: 'headers-timeout-ms', env: 'SCORELINE_HEADERS_TIMEOUT_MS', kind: 'integer', help: 'a client must send its request headers within this time (408 and close after)' },
   requestTimeoutMs: { flag: 'request-timeout-ms', env: 'SCORELINE_REQUEST_TIMEOUT_MS', kind: 'integer', help: 'a client must send its whole request, body included, within this time (408 and close after)' },
   workerTimeoutMs: { flag: 'worker-timeout-ms', env: 'SCORELINE_WORKER_TIMEOUT_MS', kind: 'integer', help: "kill and replace a worker whose event loop is blocked this long, as gunicorn's timeout (0: never)" },
-  corsOrigins: { flag: 'cors-origins', azmlinfsrv: 'access_control_allow_origins', env: 'AML_CORS_ORIGINS', kind: 'string', help: 'comma-separated origins allowed by CORS, or *' },
+  corsOrigins: { flag: 'cors-origins', arg: 'ORIGINS', aliases: ['access_control_allow_origins'], env: 'AML_CORS_ORIGINS', kind: 'string', help: 'comma-separated origins allowed by CORS, or *' },
   apiKey: { env: 'SCORELINE_API_KEY', kind: 'string', help: 'require Authorization: Bearer <key> on /score' },
-  appInsightsKey: { flag: 'appinsights-instrumentation-key', azmlinfsrv: 'appinsights_instrumentation_key', env: 'AML_APP_INSIGHTS_KEY', kind: 'string', help: "App Insights instrumentation key; the flag also sets AML_APP_INSIGHTS_ENABLED=true, as azmlinfsrv's does (src/telemetry/app-insights-settings.ts)" },
-  logLevel: { flag: 'log-level', env: 'SCORELINE_LOG_LEVEL', kind: 'string', help: 'error, warn, info or verbose' },
+  appInsightsKey: { flag: 'appinsights-instrumentation-key', arg: 'KEY', aliases: ['appinsights_instrumentation_key'], env: 'AML_APP_INSIGHTS_KEY', kind: 'string', help: "App Insights instrumentation key; the flag also sets AML_APP_INSIGHTS_ENABLED=true, as azmlinfsrv's does (src/telemetry/app-insights-settings.ts)" },
+  logLevel: { flag: 'log-level', arg: 'LEVEL', env: 'SCORELINE_LOG_LEVEL', kind: 'string', help: 'error, warn, info or verbose' },
   azuremlLogLevel: { env: 'AZUREML_LOG_LEVEL', kind: 'string', help: "azmlinfsrv's log level, used when --log-level is not given: DEBUG or NOTSET (verbose), INFO, WARNING or WARN (warn), ERROR, CRITICAL or FATAL (error)" },
-  logFormat: { flag: 'log-format', env: 'SCORELINE_LOG_FORMAT', kind: 'string', help: 'text, or json: one object per line (time, level, logger, message, trace_id, span_id, request_id and the other fields)' },
+  logFormat: { flag: 'log-format', arg: 'text|json', env: 'SCORELINE_LOG_FORMAT', kind: 'string', help: 'text, or json: one object per line (time, level, logger, message, trace_id, span_id, request_id and the other fields)' },
   logBodies: { flag: 'log-bodies', env: 'SCORELINE_LOG_BODIES', kind: 'boolean', help: 'add request bodies (first 1 KiB) to the request log' },
-  serviceName: { flag: 'service-name', env: 'SERVICE_NAME', kind: 'string', help: 'title of /swagger.json' },
-  serviceVersion: { flag: 'service-version', env: 'SERVICE_VERSION', kind: 'string', help: 'version of /swagger.json' },
+  serviceName: { flag: 'service-name', arg: 'NAME', env: 'SERVICE_NAME', kind: 'string', help: 'title of /swagger.json' },
+  serviceVersion: { flag: 'service-version', arg: 'VERSION', env: 'SERVICE_VERSION', kind: 'string', help: 'version of /swagger.json' },
   serverVersionHeader: { flag: 'server-version-header', env: 'SERVER_VERSION_LOG_RESPONSE_ENABLED', kind: 'boolean', help: 'send x-ms-server-version: scoreline/<version> on every response, as azmlinfsrv does (--no-server-version-header: omit it)' },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -105,9 +104,9 @@ const serveOptionsSchema = z.strictObject({
   workerCount: positive.max(256).default(1),
   engineUrl: z.url({ protocol: /^https?$/ }).optional(),
   engineHost: z.string().min(1).default('127.0.0.1'),
-  engineHttpPort: port.default(8000),
-  engineGrpcPort: z.number().int().min(-1).max(65535).default(8001),
-  engineMetricsPort: port.default(8002),
+  engineHttpPort: port.default(DEFAULT_ENGINE_PORTS.http),
+  engineGrpcPort: z.number().int().min(-1).max(65535).default(DEFAULT_ENGINE_PORTS.grpc),
+  engineMetricsPort: port.default(DEFAULT_ENGINE_PORTS.metrics),
   engineMetricsConfig: z.string().optional(),
   engineStartTimeoutMs: positive.default(120_000),
   scoringTimeoutMs: positive.default(3_600_000),
@@ -173,13 +172,13 @@ export type ServeArgs = { help: true } | { help: false; options: ServeOptions; w
 
 /** Parses flags and environment; throws InvalidOptionError naming the flag and variable. */
 export function resolveServeOptions(args: readonly string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): ServeArgs {
-  const flags = parseFlags(args);
+  const flags = readFlags(SERVE_OPTION_SPECS, args, { command: 'serve', negatableSwitches: true });
   if (flags.help) return { help: true };
 
   const specs = Object.entries(SERVE_OPTION_SPECS) as [OptionKey, OptionSpec][];
   const textOf = (key: OptionKey): string | undefined => {
-    const spec: OptionSpec = SERVE_OPTION_SPECS[key];
-    return (spec.flag === undefined ? undefined : flags.values[spec.flag]) ?? nonEmpty(env[spec.env]);
+    const flag = flags.values[key];
+    return (flag === undefined ? undefined : String(flag)) ?? nonEmpty(env[SERVE_OPTION_SPECS[key].env]);
   };
   const configFile = readConfigFile(
     textOf('configFile'),
@@ -208,55 +207,13 @@ export function resolveServeOptions(args: readonly string[], env: NodeJS.Process
 
 /** `--port (SCORELINE_PORT)`: how messages name an option. */
 export function describeOption(key: OptionKey): string {
-  const spec: OptionSpec = SERVE_OPTION_SPECS[key];
-  return spec.flag === undefined ? spec.env : `--${spec.flag} (${spec.env})`;
+  return describeFlag(SERVE_OPTION_SPECS[key]);
 }
 
 export function serveUsage(): string {
   const lines = ['Usage: scoreline serve [options]', '', 'Options (each also read from the environment variable shown; flags win):'];
-  for (const spec of Object.values(SERVE_OPTION_SPECS) as OptionSpec[]) {
-    const name = spec.flag === undefined ? '(env only)' : spec.kind === 'boolean' ? `--[no-]${spec.flag}` : `--${spec.flag} <value>`;
-    const alias = spec.azmlinfsrv === undefined ? '' : ` (azmlinfsrv's --${spec.azmlinfsrv} too)`;
-    lines.push(`  ${name.padEnd(34)} ${spec.env.padEnd(36)} ${spec.help}${alias}`);
-  }
-  lines.push(`  ${'--help'.padEnd(34)} ${''.padEnd(36)} print this help`);
+  lines.push(...formatFlagHelp(SERVE_OPTION_SPECS, { defaults: serveOptionsSchema.parse({}), negatableSwitches: true }));
   return lines.join('\n');
-}
-
-function parseFlags(args: readonly string[]): { help: boolean; values: Record<string, string | undefined> } {
-  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
-  for (const spec of Object.values(SERVE_OPTION_SPECS) as OptionSpec[]) {
-    if (spec.flag === undefined) continue;
-    options[spec.flag] = { type: spec.kind === 'boolean' ? 'boolean' : 'string' };
-    // Node 20's parseArgs has no allowNegative: the --no- form of each switch is its own flag.
-    if (spec.kind === 'boolean') options[`no-${spec.flag}`] = { type: 'boolean' };
-    if (spec.azmlinfsrv !== undefined) options[spec.azmlinfsrv] = { type: 'string' };
-  }
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values as typeof values;
-  } catch (err) {
-    throw new InvalidOptionError(`${(err as Error).message} (see scoreline serve --help)`, { cause: err });
-  }
-  const out: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(values)) {
-    if (typeof value !== 'boolean') out[name] = value;
-    else if (name.startsWith('no-') && options[name.slice(3)] !== undefined) out[name.slice(3)] = String(!value);
-    else out[name] = String(value);
-  }
-  // azmlinfsrv's spelling stands for scoreline's; both at once must agree.
-  for (const spec of Object.values(SERVE_OPTION_SPECS) as OptionSpec[]) {
-    if (spec.azmlinfsrv === undefined || spec.flag === undefined) continue;
-    const alias = out[spec.azmlinfsrv];
-    if (alias === undefined) continue;
-    const own = out[spec.flag];
-    if (own !== undefined && own !== alias) {
-      throw new InvalidOptionError(`--${spec.flag} '${own}' and --${spec.azmlinfsrv} '${alias}' disagree; give one`);
-    }
-    out[spec.flag] = alias;
-    delete out[spec.azmlinfsrv];
-  }
-  return { help: values.help === true, values: out };
 }
 
 function nonEmpty(text: string | undefined): string | undefined {
@@ -264,7 +221,7 @@ function nonEmpty(text: string | undefined): string | undefined {
 }
 
 /** Strings from flags and env become typed values; what does not convert stays a string for zod to reject. */
-function convert(text: string, kind: Kind): unknown {
+function convert(text: string, kind: OptionSpec['kind']): unknown {
   const trimmed = text.trim();
   if (kind === 'integer') return /^-?\d+$/.test(trimmed) ? Number(trimmed) : text;
   if (kind === 'boolean') {

@@ -3,9 +3,10 @@
  * into PerfOptions. Defaults live in the schema below and nowhere else; messages name the
  * flag.
  */
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { describeFlag, formatFlagHelp, keyedByFlag, readFlags } from '../cli/flag-table';
 import { InvalidOptionError } from '../errors';
+import { DEFAULT_ENGINE_PORTS } from '../util/default-ports';
 import type { RequestDistribution } from './arrival-schedule';
 import { parseRange } from './load-range';
 
@@ -63,47 +64,42 @@ export interface PerfOptions {
   verbose: boolean;
 }
 
-type Kind = 'string' | 'boolean' | 'multiple';
-interface FlagSpec {
-  short?: string;
-  kind: Kind;
-  arg?: string;
-  help: string;
-}
+const DEFAULT_HTTP_URL = `localhost:${DEFAULT_ENGINE_PORTS.http}`;
+const DEFAULT_GRPC_URL = `localhost:${DEFAULT_ENGINE_PORTS.grpc}`;
 
-/** Every flag, in the order --help lists them. */
-export const PERF_FLAGS = {
-  url: { short: 'u', kind: 'string', arg: 'URL', help: 'engine address: host:port or http://host:port[/base] (default localhost:8000; gRPC: localhost:8001)' },
+/** Every flag (src/cli/flag-table.ts), in the order --help lists them; defaults are the schema's below. */
+export const PERF_FLAGS = keyedByFlag({
+  url: { short: 'u', kind: 'string', arg: 'URL', help: `engine address: host:port or http://host:port[/base] (default ${DEFAULT_HTTP_URL}; gRPC: ${DEFAULT_GRPC_URL})` },
   'model-name': { short: 'm', kind: 'string', arg: 'NAME', help: 'model to load (required for an engine)' },
   'model-version': { short: 'x', kind: 'string', arg: 'V', help: 'model version (default: the server picks)' },
-  protocol: { short: 'i', kind: 'string', arg: 'http|grpc', help: 'engine protocol (default http)' },
+  protocol: { short: 'i', kind: 'string', arg: 'http|grpc', help: 'engine protocol' },
   'score-url': { kind: 'string', arg: 'URL', help: 'load a scoring endpoint instead, e.g. http://localhost:5001/score' },
   body: { kind: 'string', arg: 'FILE', help: 'with --score-url: the request body to POST' },
-  'content-type': { kind: 'string', arg: 'TYPE', help: 'with --score-url: content-type of the body (default application/json)' },
-  header: { short: 'H', kind: 'multiple', arg: "'Name: value'", help: 'extra request header (repeatable)' },
-  'batch-size': { short: 'b', kind: 'string', arg: 'N', help: 'samples per request (default 1)' },
-  'concurrency-range': { kind: 'string', arg: 'start:end:step', help: 'closed loop: requests in flight per step (default 1)' },
+  'content-type': { kind: 'string', arg: 'TYPE', help: 'with --score-url: content-type of the body' },
+  header: { short: 'H', kind: 'list', arg: "'Name: value'", help: 'extra request header' },
+  'batch-size': { short: 'b', kind: 'string', arg: 'N', help: 'samples per request' },
+  'concurrency-range': { kind: 'string', arg: 'start:end:step', help: 'closed loop: requests in flight per step' },
   'request-rate-range': { kind: 'string', arg: 'start:end:step', help: 'open loop: requests per second per step' },
-  'request-distribution': { kind: 'string', arg: 'constant|poisson', help: 'open-loop arrivals (default constant)' },
-  'warmup-interval': { kind: 'string', arg: 'MS', help: 'load before each step is measured (default 1000)' },
-  'measurement-interval': { short: 'p', kind: 'string', arg: 'MS', help: 'measurement window (default 5000)' },
-  'stability-percentage': { short: 's', kind: 'string', arg: 'PCT', help: 'max/min of the last 3 windows must be within this (default 10)' },
-  'max-trials': { short: 'r', kind: 'string', arg: 'N', help: 'windows per step before giving up on stability (default 10)' },
+  'request-distribution': { kind: 'string', arg: 'constant|poisson', help: 'open-loop arrivals' },
+  'warmup-interval': { kind: 'string', arg: 'MS', help: 'load before each step is measured' },
+  'measurement-interval': { short: 'p', kind: 'string', arg: 'MS', help: 'measurement window' },
+  'stability-percentage': { short: 's', kind: 'string', arg: 'PCT', help: 'max/min of the last 3 windows must be within this' },
+  'max-trials': { short: 'r', kind: 'string', arg: 'N', help: 'windows per step before giving up on stability' },
   percentile: { kind: 'string', arg: 'N', help: 'stabilize on this latency percentile instead of the average' },
-  'input-data': { kind: 'string', arg: 'zero|random|FILE', help: 'input tensors: zeros, random (default) or a perf_analyzer JSON data file' },
-  shape: { kind: 'multiple', arg: 'NAME:D1,D2', help: 'non-batch dims of an input with variable dims (repeatable)' },
-  'input-tensor-format': { kind: 'string', arg: 'binary|json', help: 'HTTP: how inputs travel (default binary)' },
-  'output-tensor-format': { kind: 'string', arg: 'binary|json', help: 'HTTP: how outputs come back (default binary)' },
-  threads: { kind: 'string', arg: 'N|auto', help: 'load generator threads (default auto: more when one saturates)' },
-  'max-connections': { kind: 'string', arg: 'N', help: 'open loop: connections in the pool (default 256)' },
-  timeout: { kind: 'string', arg: 'MS', help: 'per-request timeout (default 60000)' },
-  seed: { kind: 'string', arg: 'N', help: 'seed of random data and Poisson arrivals (default 1)' },
+  'input-data': { kind: 'string', arg: 'zero|random|FILE', help: 'input tensors: zeros, random or a perf_analyzer JSON data file' },
+  shape: { kind: 'list', arg: 'NAME:D1,D2', help: 'non-batch dims of an input with variable dims' },
+  'input-tensor-format': { kind: 'string', arg: 'binary|json', help: 'HTTP: how inputs travel' },
+  'output-tensor-format': { kind: 'string', arg: 'binary|json', help: 'HTTP: how outputs come back' },
+  threads: { kind: 'string', arg: 'N|auto', help: "load generator threads ('auto': more when one saturates)" },
+  'max-connections': { kind: 'string', arg: 'N', help: 'open loop: connections in the pool' },
+  timeout: { kind: 'string', arg: 'MS', help: 'per-request timeout' },
+  seed: { kind: 'string', arg: 'N', help: 'seed of random data and Poisson arrivals' },
   'latency-report-file': { short: 'f', kind: 'string', arg: 'FILE', help: 'write the results as CSV (perf_analyzer columns, then more)' },
   json: { kind: 'boolean', help: 'print the results as JSON on stdout instead of the table' },
   plot: { kind: 'string', arg: 'FILE', help: 'write an SVG of latency percentiles against throughput' },
   verbose: { short: 'v', kind: 'boolean', help: 'print every measurement window' },
   help: { short: 'h', kind: 'boolean', help: 'print this help' },
-} as const satisfies Record<string, FlagSpec>;
+} as const);
 
 type Flag = keyof typeof PERF_FLAGS;
 
@@ -133,7 +129,7 @@ const flagsSchema = z.object({
   'content-type': z.string().min(1).default('application/json'),
   header: z.array(z.string()).default([]),
   'batch-size': numberText('batch-size', int.min(1)).default(1),
-  'concurrency-range': z.string().optional(),
+  'concurrency-range': z.string().default('1'),
   'request-rate-range': z.string().optional(),
   'request-distribution': z.enum(['constant', 'poisson']).default('constant'),
   'warmup-interval': numberText('warmup-interval', z.number().min(0)).default(1000),
@@ -167,9 +163,9 @@ const flagsSchema = z.object({
   help: z.boolean().default(false),
 });
 
-function describeFlag(flag: string): string {
-  const spec = (PERF_FLAGS as Record<string, FlagSpec>)[flag];
-  return spec?.short ? `-${spec.short}/--${flag}` : `--${flag}`;
+/** `-b/--batch-size`: how messages name a flag. */
+function describe(flag: string): string {
+  return describeFlag(PERF_FLAGS[flag as Flag]);
 }
 
 /** `NAME:D1,D2` → [NAME, [D1, D2]]; the name may itself hold colons (the last one splits). */
@@ -223,38 +219,26 @@ export function perfUsage(): string {
     '(throughput and latency within --stability-percentage), as perf_analyzer does.',
     '',
   ];
-  for (const [flag, spec] of Object.entries(PERF_FLAGS) as [Flag, FlagSpec][]) {
-    const name = `${spec.short ? `-${spec.short}, ` : '    '}--${flag}${spec.arg ? ` ${spec.arg}` : ''}`;
-    lines.push(`  ${name.padEnd(44)} ${spec.help}`);
-  }
+  lines.push(...formatFlagHelp(PERF_FLAGS, { defaults: flagsSchema.parse({}) }));
   return `${lines.join('\n')}\n`;
 }
 
 /** Parses `scoreline perf` arguments; throws InvalidOptionError naming the flag. */
 export function parsePerfArgs(args: readonly string[]): PerfOptions | 'help' {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
-  for (const [flag, spec] of Object.entries(PERF_FLAGS) as [Flag, FlagSpec][]) {
-    options[flag] = { type: spec.kind === 'boolean' ? 'boolean' : 'string', ...(spec.short ? { short: spec.short } : {}), ...(spec.kind === 'multiple' ? { multiple: true } : {}) };
-  }
-  let values: Record<string, unknown>;
-  try {
-    values = parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    throw new InvalidOptionError(`${(err as Error).message} (see scoreline perf --help)`, { cause: err });
-  }
+  const { values } = readFlags(PERF_FLAGS, args, { command: 'perf' });
   const parsed = flagsSchema.safeParse(values);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const flag = String(issue.path[0]);
-    const got = /\bgot\b/.test(issue.message) ? '' : ` (got ${JSON.stringify(values[flag])})`;
-    throw new InvalidOptionError(`${describeFlag(flag)}: ${issue.message}${got}`);
+    const got = /\bgot\b/.test(issue.message) ? '' : ` (got ${JSON.stringify(values[flag as Flag])})`;
+    throw new InvalidOptionError(`${describe(flag)}: ${issue.message}${got}`);
   }
   const v = parsed.data;
   if (v.help) return 'help';
 
   const onlyFor = (flags: Flag[], what: string): void => {
     const given = flags.filter((f) => values[f] !== undefined);
-    if (given.length > 0) throw new InvalidOptionError(`${describeFlag(given[0]!)} applies only ${what}`);
+    if (given.length > 0) throw new InvalidOptionError(`${describe(given[0]!)} applies only ${what}`);
   };
   let target: EngineTarget | ScoreTarget;
   if (v['score-url'] !== undefined) {
@@ -273,7 +257,7 @@ export function parsePerfArgs(args: readonly string[]): PerfOptions | 'help' {
     }
     target = {
       kind: 'engine',
-      url: v.protocol === 'grpc' ? normalizeGrpcAddress(v.url ?? 'localhost:8001') : normalizeEngineUrl(v.url ?? 'localhost:8000'),
+      url: v.protocol === 'grpc' ? normalizeGrpcAddress(v.url ?? DEFAULT_GRPC_URL) : normalizeEngineUrl(v.url ?? DEFAULT_HTTP_URL),
       model: v['model-name'],
       modelVersion: v['model-version'],
       protocol: v.protocol,
@@ -284,7 +268,7 @@ export function parsePerfArgs(args: readonly string[]): PerfOptions | 'help' {
     };
   }
 
-  if (v['concurrency-range'] !== undefined && v['request-rate-range'] !== undefined) {
+  if (values['concurrency-range'] !== undefined && v['request-rate-range'] !== undefined) {
     throw new InvalidOptionError('--concurrency-range and --request-rate-range exclude each other: a step is either a closed or an open loop');
   }
   if (v['request-rate-range'] === undefined && values['request-distribution'] !== undefined) {
@@ -293,7 +277,7 @@ export function parsePerfArgs(args: readonly string[]): PerfOptions | 'help' {
   const load: LoadPlan =
     v['request-rate-range'] !== undefined
       ? { mode: 'rate', steps: parseRange(v['request-rate-range'], '--request-rate-range', { integer: false }), distribution: v['request-distribution'] }
-      : { mode: 'concurrency', steps: parseRange(v['concurrency-range'] ?? '1', '--concurrency-range', { integer: true }) };
+      : { mode: 'concurrency', steps: parseRange(v['concurrency-range'], '--concurrency-range', { integer: true }) };
 
   return {
     target,

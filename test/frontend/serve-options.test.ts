@@ -116,7 +116,7 @@ describe('scoreline serve options', () => {
 
   it('answers --help with usage that lists every flag with its variable', () => {
     expect(resolveServeOptions(['--help'], {}).help).toBe(true);
-    expect(serveUsage()).toMatch(/--worker-count <value>\s+WORKER_COUNT/);
+    expect(serveUsage()).toMatch(/--worker-count N\s+WORKER_COUNT/);
     expect(serveUsage()).toMatch(/\(env only\)\s+SCORELINE_API_KEY/);
     expect(serveUsage()).toMatch(/--\[no-\]coalesce-infer\s+SCORELINE_COALESCE_INFER/);
   });

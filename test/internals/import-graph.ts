@@ -5,7 +5,8 @@
  *
  * A "wing" is what docs/architecture.md names: a top-level folder of src/ (its subfolders
  * roll up into it, so frontend/metrics is frontend), each folder of src/engine/ on its own,
- * src/engine/engine.ts as `engine` and src/engine/engine-options.ts as `engine-options`, and
+ * src/engine/engine.ts as `engine`, src/engine/engine-options.ts as `engine-options`,
+ * src/cli/flag-table.ts as `flag-table`, and
  * the root files errors, logger and index.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -37,6 +38,7 @@ export function wingOf(relativeToSrc: string): string {
     if (parts.length === 2) return parts[1] === 'engine-options.ts' ? 'engine-options' : 'engine';
     return `engine/${parts[1]}`;
   }
+  if (parts[0] === 'cli' && parts[1] === 'flag-table.ts') return 'flag-table';
   return parts[0];
 }
 
