@@ -9,6 +9,7 @@ import type { Tensor, InferenceRequest, InferenceResponse } from '../models/infe
 import type { ModelStatistics } from '../models/model-statistics';
 import { responseCacheKey } from './cache-key';
 import type { ResponseCache } from './response-cache';
+import { nowNs } from '../../util/monotonic-clock';
 
 /** A lookup that missed: what store() needs to insert the response and count the miss. */
 export interface CacheMiss {
@@ -16,7 +17,6 @@ export interface CacheMiss {
   lookupNs: number;
 }
 
-const nowNs = (): bigint => process.hrtime.bigint();
 
 export class ModelResponseCache {
   constructor(

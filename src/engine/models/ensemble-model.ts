@@ -27,6 +27,7 @@ import type { InferenceRequest, InferenceResponse, RequestTimings, Tensor } from
 import { ModelStatistics } from './model-statistics';
 import { validateRequest } from './request-validation';
 import type { ServableVersion, Successor } from './servable-version';
+import { nowNs } from '../../util/monotonic-clock';
 
 /** How an ensemble reaches its composing models (the model manager provides it). */
 export interface ComposingModels {
@@ -34,7 +35,6 @@ export interface ComposingModels {
   resolve(modelName: string, version: number): ServableVersion;
 }
 
-const nowNs = (): bigint => process.hrtime.bigint();
 
 function copyData(data: TensorData): TensorData {
   // BYTES elements are copied into strings on their way to a worker, so sharing them is safe.

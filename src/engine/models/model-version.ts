@@ -28,6 +28,7 @@ import { WarmupSample, describeSample } from './model-warmup';
 import { ValidatedRequest, validateRequest } from './request-validation';
 import { SequenceStateStore } from './sequence-state-store';
 import type { ServableVersion, Successor } from './servable-version';
+import { nowNs } from '../../util/monotonic-clock';
 
 interface Pending {
   request: InferenceRequest;
@@ -46,7 +47,6 @@ interface Delivered {
   batchEndNs: bigint;
 }
 
-const nowNs = (): bigint => process.hrtime.bigint();
 
 function toWorkerTensor(t: { name: string; datatype: DataType; data: TensorData }, dims: number[]): WorkerTensor {
   const onnxType = dataTypeInfo(t.datatype).onnxType;

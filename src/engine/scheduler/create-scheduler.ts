@@ -6,7 +6,7 @@
  * limited to instanceCount concurrent runs (Triton's default scheduling). A model with
  * sequence_batching gets the sequence batcher instead (Triton's SequenceBatchScheduler).
  */
-import type { Clock } from './clock';
+import type { Clock } from '../../util/monotonic-clock';
 import { DynamicBatchScheduler } from './dynamic-batch-scheduler';
 import { SequenceBatchScheduler } from './sequence-batch-scheduler';
 import type { RunBatch, Scheduler, SchedulerOptions } from './scheduler-types';

@@ -23,7 +23,7 @@
  */
 import { InferenceError, ModelConfigError, QueueTimeoutError, RequestCancelledError } from '../../errors';
 import { BatchFormer } from './batch-former';
-import { nsToUs, systemClock, type Clock } from './clock';
+import { nsToUs, systemClock, type Clock } from '../../util/monotonic-clock';
 import type { BatchItem, RunBatch, ScheduledRequest, Scheduler, SchedulerOptions } from './scheduler-types';
 
 interface Pending<P, R> {

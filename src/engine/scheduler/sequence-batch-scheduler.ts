@@ -12,7 +12,7 @@
  * it is unref'd, so an idle sequence never keeps the process alive.
  */
 import { InferenceError, InvalidArgumentError, ModelConfigError, RequestCancelledError } from '../../errors';
-import { nsToUs, systemClock, type Clock } from './clock';
+import { nsToUs, systemClock, type Clock } from '../../util/monotonic-clock';
 import type { BatchItem, RunBatch, ScheduledRequest, Scheduler, SchedulerOptions, SequenceStats } from './scheduler-types';
 import { SequenceSlots } from './sequence-slots';
 import type { SequenceStep } from './sequence-types';
