@@ -8,7 +8,14 @@
  */
 import { DATATYPES, DataType } from '../tensor/datatypes';
 import { InitializerSpec, NodeSpec, OnnxDim, ValueInfoSpec, attr, encodeModel } from './onnx-builder';
-import { seededRandom, uniformFloat32 } from './seeded-random';
+import { seededRandom, type RandomSource } from '../util/seeded-random';
+
+/** `count` float32 weights uniform in [-bound, bound). */
+function uniformFloat32(random: RandomSource, count: number, bound: number): Float32Array {
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = (random() * 2 - 1) * bound;
+  return out;
+}
 
 export interface OnnxModel {
   bytes: Uint8Array;
