@@ -10,7 +10,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { Client, Metadata, credentials, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { loadInferencePackageDefinition } from '../src/engine/grpc/inference-proto';
+import { loadInferencePackageDefinition } from '../src/util/proto-files';
 import type { HostileServer } from './hostile-servers';
 
 export const MiB = 1024 * 1024;

@@ -4,11 +4,9 @@
  * preparing and checking a run, and ModelInfer for the load itself. Messages keep the
  * protocol's snake_case names, so they read exactly like the HTTP API's JSON.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import type { ModelConfig, ModelMetadata, ModelStatistics } from '../client';
+import { loadInferencePackageDefinition } from '../util/proto-files';
 import type { Outcome, Transport } from './transport';
 
 /** ModelInferRequest with every input in raw_input_contents. */
@@ -30,24 +28,15 @@ interface InferenceStub extends grpc.Client {
   ModelStatistics: Rpc<{ name: string; version: string }, { model_stats: ModelStatistics[] }>;
 }
 
-const SERVICE_PROTO = 'grpc_service.proto';
 // As large as gRPC allows (-1: no limit), as Triton's clients configure it.
 const CHANNEL_OPTIONS = { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 };
-
-/** `<package root>/proto`, found from this file in src/perf (tsx, jest) or dist/src/perf. */
-function protoDir(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'proto', SERVICE_PROTO))) return path.join(dir, 'proto');
-    if (path.dirname(dir) === dir) throw new Error(`cannot find proto/${SERVICE_PROTO} above ${__dirname}`);
-  }
-}
 
 let stubClass: (new (address: string, credentials: grpc.ChannelCredentials, options: object) => InferenceStub) | undefined;
 
 function connect(address: string): InferenceStub {
   if (stubClass === undefined) {
     // longs as numbers: shapes and statistics counters stay far below 2^53.
-    const definition = loadSync(SERVICE_PROTO, { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true, includeDirs: [protoDir()] });
+    const definition = loadInferencePackageDefinition({ keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
     const inference = (grpc.loadPackageDefinition(definition) as unknown as { inference: { GRPCInferenceService: typeof stubClass } }).inference;
     stubClass = inference.GRPCInferenceService;
   }

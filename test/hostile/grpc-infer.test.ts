@@ -10,7 +10,7 @@
  */
 import { Client, Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js';
 import fc from 'fast-check';
-import { loadInferencePackageDefinition } from '../../src/engine/grpc/inference-proto';
+import { loadInferencePackageDefinition } from '../../src/util/proto-files';
 import { DATATYPES } from '../../src/tensor/datatypes';
 import { reportFigures } from '../faults/helpers/figures';
 import { fuzzParameters, mutatedText } from '../faults/helpers/fuzz';

@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Metadata, credentials, loadPackageDefinition, type GrpcObject, type ServiceClientConstructor, type ServiceError } from '@grpc/grpc-js';
-import { loadInferencePackageDefinition } from '../../src/engine/grpc/inference-proto';
+import { loadInferencePackageDefinition } from '../../src/util/proto-files';
 import { makeTestRepository } from '../fixtures/test-repository';
 import { RunningEngine, startEngine } from '../helpers/start-engine';
 import { Collector, FlatSpan, startCollector } from './helpers/collector';

@@ -7,9 +7,8 @@
  * (model-config-schema.ts) adds what the proto cannot say: defaults, ranges, and the
  * semantic checks.
  */
-import path from 'node:path';
 import * as protobuf from 'protobufjs';
-import { packageRoot } from '../../util/package-root';
+import { MODEL_CONFIG_PROTO, protoPath } from '../../util/proto-files';
 
 export type ConfigKind =
   | { kind: 'message'; type: protobuf.Type }
@@ -31,7 +30,7 @@ let modelConfig: MessageKind | undefined;
 /** inference.ModelConfig, read from proto/model_config.proto once per process. */
 export function modelConfigKind(): MessageKind {
   if (modelConfig === undefined) {
-    const root = new protobuf.Root().loadSync(path.join(packageRoot(), 'proto', 'model_config.proto'), { keepCase: true });
+    const root = new protobuf.Root().loadSync(protoPath(MODEL_CONFIG_PROTO), { keepCase: true });
     root.resolveAll();
     modelConfig = { kind: 'message', type: root.lookupType('inference.ModelConfig') };
   }

@@ -5,10 +5,11 @@
  */
 import type { MethodDefinition } from '@grpc/proto-loader';
 import { InvalidArgumentError } from '../../../src/errors';
-import { loadInferencePackageDefinition } from '../../../src/engine/grpc/inference-proto';
+import { SERVER_PROTO_OPTIONS } from '../../../src/engine/grpc/inference-proto';
+import { loadInferencePackageDefinition } from '../../../src/util/proto-files';
 import { MAX_CONTENTS_ELEMENTS, MAX_WIRE_FIELDS, checkModelInferWire, checkRequestWire } from '../../../src/engine/grpc/request-wire-check';
 
-const service = loadInferencePackageDefinition()['inference.GRPCInferenceService'] as unknown as Record<string, MethodDefinition<object, object>>;
+const service = loadInferencePackageDefinition(SERVER_PROTO_OPTIONS)['inference.GRPCInferenceService'] as unknown as Record<string, MethodDefinition<object, object>>;
 const encode = (request: object): Buffer => service.ModelInfer!.requestSerialize(request);
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i % 100);

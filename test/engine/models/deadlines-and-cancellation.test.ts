@@ -23,7 +23,7 @@ import {
   type GrpcObject,
   type ServiceClientConstructor,
 } from '@grpc/grpc-js';
-import { loadInferencePackageDefinition } from '../../../src/engine/grpc/inference-proto';
+import { loadInferencePackageDefinition } from '../../../src/util/proto-files';
 import { addSub, mlp } from '../../../src/onnx/model-zoo';
 import { configText, writeRepositoryModel } from '../../../src/onnx/repository-writer';
 import { RunningEngine, startEngine } from '../../helpers/start-engine';

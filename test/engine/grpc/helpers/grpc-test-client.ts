@@ -4,7 +4,7 @@
  * table (written out here, not taken from the server) and raw little-endian bytes.
  */
 import { Client, type ClientDuplexStream, Metadata, ServiceError, credentials, loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
-import { loadInferencePackageDefinition } from '../../../../src/engine/grpc/inference-proto';
+import { loadInferencePackageDefinition } from '../../../../src/util/proto-files';
 import { DataType, elementCount } from '../../../../src/tensor/datatypes';
 import { tensorDataFromJson, tensorDataToJsonValues } from '../../../../src/tensor/json-tensor-data';
 import { tensorDataFromRaw, tensorDataToRaw } from '../../../../src/tensor/raw-tensor-data';
