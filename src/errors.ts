@@ -2,7 +2,7 @@
  * The one error registry. Every error that crosses a module boundary is one of these
  * classes: a stable `code` that callers match on, a default message, an optional `cause`,
  * and the HTTP status a server answers with. Servers pick the status in exactly one
- * function each (engine: `engine/http/error-status.ts`, front end: `frontend/error-status.ts`),
+ * function each (engine: `engine/http/error-status.ts`, front end: `frontend/http/error-status.ts`),
  * and those functions read `status` from here, so a code never maps to two statuses.
  *
  * Codes are part of the public API: never rename one, only add.

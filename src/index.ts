@@ -7,5 +7,5 @@ export type {
   RequestSchema,
   RunContext,
   ScoreModule,
-} from './frontend/score-module';
+} from './frontend/worker/score-module';
 export * from './errors';

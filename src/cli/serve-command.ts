@@ -1,13 +1,13 @@
 /**
- * `scoreline serve [options]`: the AzureML-style scoring front end (see src/frontend/primary.ts).
+ * `scoreline serve [options]`: the AzureML-style scoring front end (see src/frontend/supervisor/primary.ts).
  * Resolves with the process exit status: 0 after SIGTERM/SIGINT, 2 for invalid options,
  * 3 when a worker could not start (entry script or init() failed), 1 when the engine failed.
  */
 import { isScorelineError } from '../errors';
 import { EXIT_USAGE } from './flag-table';
-import { runPrimary } from '../frontend/primary';
+import { runPrimary } from '../frontend/supervisor/primary';
 import { resolveServeOptions, serveUsage } from '../frontend/serve-options';
-import { FRONTEND_SERVICE_NAME } from '../frontend/worker';
+import { FRONTEND_SERVICE_NAME } from '../frontend/worker/worker-process';
 import { appInsightsFlagEnv, readTelemetrySettings } from '../telemetry';
 
 

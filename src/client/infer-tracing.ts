@@ -6,7 +6,7 @@
  * span continues the trace. Calls made outside a recording span cost one context lookup and
  * send no trace headers (docs/observability.md, "Traces").
  *
- * Merged calls (serve's front end, src/frontend/coalescing-engine-client.ts): each call keeps
+ * Merged calls (serve's front end, src/frontend/worker/coalescing-engine-client.ts): each call keeps
  * its own CLIENT span (from infer() to its rows' answer); the merged request is sent from the
  * context of the call that opened the group, so the engine's span is a child of that call's
  * span only.

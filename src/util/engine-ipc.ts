@@ -6,7 +6,7 @@
  * died; the kernel closes the socket even after a SIGKILL). docs/architecture.md, "Processes".
  *
  * Both ends import this: `scoreline engine` (src/cli/engine-command.ts) sends, the front end's
- * engine supervisor (src/frontend/engine-process.ts) receives.
+ * engine supervisor (src/frontend/supervisor/engine-process.ts) receives.
  */
 
 export const ENGINE_LISTENING = 'scoreline:engine-listening';

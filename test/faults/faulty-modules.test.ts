@@ -6,7 +6,7 @@
  * (gunicorn's max_requests, with jitter) so a leak stays bounded, without failing a request.
  */
 import http from 'node:http';
-import { RUN_FAILED_MESSAGE } from '../../src/frontend/error-status';
+import { RUN_FAILED_MESSAGE } from '../../src/frontend/http/error-status';
 import { reportFigures } from './helpers/figures';
 import { FAULTY, startFaultServer, type FaultServer } from './helpers/fault-server';
 import { ClosedLoopLoad, failureSummary, sleep, statusSummary, until } from './helpers/load';

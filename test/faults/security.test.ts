@@ -126,7 +126,7 @@ describe('the front end', () => {
     await server?.stop();
   });
 
-  // The key is compared as SHA-256 digests with timingSafeEqual (src/frontend/api-key.ts): a
+  // The key is compared as SHA-256 digests with timingSafeEqual (src/frontend/http/api-key.ts): a
   // wrong key of any length costs the same and gets the same 401.
   it('requires the API key on /score (a wrong one of any length gets 401), and never logs or echoes it', async () => {
     const none = await postJson(agent, `${server.url}/score`, { action: 'pid' });

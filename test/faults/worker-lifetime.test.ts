@@ -2,7 +2,7 @@
  * The state behind --max-requests-per-worker (gunicorn's max_requests with jitter) and
  * --worker-timeout-ms (gunicorn's timeout): plain functions and a watchdog, given numbers.
  */
-import { HeartbeatWatchdog, requestLimit } from '../../src/frontend/worker-lifetime';
+import { HeartbeatWatchdog, requestLimit } from '../../src/frontend/supervisor/worker-lifetime';
 
 describe('a worker request limit', () => {
   it.each([

@@ -1,4 +1,4 @@
-import { AdmissionControl, MIN_IN_FLIGHT, TARGET_FRACTION, WINDOW_BUSY_MS } from '../../src/frontend/admission-control';
+import { AdmissionControl, MIN_IN_FLIGHT, TARGET_FRACTION, WINDOW_BUSY_MS } from '../../src/frontend/http/admission-control';
 
 // Time is a plain number of milliseconds passed in: no timers in this file.
 

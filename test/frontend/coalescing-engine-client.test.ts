@@ -16,7 +16,7 @@ import { SpanKind, context, propagation, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { InferInput, InferenceServerClient } from '../../src/client';
-import { CoalescingEngineClient } from '../../src/frontend/coalescing-engine-client';
+import { CoalescingEngineClient } from '../../src/frontend/worker/coalescing-engine-client';
 import { makeTestRepository, testModels } from '../fixtures/test-repository';
 import { mlpForward } from '../fixtures/mlp-reference';
 import { RunningEngine, startEngine } from '../helpers/start-engine';

@@ -5,7 +5,7 @@
  * against the real engine.
  */
 import { InferenceServerError, InferInput, InferRequestedOutput, InferResult, type InferOptions } from '../../src/client';
-import { FAILED_LOOKUP_RETRY_MS, InferCoalescer, mergeKeyOf, splitByCall, type CoalescerBackend } from '../../src/frontend/infer-coalescer';
+import { FAILED_LOOKUP_RETRY_MS, InferCoalescer, mergeKeyOf, splitByCall, type CoalescerBackend } from '../../src/frontend/worker/infer-coalescer';
 import { joinInferenceBody } from '../../src/tensor';
 
 interface Sent {

@@ -6,7 +6,7 @@
  * decimal fast path, and broken text.
  */
 import fc from 'fast-check';
-import { bodyInput } from '../../src/frontend/score-input';
+import { bodyInput } from '../../src/frontend/http/score-input';
 import { UNHANDLED, readJsonFast } from '../../src/util/parse-json-bytes';
 
 /** Deep equality as JSON.parse's results need it: Object.is for numbers, key order counts. */

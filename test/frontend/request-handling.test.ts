@@ -8,14 +8,14 @@ import {
   SchemaValidationError,
   TooManyRequestsError,
 } from '../../src/errors';
-import { apiKeyCheck } from '../../src/frontend/api-key';
-import { corsHeaders, preflightHeaders } from '../../src/frontend/cors';
-import { ENGINE_UNREACHABLE_MESSAGE, RUN_FAILED_MESSAGE, errorReply } from '../../src/frontend/error-status';
-import { checkScoreModule } from '../../src/frontend/load-score-module';
+import { apiKeyCheck } from '../../src/frontend/http/api-key';
+import { corsHeaders, preflightHeaders } from '../../src/frontend/http/cors';
+import { ENGINE_UNREACHABLE_MESSAGE, RUN_FAILED_MESSAGE, errorReply } from '../../src/frontend/http/error-status';
+import { checkScoreModule } from '../../src/frontend/worker/load-score-module';
 import { logFields } from '../../src/util/log-fields';
-import { requestIds } from '../../src/frontend/request-ids';
-import { RestartBackoff } from '../../src/frontend/restart-backoff';
-import { bodyInput, queryInput } from '../../src/frontend/score-input';
+import { requestIds } from '../../src/frontend/http/request-ids';
+import { RestartBackoff } from '../../src/frontend/supervisor/restart-backoff';
+import { bodyInput, queryInput } from '../../src/frontend/http/score-input';
 
 describe('request ids', () => {
   it.each([

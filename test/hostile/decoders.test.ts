@@ -13,7 +13,7 @@ import { decodeInferRequest } from '../../src/engine/http/infer-request-codec';
 import { parseModelConfig, validateModelConfig } from '../../src/engine/config/model-config';
 import { decodeBytesElements } from '../../src/tensor/bytes-elements';
 import { tensorDataFromJson } from '../../src/tensor/json-tensor-data';
-import { bodyInput } from '../../src/frontend/score-input';
+import { bodyInput } from '../../src/frontend/http/score-input';
 import { configText } from '../../src/onnx/repository-writer';
 import { reportFigures } from '../faults/helpers/figures';
 import { configJson, fuzzParameters, isClientError, mutatedText } from '../faults/helpers/fuzz';

@@ -11,7 +11,7 @@ import path from 'node:path';
 import ts from 'typescript';
 import * as registry from '../../src/errors';
 import { kserveErrorReply as engineErrorReply } from '../../src/engine/http/error-status';
-import { errorReply as frontendErrorReply } from '../../src/frontend/error-status';
+import { errorReply as frontendErrorReply } from '../../src/frontend/http/error-status';
 
 type Registry = typeof registry;
 type ErrorClass = new (...args: never[]) => registry.ScorelineError;

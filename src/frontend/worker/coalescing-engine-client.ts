@@ -13,10 +13,10 @@
  * active context follows it there, so each call keeps its own CLIENT span and the merged
  * request is sent from the context of that first call (docs/observability.md, "Traces").
  */
-import { InferenceServerClient, type InferOptions } from '../client/inference-server-client';
-import type { InferenceServerClientOptions } from '../client/client-options';
-import type { InferInput } from '../client/infer-input';
-import type { InferResult } from '../client/infer-result';
+import { InferenceServerClient, type InferOptions } from '../../client/inference-server-client';
+import type { InferenceServerClientOptions } from '../../client/client-options';
+import type { InferInput } from '../../client/infer-input';
+import type { InferResult } from '../../client/infer-result';
 import { InferCoalescer } from './infer-coalescer';
 
 export class CoalescingEngineClient extends InferenceServerClient {

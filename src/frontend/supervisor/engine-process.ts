@@ -16,13 +16,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { InferenceServerClient } from '../client';
-import { UnavailableError } from '../errors';
-import { packageRoot } from '../util/package-root';
+import { InferenceServerClient } from '../../client';
+import { UnavailableError } from '../../errors';
+import { packageRoot } from '../../util/package-root';
 import { RestartBackoff } from './restart-backoff';
-import type { LogFormat, Logger } from '../logger';
-import { describeError } from '../util/log-fields';
-import { isEngineListeningMessage, loopbackFor } from '../util/engine-ipc';
+import type { LogFormat, Logger } from '../../logger';
+import { describeError } from '../../util/log-fields';
+import { isEngineListeningMessage, loopbackFor } from '../../util/engine-ipc';
 
 export interface EngineProcessOptions {
   modelRepository: string;

@@ -35,12 +35,12 @@
  * The engine's statistics then count one request per merged request (its inference_count
  * still counts rows).
  */
-import { InferenceServerError } from '../errors';
-import { abortReason, isAbortSignal, throwIfAborted, type AbortState } from '../util/abort-state';
-import { DataType, NumericTypedArray, TensorData, WireOutputTensor, allocateTypedArray, elementCount, tensorDataToRaw } from '../tensor';
-import { InferInput } from '../client/infer-input';
-import { InferResult } from '../client/infer-result';
-import type { InferOptions } from '../client/inference-server-client';
+import { InferenceServerError } from '../../errors';
+import { abortReason, isAbortSignal, throwIfAborted, type AbortState } from '../../util/abort-state';
+import { DataType, NumericTypedArray, TensorData, WireOutputTensor, allocateTypedArray, elementCount, tensorDataToRaw } from '../../tensor';
+import { InferInput } from '../../client/infer-input';
+import { InferResult } from '../../client/infer-result';
+import type { InferOptions } from '../../client/inference-server-client';
 
 /** What the coalescer needs from the client; nothing else. */
 export interface CoalescerBackend {

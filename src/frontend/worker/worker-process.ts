@@ -11,23 +11,23 @@
 import cluster from 'node:cluster';
 import { createServer, type Server } from 'node:http';
 import { engineClient } from './coalescing-engine-client';
-import { ScoreModuleError } from '../errors';
+import { ScoreModuleError } from '../../errors';
 import { loadScoreModule, type LoadedScoreModule } from './load-score-module';
-import { modelDirReport } from './model-dir-listing';
-import { describeError } from '../util/log-fields';
-import { createLogger, type Logger } from '../logger';
+import { modelDirReport } from '../http/model-dir-listing';
+import { describeError } from '../../util/log-fields';
+import { createLogger, type Logger } from '../../logger';
 import type { InitContext } from './score-module';
-import { ScoreRunner } from './score-runner';
-import { ScoringApp } from './scoring-app';
-import type { ServeOptions } from './serve-options';
-import { SwaggerDocuments } from './swagger';
-import { clientErrorHandler, expectationFailed } from './client-error';
+import { ScoreRunner } from '../http/score-runner';
+import { ScoringApp } from '../http/scoring-app';
+import type { ServeOptions } from '../serve-options';
+import { SwaggerDocuments } from '../http/swagger';
+import { clientErrorHandler, expectationFailed } from '../http/client-error';
 import { drainServer } from './drain-server';
-import { HEARTBEAT_INTERVAL_MS, requestLimit } from './worker-lifetime';
-import { packageVersion } from '../util/package-root';
-import { ScoreMetrics, type MetricsSnapshot } from './metrics/score-metrics';
-import { ScoreTracing } from './score-tracing';
-import { startTelemetry, type Telemetry } from '../telemetry';
+import { HEARTBEAT_INTERVAL_MS, requestLimit } from '../supervisor/worker-lifetime';
+import { packageVersion } from '../../util/package-root';
+import { ScoreMetrics, type MetricsSnapshot } from '../metrics/score-metrics';
+import { ScoreTracing } from '../http/score-tracing';
+import { startTelemetry, type Telemetry } from '../../telemetry';
 
 /** The workers' OpenTelemetry service name unless OTEL_SERVICE_NAME names one. */
 export const FRONTEND_SERVICE_NAME = 'scoreline-frontend';

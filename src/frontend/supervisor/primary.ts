@@ -14,16 +14,16 @@
 import cluster, { type Worker } from 'node:cluster';
 import { extname, join } from 'node:path';
 import { EngineProcess, waitForModels } from './engine-process';
-import { modelDirReport } from './model-dir-listing';
+import { modelDirReport } from '../http/model-dir-listing';
 import { RestartBackoff } from './restart-backoff';
-import { createLogger, type Logger } from '../logger';
-import { describeError } from '../util/log-fields';
-import type { ServeOptions } from './serve-options';
-import { WORKER_BOOT_FAILED, WORKER_CONFIG_ENV, type PrimaryMessage, type WorkerMessage } from './worker';
+import { createLogger, type Logger } from '../../logger';
+import { describeError } from '../../util/log-fields';
+import type { ServeOptions } from '../serve-options';
+import { WORKER_BOOT_FAILED, WORKER_CONFIG_ENV, type PrimaryMessage, type WorkerMessage } from '../worker/worker-process';
 import { HEARTBEAT_INTERVAL_MS, HeartbeatWatchdog } from './worker-lifetime';
-import { ClusterMetrics, WORKER_METRICS_TIMEOUT_MS, type WorkerMetricsRequest } from './metrics/cluster-metrics';
-import { startMetricsListener, type MetricsListener } from './metrics/metrics-listener';
-import type { MetricsSnapshot } from './metrics/score-metrics';
+import { ClusterMetrics, WORKER_METRICS_TIMEOUT_MS, type WorkerMetricsRequest } from '../metrics/cluster-metrics';
+import { startMetricsListener, type MetricsListener } from '../metrics/metrics-listener';
+import type { MetricsSnapshot } from '../metrics/score-metrics';
 
 export const EXIT_ENGINE_FAILED = 1;
 /**
@@ -134,7 +134,7 @@ class Supervisor {
   }
 
   run(): Promise<number> {
-    cluster.setupPrimary({ exec: join(__dirname, `worker-main${extname(__filename)}`), execArgv: process.execArgv });
+    cluster.setupPrimary({ exec: join(__dirname, '..', 'worker', `worker-main${extname(__filename)}`), execArgv: process.execArgv });
     process.on('SIGTERM', this.onSignal);
     process.on('SIGINT', this.onSignal);
     const done = new Promise<number>((resolve) => {

@@ -4,7 +4,7 @@
  * nor its prefix leaks through response timing.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { UnauthorizedError } from '../errors';
+import { UnauthorizedError } from '../../errors';
 
 export type ApiKeyCheck = (authorization: string | undefined) => void;
 

@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { HeaderTooLongError } from '../errors';
+import { HeaderTooLongError } from '../../errors';
 
 export const REQUEST_ID_LIMIT = 100;
 

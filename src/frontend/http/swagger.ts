@@ -8,8 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { NotFoundError } from '../errors';
-import type { RequestSchema } from './score-module';
+import { NotFoundError } from '../../errors';
+import type { RequestSchema } from '../worker/score-module';
 
 export interface SwaggerSource {
   appRoot: string;

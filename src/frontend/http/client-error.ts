@@ -9,7 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Logger } from '../logger';
+import type { Logger } from '../../logger';
 
 interface ParserError extends Error {
   code?: string;

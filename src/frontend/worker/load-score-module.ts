@@ -6,7 +6,7 @@
  */
 import { extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ScoreModuleError } from '../errors';
+import { ScoreModuleError } from '../../errors';
 import { installPackageAliases } from './package-aliases';
 import type { AnyScoreModule, RequestSchema } from './score-module';
 

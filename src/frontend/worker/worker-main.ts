@@ -11,8 +11,8 @@
  * test/faults/primary-kill.test.ts checks that the workers are gone within 2 s.
  */
 import cluster from 'node:cluster';
-import { createLogger } from '../logger';
-import { runWorker, WORKER_BOOT_FAILED, WORKER_CONFIG_ENV } from './worker';
+import { createLogger } from '../../logger';
+import { runWorker, WORKER_BOOT_FAILED, WORKER_CONFIG_ENV } from './worker-process';
 
 /** If the worker still runs this long after an unasked-for disconnect, it exits anyway. */
 const ORPHAN_EXIT_MS = 1_000;

@@ -11,8 +11,8 @@
  * Every 5xx from run() carries `x-ms-run-function-failed: True`; every 503 and 429
  * carries `Retry-After: 1`.
  */
-import { ScorelineError, SchemaValidationError } from '../errors';
-import { publicErrorText } from '../util/public-error-text';
+import { ScorelineError, SchemaValidationError } from '../../errors';
+import { publicErrorText } from '../../util/public-error-text';
 
 export interface ErrorReply {
   status: number;

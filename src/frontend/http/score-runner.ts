@@ -15,23 +15,23 @@
  * read, since an AbortSignal and its listener are a measurable cost per request).
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { MethodNotAllowedError, OverloadedError, ScoringTimeoutError, SchemaValidationError, TooManyRequestsError } from '../errors';
-import type { AbortState } from '../util/abort-state';
+import { MethodNotAllowedError, OverloadedError, ScoringTimeoutError, SchemaValidationError, TooManyRequestsError } from '../../errors';
+import type { AbortState } from '../../util/abort-state';
 import { AdmissionControl, LOOP_LAG_SAMPLE_MS } from './admission-control';
 import { requestTimeoutMs, REQUEST_TIMEOUT_HEADER } from './request-timeout';
 import { apiKeyCheck, type ApiKeyCheck } from './api-key';
 import { errorReply } from './error-status';
-import type { LoadedScoreModule } from './load-score-module';
-import { readBody } from '../util/read-body';
+import type { LoadedScoreModule } from '../worker/load-score-module';
+import { readBody } from '../../util/read-body';
 import type { RequestIds } from './request-ids';
 import { bodyInput, queryInput } from './score-input';
-import { describeOption } from './serve-options';
-import type { JsonStructureLimits } from '../util/json-structure-scan';
-import type { Logger } from '../logger';
-import { describeError, logFields } from '../util/log-fields';
-import type { RunContext } from './score-module';
+import { describeOption } from '../serve-options';
+import type { JsonStructureLimits } from '../../util/json-structure-scan';
+import type { Logger } from '../../logger';
+import { describeError, logFields } from '../../util/log-fields';
+import type { RunContext } from '../worker/score-module';
 import { isWebResponse, sendError, sendJson, sendWebResponse, type HeaderMap } from './send-response';
-import type { ScoreMetrics } from './metrics/score-metrics';
+import type { ScoreMetrics } from '../metrics/score-metrics';
 import type { ScoreTracing } from './score-tracing';
 import type { Span } from '@opentelemetry/api';
 

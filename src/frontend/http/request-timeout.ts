@@ -5,7 +5,7 @@
  * the worker spends on it and the engine's queue (the remaining budget travels to the
  * engine as Triton's `timeout` parameter).
  */
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError } from '../../errors';
 
 export const REQUEST_TIMEOUT_HEADER = 'x-scoreline-timeout-ms';
 

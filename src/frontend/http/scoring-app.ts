@@ -12,18 +12,18 @@
  * Every response carries the request ids; every request gets one log line.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MethodNotAllowedError, NotFoundError } from '../errors';
+import { MethodNotAllowedError, NotFoundError } from '../../errors';
 import { corsHeaders, isPreflight, preflightHeaders } from './cors';
 import { errorReply } from './error-status';
 import { idHeaders, requestIds, type RequestIds } from './request-ids';
-import type { Logger } from '../logger';
-import { describeError } from '../util/log-fields';
+import type { Logger } from '../../logger';
+import { describeError } from '../../util/log-fields';
 import type { RequestRecord, ScoreRunner } from './score-runner';
 import { sendError, sendText, type HeaderMap } from './send-response';
 import type { SwaggerDocuments } from './swagger';
-import type { ScoreMetrics } from './metrics/score-metrics';
+import type { ScoreMetrics } from '../metrics/score-metrics';
 import type { ScoreTracing } from './score-tracing';
-import { emitRequestLog, requestLogEnabled } from '../telemetry';
+import { emitRequestLog, requestLogEnabled } from '../../telemetry';
 import { context as otelContext } from '@opentelemetry/api';
 
 export interface ScoringAppOptions {

@@ -5,8 +5,8 @@
  * `import type { ScoreModule, InitContext, RunContext } from 'scoreline'`.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { InferenceServerClient } from '../client';
-import type { Logger } from '../logger';
+import type { InferenceServerClient } from '../../client';
+import type { Logger } from '../../logger';
 
 export type { Logger };
 

@@ -34,8 +34,8 @@ export function installPackageAliases(): void {
 function packageAliases(): Map<string, string> {
   const ext = extname(__filename);
   const candidates: [string, string][] = [
-    ['scoreline', join(__dirname, '..', `index${ext}`)],
-    ['scoreline/client', join(__dirname, '..', 'client', `index${ext}`)],
+    ['scoreline', join(__dirname, '..', '..', `index${ext}`)],
+    ['scoreline/client', join(__dirname, '..', '..', 'client', `index${ext}`)],
   ];
   return new Map(candidates.filter(([, file]) => existsSync(file)));
 }

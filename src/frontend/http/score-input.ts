@@ -6,10 +6,10 @@
  *   a repeated parameter becomes an array (`?a=1&b=[1,2]&c=x&c=y` → {a:1, b:[1,2], c:['x','y']}).
  */
 import { isUtf8 } from 'node:buffer';
-import { MalformedRequestError } from '../errors';
-import { UNHANDLED, readJsonFast } from '../util/parse-json-bytes';
-import { DEFAULT_MAX_JSON_CONTAINERS, DEFAULT_MAX_JSON_VALUES, JsonStructureLimits, checkJsonStructure } from '../util/json-structure-scan';
-import { describeOption } from './serve-options';
+import { MalformedRequestError } from '../../errors';
+import { UNHANDLED, readJsonFast } from '../../util/parse-json-bytes';
+import { DEFAULT_MAX_JSON_CONTAINERS, DEFAULT_MAX_JSON_VALUES, JsonStructureLimits, checkJsonStructure } from '../../util/json-structure-scan';
+import { describeOption } from '../serve-options';
 
 /** The serve defaults, for callers that do not pass the options' limits. */
 const DEFAULT_LIMITS: JsonStructureLimits = {
