@@ -1,4 +1,4 @@
-// Lint for src/, test/, bench/ and examples/ (part of `npm test`): typescript-eslint's
+// Lint for src/, tools/, test/, bench/ and examples/ (part of `npm test`): typescript-eslint's
 // recommended rules without type information (fast enough to run on every test run), and the
 // project's few choices below, each with its reason.
 import js from '@eslint/js';

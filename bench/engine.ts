@@ -22,8 +22,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { Pool } from 'undici';
-import { mlp } from '../src/onnx/model-zoo';
-import { configText, writeRepositoryModel } from '../src/onnx/repository-writer';
+import { mlp } from '../tools/onnx/model-zoo';
+import { configText, writeRepositoryModel } from '../tools/onnx/repository-writer';
 import { httpPost, measureLean, percentile } from './lean-http-load';
 import { spawnEngine } from './spawn-engine';
 

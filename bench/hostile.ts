@@ -18,8 +18,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { addSub, identityAll, mlp, stringIdentity } from '../src/onnx/model-zoo';
-import { configText, writeRepositoryModel } from '../src/onnx/repository-writer';
+import { addSub, identityAll, mlp, stringIdentity } from '../tools/onnx/model-zoo';
+import { configText, writeRepositoryModel } from '../tools/onnx/repository-writer';
 import { RESULTS_DIR, progress } from './bench-load';
 import { validConfigJson } from './hostile-config';
 import { MiB, grpcInfer, httpPost, measure, modelInferMessage, type Answer, type Measurement } from './hostile-measure';

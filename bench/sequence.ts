@@ -25,7 +25,7 @@ import * as ort from 'onnxruntime-node';
 import { FRAME_SAMPLES, SAMPLE_RATE, STATE_DIMS, VAD_MODEL, makeAudioRepository, readSileroVad } from '../examples/audio/make-audio-repository';
 import { withConstantInput } from '../examples/audio/onnx-constant-input';
 import { InferInput, InferRequestedOutput, InferenceServerClient } from '../src/client';
-import { configText, writeRepositoryModel } from '../src/onnx/repository-writer';
+import { configText, writeRepositoryModel } from '../tools/onnx/repository-writer';
 import { RESULTS_DIR, progress } from './bench-load';
 import { spawnEngine } from './spawn-engine';
 

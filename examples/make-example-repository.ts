@@ -16,9 +16,9 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { mlp } from '../src/onnx/model-zoo';
+import { mlp } from '../tools/onnx/model-zoo';
 import { packageRoot } from '../src/util/package-root';
-import { RepositoryModel, WrittenModel, configText, writeRepositoryModel } from '../src/onnx/repository-writer';
+import { RepositoryModel, WrittenModel, configText, writeRepositoryModel } from '../tools/onnx/repository-writer';
 import { IRIS_DATA_PACKAGE, IRIS_FEATURES, IRIS_INPUT, IRIS_LABELS, IRIS_OUTPUT, trainIris } from './tabular/train-iris';
 import { SPAM_CORPUS_PACKAGE, SPAM_FEATURES, SPAM_INPUT, SPAM_LABELS, SPAM_OUTPUT, trainSpam } from './text/train-spam';
 

@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { configText, writeRepositoryModel, type WrittenModel } from '../../src/onnx/repository-writer';
+import { configText, writeRepositoryModel, type WrittenModel } from '../../tools/onnx/repository-writer';
 import { packageRoot } from '../make-example-repository';
 import { withConstantInput } from './onnx-constant-input';
 

@@ -13,7 +13,7 @@
  * = 5, input = 11. An initializer that is not also a graph input needs IR version 4 or later.
  */
 import * as protobuf from 'protobufjs';
-import { encodeInitializer, type InitializerSpec } from '../../src/onnx/onnx-builder';
+import { encodeInitializer, type InitializerSpec } from '../../tools/onnx/onnx-builder';
 import { Chunks, WireType, readFields, valueInfoName } from '../onnx-wire';
 
 const WHO = 'withConstantInput';

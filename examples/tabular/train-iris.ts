@@ -6,11 +6,11 @@
  * and the accuracy on them is reported. Deterministic: the same bytes every run, in
  * milliseconds.
  */
-import { classifierToOnnx } from '../../src/train/classifier-onnx';
-import { denseRows } from '../../src/train/sparse-rows';
-import { fitStandardizer, foldStandardizer, standardize } from '../../src/train/standardizer';
-import { predictClasses, trainClassifier } from '../../src/train/train-classifier';
-import type { MlpLayer } from '../../src/onnx/model-zoo';
+import { classifierToOnnx } from '../../tools/train/classifier-onnx';
+import { denseRows } from '../../tools/train/sparse-rows';
+import { fitStandardizer, foldStandardizer, standardize } from '../../tools/train/standardizer';
+import { predictClasses, trainClassifier } from '../../tools/train/train-classifier';
+import type { MlpLayer } from '../../tools/onnx/model-zoo';
 
 export const IRIS_LABELS: readonly string[] = ['setosa', 'versicolor', 'virginica'];
 /** The order of the model's four input features, in centimetres. */

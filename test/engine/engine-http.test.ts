@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { encodeBytesElements } from '../../src/tensor/bytes-elements';
 import { DataType, dataTypeInfo } from '../../src/tensor/datatypes';
-import { identityTensorNames } from '../../src/onnx/model-zoo';
+import { identityTensorNames } from '../../tools/onnx/model-zoo';
 import { mlpForward, sampleInput } from '../fixtures/mlp-reference';
 import { CLASSIFIER_LABELS, makeTestRepository, testModels } from '../fixtures/test-repository';
 import { RunningEngine, startEngine } from '../helpers/start-engine';

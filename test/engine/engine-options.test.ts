@@ -6,8 +6,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { mlp } from '../../src/onnx/model-zoo';
-import { configText, writeRepositoryModel } from '../../src/onnx/repository-writer';
+import { mlp } from '../../tools/onnx/model-zoo';
+import { configText, writeRepositoryModel } from '../../tools/onnx/repository-writer';
 import { RunningEngine, startEngine } from '../helpers/start-engine';
 
 let repo: string;

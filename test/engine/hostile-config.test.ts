@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_MODEL_CONFIG_LIMITS } from '../../src/engine/config/config-limits';
-import { configText, writeRepositoryModel } from '../../src/onnx/repository-writer';
+import { configText, writeRepositoryModel } from '../../tools/onnx/repository-writer';
 import { testModels } from '../fixtures/test-repository';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { startEngine, type RunningEngine } from '../helpers/start-engine';

@@ -1,8 +1,8 @@
 /** @jest-environment ./test/fixtures/onnxruntime-environment.js */
 import * as ort from 'onnxruntime-node';
 import { IRIS_INPUT, IRIS_LABELS, IRIS_OUTPUT, irisHeldOut, loadIris, trainIris } from '../../examples/tabular/train-iris';
-import { predictProbabilities } from '../../src/train/train-classifier';
-import { denseRows } from '../../src/train/sparse-rows';
+import { predictProbabilities } from '../../tools/train/train-classifier';
+import { denseRows } from '../../tools/train/sparse-rows';
 
 describe('the Iris classifier (examples/tabular/train-iris.ts)', () => {
   const data = loadIris();

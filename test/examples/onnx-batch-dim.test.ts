@@ -1,7 +1,7 @@
 /** @jest-environment ./test/fixtures/onnxruntime-environment.js */
 import * as ort from 'onnxruntime-node';
 import { makeBatchable } from '../../examples/image/onnx-batch-dim';
-import { encodeModel } from '../../src/onnx/onnx-builder';
+import { encodeModel } from '../../tools/onnx/onnx-builder';
 
 /** Like an exported network: batch fixed at 1, a side output, value_info recorded for batch 1. */
 function exportedAtBatchOne(): Uint8Array {

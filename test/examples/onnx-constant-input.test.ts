@@ -4,8 +4,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import { withConstantInput } from '../../examples/audio/onnx-constant-input';
-import { encodeModel } from '../../src/onnx/onnx-builder';
-import { addSub } from '../../src/onnx/model-zoo';
+import { encodeModel } from '../../tools/onnx/onnx-builder';
+import { addSub } from '../../tools/onnx/model-zoo';
 
 const WIDTH = 4;
 const constant = { name: 'INPUT1', datatype: 'INT32' as const, dims: [1, WIDTH], data: Int32Array.of(10, 20, 30, 40) };

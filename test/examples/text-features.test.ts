@@ -1,4 +1,4 @@
-import { fnv1a, hashedFeatures, messageFeatures, messageParts, tokenize, writeDense } from '../../src/train/text-features';
+import { fnv1a, hashedFeatures, messageFeatures, messageParts, tokenize, writeDense } from '../../tools/train/text-features';
 
 describe('messageParts', () => {
   it.each([

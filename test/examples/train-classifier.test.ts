@@ -1,9 +1,9 @@
 /** @jest-environment ./test/fixtures/onnxruntime-environment.js */
 import * as ort from 'onnxruntime-node';
-import { classifierToOnnx } from '../../src/train/classifier-onnx';
-import { denseRows, selectRows, stackSparse } from '../../src/train/sparse-rows';
-import { fitStandardizer, foldStandardizer, standardize } from '../../src/train/standardizer';
-import { predictClasses, predictProbabilities, trainClassifier } from '../../src/train/train-classifier';
+import { classifierToOnnx } from '../../tools/train/classifier-onnx';
+import { denseRows, selectRows, stackSparse } from '../../tools/train/sparse-rows';
+import { fitStandardizer, foldStandardizer, standardize } from '../../tools/train/standardizer';
+import { predictClasses, predictProbabilities, trainClassifier } from '../../tools/train/train-classifier';
 import { InvalidArgumentError } from '../../src/errors';
 
 /** Points on a grid, class 1 above the line y = x. */

@@ -12,7 +12,7 @@ import { tensorDataFromJson } from '../../src/tensor/json-tensor-data';
 import { tensorDataFromRaw } from '../../src/tensor/raw-tensor-data';
 import { bodyInput, queryInput } from '../../src/frontend/http/score-input';
 import { requestIds } from '../../src/frontend/http/request-ids';
-import { configText } from '../../src/onnx/repository-writer';
+import { configText } from '../../tools/onnx/repository-writer';
 import { reportFigures } from './helpers/figures';
 import { configJson, fuzzParameters, headerValue, inferBody, isClientError, mutatedText, pbtxtText, tensorData } from './helpers/fuzz';
 

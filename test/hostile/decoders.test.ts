@@ -14,7 +14,7 @@ import { parseModelConfig, validateModelConfig } from '../../src/engine/config/m
 import { decodeBytesElements } from '../../src/tensor/bytes-elements';
 import { tensorDataFromJson } from '../../src/tensor/json-tensor-data';
 import { bodyInput } from '../../src/frontend/http/score-input';
-import { configText } from '../../src/onnx/repository-writer';
+import { configText } from '../../tools/onnx/repository-writer';
 import { reportFigures } from '../faults/helpers/figures';
 import { configJson, fuzzParameters, isClientError, mutatedText } from '../faults/helpers/fuzz';
 import { FUZZ_RUNS, IN_PROCESS_FACTOR, MAX_BYTES, MiB, list, repetitions, rssBytes, trackPeak } from './helpers/hostile';

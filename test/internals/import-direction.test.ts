@@ -68,6 +68,9 @@ describe('import direction (docs/architecture.md, "Wings and who may import whom
     expect(wingOf('engine/engine-options.ts')).toBe('engine-options');
     expect(wingOf('engine/scheduler/batch-former.ts')).toBe('engine/scheduler');
     expect(wingOf('frontend/metrics/registry.ts')).toBe('frontend');
+    expect(wingOf('frontend/http/score-runner.ts')).toBe('frontend');
+    expect(wingOf('cli/flag-table.ts')).toBe('flag-table');
+    expect(wingOf('cli/main.ts')).toBe('cli');
   });
 
   it('every wing in src/ is documented (a new folder gets a row before it gets imports)', () => {

@@ -13,7 +13,7 @@ import {
   makeExampleRepository,
   packageRoot,
 } from '../../examples/make-example-repository';
-import { mlp } from '../../src/onnx/model-zoo';
+import { mlp } from '../../tools/onnx/model-zoo';
 import { mlpForward, sampleInput } from '../fixtures/mlp-reference';
 
 const ROOT = resolve(__dirname, '..', '..');

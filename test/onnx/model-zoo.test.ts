@@ -11,7 +11,7 @@ import {
   mlp,
   scaleBy,
   stringIdentity,
-} from '../../src/onnx/model-zoo';
+} from '../../tools/onnx/model-zoo';
 import { DataType, allocateTypedArray, dataTypeInfo } from '../../src/tensor/datatypes';
 import { mlpForward, sampleInput } from '../fixtures/mlp-reference';
 

@@ -1,7 +1,7 @@
 /** @jest-environment ./test/fixtures/onnxruntime-environment.js */
 import * as ort from 'onnxruntime-node';
 import { InvalidArgumentError } from '../../src/errors';
-import { AttributeSpec, GraphSpec, attr, encodeModel, onnxElementType } from '../../src/onnx/onnx-builder';
+import { AttributeSpec, GraphSpec, attr, encodeModel, onnxElementType } from '../../tools/onnx/onnx-builder';
 
 const sessions: ort.InferenceSession[] = [];
 afterAll(async () => {

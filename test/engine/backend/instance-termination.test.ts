@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { OnnxInstance } from '../../../src/engine/backend/onnx-instance';
 import type { SessionSpec, WarmupTensor } from '../../../src/engine/backend/session-messages';
-import { mlp, scaleBy } from '../../../src/onnx/model-zoo';
+import { mlp, scaleBy } from '../../../tools/onnx/model-zoo';
 
 let dir: string;
 let slowSpec: SessionSpec;

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { OnnxInstance } from '../../../src/engine/backend/onnx-instance';
-import { addSub, scaleBy } from '../../../src/onnx/model-zoo';
+import { addSub, scaleBy } from '../../../tools/onnx/model-zoo';
 
 describe('OnnxInstance input hand-over', () => {
   let dir: string;

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { OnnxInstance } from '../../../src/engine/backend/onnx-instance';
 import { InferenceError } from '../../../src/errors';
-import { stringIdentity, unbroadcastableAdd } from '../../../src/onnx/model-zoo';
+import { stringIdentity, unbroadcastableAdd } from '../../../tools/onnx/model-zoo';
 
 let dir: string;
 let strings: OnnxInstance;

@@ -8,8 +8,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { scaleBy } from '../../../src/onnx/model-zoo';
-import { configText, writeRepositoryModel } from '../../../src/onnx/repository-writer';
+import { scaleBy } from '../../../tools/onnx/model-zoo';
+import { configText, writeRepositoryModel } from '../../../tools/onnx/repository-writer';
 import { testModels } from '../../fixtures/test-repository';
 import { RunningEngine, startEngine } from '../../helpers/start-engine';
 import { parsePrometheus, valueOf } from '../metrics/parse-prometheus';

@@ -10,7 +10,7 @@ import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { writeRepositoryModel } from '../../../src/onnx/repository-writer';
+import { writeRepositoryModel } from '../../../tools/onnx/repository-writer';
 import { testModels } from '../../fixtures/test-repository';
 import { startEngine, type RunningEngine } from '../../helpers/start-engine';
 

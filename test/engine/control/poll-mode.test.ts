@@ -6,8 +6,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { scaleBy } from '../../../src/onnx/model-zoo';
-import { RepositoryModel, configText, writeRepositoryModel } from '../../../src/onnx/repository-writer';
+import { scaleBy } from '../../../tools/onnx/model-zoo';
+import { RepositoryModel, configText, writeRepositoryModel } from '../../../tools/onnx/repository-writer';
 import { RunningEngine, startEngine } from '../../helpers/start-engine';
 import { getJson, inferJson, isModelReady, placeModel, post, repositoryIndex, waitFor } from '../models/helpers/engine-http';
 

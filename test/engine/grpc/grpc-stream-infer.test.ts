@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { MAX_STREAM_IN_FLIGHT } from '../../../src/engine/grpc/grpc-stream-infer';
-import { configText, writeRepositoryModel } from '../../../src/onnx/repository-writer';
+import { configText, writeRepositoryModel } from '../../../tools/onnx/repository-writer';
 import { makeTestRepository, testModels } from '../../fixtures/test-repository';
 import { waitFor } from '../models/helpers/engine-http';
 import { RunningEngine, startEngine } from '../../helpers/start-engine';

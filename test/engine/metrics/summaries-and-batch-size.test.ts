@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { configText, writeRepositoryModel } from '../../../src/onnx/repository-writer';
+import { configText, writeRepositoryModel } from '../../../tools/onnx/repository-writer';
 import { makeTestRepository, testModels } from '../../fixtures/test-repository';
 import { CLI, PACKAGE_ROOT, RunningEngine, startEngine } from '../../helpers/start-engine';
 import { ParsedFamily, parsePrometheus, sampleValue, valueOf } from './parse-prometheus';

@@ -24,8 +24,8 @@ import {
   type ServiceClientConstructor,
 } from '@grpc/grpc-js';
 import { loadInferencePackageDefinition } from '../../../src/util/proto-files';
-import { addSub, mlp } from '../../../src/onnx/model-zoo';
-import { configText, writeRepositoryModel } from '../../../src/onnx/repository-writer';
+import { addSub, mlp } from '../../../tools/onnx/model-zoo';
+import { configText, writeRepositoryModel } from '../../../tools/onnx/repository-writer';
 import { RunningEngine, startEngine } from '../../helpers/start-engine';
 import { getJson, waitFor } from './helpers/engine-http';
 import { scrapedValue } from '../metrics/parse-prometheus';

@@ -5,8 +5,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { classifier, scaleBy } from '../../../src/onnx/model-zoo';
-import { configText, writeRepositoryModel } from '../../../src/onnx/repository-writer';
+import { classifier, scaleBy } from '../../../tools/onnx/model-zoo';
+import { configText, writeRepositoryModel } from '../../../tools/onnx/repository-writer';
 import { CLASSIFIER_LABELS } from '../../fixtures/test-repository';
 import { RunningEngine, startEngine } from '../../helpers/start-engine';
 import { closeTo, fp32AddSub, getJson, inferJson, isModelReady, post, repositoryIndex, waitFor } from './helpers/engine-http';

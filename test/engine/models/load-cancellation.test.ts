@@ -11,8 +11,8 @@ import { parseEngineArgs } from '../../../src/cli/engine-command';
 import { resolveEngineOptions } from '../../../src/engine/engine-options';
 import { ModelManager } from '../../../src/engine/models/model-manager';
 import { silentLogger } from '../../../src/logger';
-import { mlp } from '../../../src/onnx/model-zoo';
-import { writeRepositoryModel } from '../../../src/onnx/repository-writer';
+import { mlp } from '../../../tools/onnx/model-zoo';
+import { writeRepositoryModel } from '../../../tools/onnx/repository-writer';
 
 const FEATURES = 512;
 const ROWS = 4096;

@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { ModelManager } from '../../../src/engine/models/model-manager';
 import { silentLogger } from '../../../src/logger';
-import { scaleBy } from '../../../src/onnx/model-zoo';
-import { configText, writeRepositoryModel } from '../../../src/onnx/repository-writer';
+import { scaleBy } from '../../../tools/onnx/model-zoo';
+import { configText, writeRepositoryModel } from '../../../tools/onnx/repository-writer';
 
 let repo: string;
 const managers: ModelManager[] = [];

@@ -10,8 +10,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { unbroadcastableAdd } from '../../../src/onnx/model-zoo';
-import { configText, writeRepositoryModel } from '../../../src/onnx/repository-writer';
+import { unbroadcastableAdd } from '../../../tools/onnx/model-zoo';
+import { configText, writeRepositoryModel } from '../../../tools/onnx/repository-writer';
 import { RunningEngine, startEngine } from '../../helpers/start-engine';
 import { GrpcTestClient, connectGrpc } from '../grpc/helpers/grpc-test-client';
 

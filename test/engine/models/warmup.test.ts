@@ -5,8 +5,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fixedShape, scaleBy } from '../../../src/onnx/model-zoo';
-import { writeRepositoryModel } from '../../../src/onnx/repository-writer';
+import { fixedShape, scaleBy } from '../../../tools/onnx/model-zoo';
+import { writeRepositoryModel } from '../../../tools/onnx/repository-writer';
 import { RunningEngine, startEngine } from '../../helpers/start-engine';
 import { getJson, inferJson, isModelReady, repositoryIndex } from './helpers/engine-http';
 

@@ -13,8 +13,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { mlp } from '../../../src/onnx/model-zoo';
-import { writeRepositoryModel } from '../../../src/onnx/repository-writer';
+import { mlp } from '../../../tools/onnx/model-zoo';
+import { writeRepositoryModel } from '../../../tools/onnx/repository-writer';
 import { testModels } from '../../fixtures/test-repository';
 import { RunningEngine, startEngine } from '../../helpers/start-engine';
 import { getJson, inferJson, post, repositoryIndex, waitFor } from './helpers/engine-http';

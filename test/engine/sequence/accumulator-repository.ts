@@ -1,11 +1,11 @@
 /**
- * Accumulator models (src/onnx/model-zoo.ts accumulator) in a model repository, each with
+ * Accumulator models (tools/onnx/model-zoo.ts accumulator) in a model repository, each with
  * a sequence_batching block: the state STATE_IN/STATE_OUT kept by the engine, and the
  * START, END and CORRID control inputs filled by it. Shared by the in-process and the
  * outside sequence tests.
  */
-import { accumulator } from '../../../src/onnx/model-zoo';
-import { configText, writeRepositoryModel } from '../../../src/onnx/repository-writer';
+import { accumulator } from '../../../tools/onnx/model-zoo';
+import { configText, writeRepositoryModel } from '../../../tools/onnx/repository-writer';
 
 export const WIDTH = 4;
 

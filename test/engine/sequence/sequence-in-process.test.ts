@@ -14,8 +14,8 @@ import { ModelManager } from '../../../src/engine/models/model-manager';
 import type { ModelVersion } from '../../../src/engine/models/model-version';
 import type { InferenceResponse } from '../../../src/engine/models/inference-types';
 import { silentLogger } from '../../../src/logger';
-import { scaleBy } from '../../../src/onnx/model-zoo';
-import { writeRepositoryModel } from '../../../src/onnx/repository-writer';
+import { scaleBy } from '../../../tools/onnx/model-zoo';
+import { writeRepositoryModel } from '../../../tools/onnx/repository-writer';
 import { WIDTH, writeAccumulator } from './accumulator-repository';
 
 // Seven models load in beforeAll: on a busy machine that takes longer than jest's 5 s default.

@@ -14,8 +14,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { mlp } from '../../../src/onnx/model-zoo';
-import { configText, writeRepositoryModel } from '../../../src/onnx/repository-writer';
+import { mlp } from '../../../tools/onnx/model-zoo';
+import { configText, writeRepositoryModel } from '../../../tools/onnx/repository-writer';
 import { testModels } from '../../fixtures/test-repository';
 
 export const SLOW_MLP_QUEUE = 8;

@@ -4,9 +4,9 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { encodeModel } from '../../../../src/onnx/onnx-builder';
-import type { OnnxModel } from '../../../../src/onnx/model-zoo';
-import { RepositoryModel, writeRepositoryModel } from '../../../../src/onnx/repository-writer';
+import { encodeModel } from '../../../../tools/onnx/onnx-builder';
+import type { OnnxModel } from '../../../../tools/onnx/model-zoo';
+import { RepositoryModel, writeRepositoryModel } from '../../../../tools/onnx/repository-writer';
 
 export interface JsonTensor {
   name: string;

@@ -8,8 +8,8 @@
  * made twice from the same description is byte-for-byte the same file.
  */
 import { endianness } from 'node:os';
-import { InvalidArgumentError } from '../errors';
-import { DataType, NumericTypedArray, dataTypeInfo, elementCount } from '../tensor/datatypes';
+import { InvalidArgumentError } from '../../src/errors';
+import { DataType, NumericTypedArray, dataTypeInfo, elementCount } from '../../src/tensor/datatypes';
 import { ModelProto, TensorProto } from './onnx-proto';
 
 /** ir_version 8 (ONNX 1.10+) is read by every onnxruntime the project supports. */

@@ -8,9 +8,9 @@
  * only its stored entries; later layers are dense. Layers come out in model-zoo's MlpLayer
  * form (weight [out, in] row-major, float32), ready for classifierToOnnx.
  */
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError } from '../../src/errors';
 import type { MlpLayer } from '../onnx/model-zoo';
-import { seededRandom } from '../util/seeded-random';
+import { seededRandom } from '../../src/util/seeded-random';
 import type { SparseRows } from './sparse-rows';
 
 export interface TrainClassifierOptions {

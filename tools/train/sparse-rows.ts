@@ -3,7 +3,7 @@
  * Text features are sparse (a few hundred of thousands of hash buckets per e-mail);
  * dense tabular rows are the special case where every column is stored.
  */
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError } from '../../src/errors';
 
 export interface SparseRows {
   /** Number of rows (samples). */

@@ -6,7 +6,7 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DataType, configTypeFromDataType } from '../tensor/datatypes';
+import { DataType, configTypeFromDataType } from '../../src/tensor/datatypes';
 
 export interface RepositoryModel {
   name: string;

@@ -4,7 +4,7 @@
  * [batch, classes]. The same graph model-zoo's `classifier` builds from random weights,
  * here from weights a trainer found.
  */
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError } from '../../src/errors';
 import { InitializerSpec, NodeSpec, OnnxDim, ValueInfoSpec, attr, encodeModel } from '../onnx/onnx-builder';
 import type { MlpLayer } from '../onnx/model-zoo';
 

@@ -6,9 +6,9 @@
  * Weights come from a seeded PRNG, so a factory called with the same options always gives
  * the same bytes.
  */
-import { DATATYPES, DataType } from '../tensor/datatypes';
+import { DATATYPES, DataType } from '../../src/tensor/datatypes';
 import { InitializerSpec, NodeSpec, OnnxDim, ValueInfoSpec, attr, encodeModel } from './onnx-builder';
-import { seededRandom, type RandomSource } from '../util/seeded-random';
+import { seededRandom, type RandomSource } from '../../src/util/seeded-random';
 
 /** `count` float32 weights uniform in [-bound, bound). */
 function uniformFloat32(random: RandomSource, count: number, bound: number): Float32Array {

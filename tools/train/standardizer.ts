@@ -3,7 +3,7 @@
  * into a model's first layer, so the exported model takes the raw measurements and a
  * caller never has to know the training set's statistics.
  */
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError } from '../../src/errors';
 import type { MlpLayer } from '../onnx/model-zoo';
 
 export interface Standardizer {

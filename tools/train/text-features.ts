@@ -12,7 +12,7 @@
  *   `dimensions` buckets (no vocabulary to ship); counts are log-scaled (1 + ln count) and
  *   the vector is L2-normalised, so long and short messages are comparable.
  */
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError } from '../../src/errors';
 import type { SparseVector } from './sparse-rows';
 
 /** The separator between headers and body (RFC 5322: the first empty line). */
