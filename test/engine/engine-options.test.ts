@@ -40,7 +40,17 @@ beforeAll(async () => {
   await writeRepositoryModel(repo, {
     name: 'two_instances',
     versions: { 1: small.bytes },
-    config: configText({ name: 'two_instances', maxBatchSize: 8, ...io([8, 4]), extra: ['instance_group [{ kind: KIND_CPU, count: 2 }]'] }),
+    config: configText({
+      name: 'two_instances',
+      maxBatchSize: 8,
+      ...io([8, 4]),
+      extra: [
+        'instance_group [{ kind: KIND_CPU, count: 2 }]',
+        // Warmup runs on every instance, each in its own thread, and the engine logs each run:
+        // the test reads there how many instances ran the model.
+        'model_warmup [{ name: "rows" batch_size: 1 inputs { key: "INPUT0" value: { data_type: TYPE_FP32 dims: [ 8 ] random_data: true } } }]',
+      ],
+    }),
   });
   await writeRepositoryModel(repo, {
     name: 'queue_limited',
@@ -96,6 +106,8 @@ describe('with auto-complete', () => {
       ),
     );
     for (const r of results) expect(r.status).toBe(200);
+    const ran = [...engine.output().matchAll(/model 'two_instances' version 1 instance (\d+): warmup sample 'rows' ran 1 time/g)].map((m) => Number(m[1]));
+    expect(ran.sort()).toEqual([0, 1]);
     // Same input, same model: every instance must give the same answer.
     const first = JSON.stringify(results[0]!.json.outputs[0].data);
     for (const r of results) expect(JSON.stringify(r.json.outputs[0].data)).toBe(first);

@@ -19,15 +19,22 @@ describe('LineBatcher', () => {
   });
 
   it('with a delay, writes the lines of several turns together once the delay has passed', async () => {
-    const writes: string[] = [];
-    const batcher = new LineBatcher((text) => writes.push(text), { delayMs: 30 });
-    batcher.add('a\n');
-    await nextTurn();
-    batcher.add('b\n');
-    await nextTurn();
-    expect(writes).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, 80));
-    expect(writes).toEqual(['a\nb\n']);
+    // Fake setTimeout (the delay); real setImmediate, so nextTurn() still ends a turn.
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    try {
+      const writes: string[] = [];
+      const batcher = new LineBatcher((text) => writes.push(text), { delayMs: 30 });
+      batcher.add('a\n');
+      await nextTurn();
+      batcher.add('b\n');
+      await nextTurn();
+      jest.advanceTimersByTime(29);
+      expect(writes).toEqual([]);
+      jest.advanceTimersByTime(1);
+      expect(writes).toEqual(['a\nb\n']);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('after close() writes what waits and every later line at once', () => {

@@ -1,30 +1,40 @@
 import { AbortPoller, abortReason, signalFor, throwIfAborted } from '../../src/util/abort-state';
 
-const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+// The poller's interval timer runs on jest's fake timers: time moves only when a test says so.
+beforeEach(() => jest.useFakeTimers());
+afterEach(() => jest.useRealTimers());
+const tick = (ms: number): void => void jest.advanceTimersByTime(ms);
 
 describe('polled abort states', () => {
-  it('calls onAbort once with the reason when a watched state is aborted, and stops its timer after', async () => {
+  it('calls onAbort once with the reason at the first poll after a watched state is aborted, and stops its timer after', () => {
     const poller = new AbortPoller(5);
     const state = { aborted: false, reason: new Error('gone') };
     const seen: unknown[] = [];
     poller.watch(state, (reason) => seen.push(reason));
-    await tick(20);
+    tick(20);
     expect(seen).toEqual([]);
+    expect(jest.getTimerCount()).toBe(1);
     state.aborted = true;
-    await tick(30);
+    tick(4);
+    expect(seen).toEqual([]);
+    tick(1);
+    expect(seen).toEqual([state.reason]);
+    tick(30);
     expect(seen).toEqual([state.reason]);
     expect(poller.size).toBe(0);
+    expect(jest.getTimerCount()).toBe(0);
   });
 
-  it('forgets an unwatched state', async () => {
+  it('forgets an unwatched state, and its timer with it', () => {
     const poller = new AbortPoller(5);
     const state = { aborted: false };
     const seen: unknown[] = [];
     const entry = poller.watch(state, (reason) => seen.push(reason));
     poller.unwatch(entry);
     state.aborted = true;
-    await tick(20);
+    tick(20);
     expect(seen).toEqual([]);
+    expect(jest.getTimerCount()).toBe(0);
   });
 
   it('gives an AbortError when the state has no reason, as AbortSignal does', () => {
@@ -35,13 +45,13 @@ describe('polled abort states', () => {
     expect(() => throwIfAborted(undefined)).not.toThrow();
   });
 
-  it('makes an AbortSignal that follows a polled state (for undici), and passes a real one through', async () => {
+  it('makes an AbortSignal that follows a polled state (for undici), and passes a real one through', () => {
     const poller = new AbortPoller(5);
     const state = { aborted: false, reason: 'bye' };
     const { signal, release } = signalFor(state, poller);
     expect(signal!.aborted).toBe(false);
     state.aborted = true;
-    await tick(30);
+    tick(5);
     expect(signal!.aborted).toBe(true);
     expect(signal!.reason).toBe('bye');
     release();

@@ -216,17 +216,34 @@ describe('RepositoryPoller', () => {
   });
 
   it('polls on its own once started, and not after close', async () => {
-    const models = recordingModels();
-    const poller = new RepositoryPoller(models, options());
-    await poller.pollOnce();
-    poller.start();
-    await write('late/1/model.onnx', 'x');
-    const deadline = Date.now() + 5000;
-    while (!models.calls.includes('load late') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(models.calls).toContain('load late');
-    await poller.close();
-    await write('later/1/model.onnx', 'x');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(models.calls).not.toContain('load later');
+    // The poll timer runs on fake time; the scans' file I/O is real. A poll is over when the
+    // poller has set its next timer (or, once closed, would have).
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    try {
+      const intervalMs = options().intervalSecs * 1000;
+      const models = recordingModels();
+      const poller = new RepositoryPoller(models, options());
+      await poller.pollOnce();
+      poller.start();
+      expect(jest.getTimerCount()).toBe(1);
+      await write('late/1/model.onnx', 'x');
+      const nextPoll = async (): Promise<void> => {
+        jest.advanceTimersByTime(intervalMs);
+        while (jest.getTimerCount() === 0) await new Promise((resolve) => setImmediate(resolve));
+      };
+      await nextPoll(); // sees 'late' once: waits for a second scan to agree
+      expect(models.calls).toEqual([]);
+      await nextPoll();
+      expect(models.calls).toEqual(['load late']);
+      await poller.close();
+      expect(jest.getTimerCount()).toBe(0);
+      await write('later/1/model.onnx', 'x');
+      jest.advanceTimersByTime(10 * intervalMs);
+      expect(jest.getTimerCount()).toBe(0);
+      expect(models.calls).toEqual(['load late']);
+    } finally {
+      jest.useRealTimers();
+    }
   });
+
 });

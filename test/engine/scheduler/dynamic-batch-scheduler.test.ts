@@ -50,7 +50,21 @@ function harness(options: { instanceCount?: number; maxBatchSize?: number; dynam
 
 /** Lets the scheduler's setImmediate pump and any settled runs go through. */
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Jest's fake timers for the scheduler's delay and timeout timers and for its clock
+ * (process.hrtime); setImmediate stays real, so turn() still lets the pump run. Time then
+ * moves only when a test advances it: a deadline is checked on both sides, at any machine load.
+ */
+function fakeTime(): void {
+  jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+}
+/** Moves fake time on by `ms` (firing the timers due), then lets the pump run. */
+async function advance(ms: number): Promise<void> {
+  jest.advanceTimersByTime(ms);
+  await turn();
+}
+afterEach(() => jest.useRealTimers());
 
 /** Records the settled state of a promise without awaiting it. */
 function track<T>(promise: Promise<T>) {
@@ -111,11 +125,14 @@ describe('DynamicBatchScheduler', () => {
   });
 
   it('holds a partial batch for max_queue_delay, but sends a full one at once', async () => {
+    fakeTime();
     const { scheduler, calls } = harness({ maxBatchSize: 4, dynamicBatching: { max_queue_delay_microseconds: 30_000 } });
     const partial = Promise.all([1, 2].map((p) => scheduler.enqueue(req(p))));
     await turn();
     expect(calls).toHaveLength(0);
-    await sleep(40);
+    await advance(29);
+    expect(calls).toHaveLength(0);
+    await advance(1);
     expect(calls.map((c) => c.payloads)).toEqual([[1, 2]]);
     calls[0]!.finish();
     await partial;
@@ -205,11 +222,14 @@ describe('DynamicBatchScheduler', () => {
   });
 
   it('fails a queued request with QueueTimeoutError when its REJECT timeout expires while instances are busy', async () => {
+    fakeTime();
     const { scheduler, calls } = harness({ maxBatchSize: 1, dynamicBatching: { default_queue_policy: { default_timeout_microseconds: 10_000 } } });
     const first = scheduler.enqueue(req(1));
     await turn();
     const waiting = track(scheduler.enqueue(req(2)));
-    await sleep(30);
+    await advance(9);
+    expect(waiting.done).toBe(false);
+    await advance(1);
     expect(waiting.error).toBeInstanceOf(QueueTimeoutError);
     expect((waiting.error as Error).message).toBe('Request timeout expired');
     expect(scheduler.queuedCount).toBe(0);

@@ -57,12 +57,19 @@ describe('SequenceBatchScheduler', () => {
   });
 
   it('releases an idle sequence by itself after max_sequence_idle_microseconds', async () => {
-    const { scheduler, released } = harness({ max_sequence_idle_microseconds: 20_000 });
-    await scheduler.enqueue(req('a1', 9n, true));
-    expect(released).toEqual([]);
-    // Waits for the release to happen, however loaded the machine is; no upper bound is asserted.
-    while (released.length === 0) await new Promise((r) => setTimeout(r, 10));
-    expect(released).toEqual([1]);
-    await expect(scheduler.enqueue(req('a2', 9n, false))).rejects.toThrow('must specify the START flag');
+    // Fake timers for the idle timer and the clock (process.hrtime); setImmediate stays real for
+    // the scheduler's pump. Time moves only here, so the bound is checked on both sides.
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    try {
+      const { scheduler, released } = harness({ max_sequence_idle_microseconds: 20_000 });
+      await scheduler.enqueue(req('a1', 9n, true));
+      jest.advanceTimersByTime(19);
+      expect(released).toEqual([]);
+      jest.advanceTimersByTime(1);
+      expect(released).toEqual([1]);
+      await expect(scheduler.enqueue(req('a2', 9n, false))).rejects.toThrow('must specify the START flag');
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
