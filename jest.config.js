@@ -20,5 +20,5 @@ module.exports = {
   // reached (README, "Development"): a change that drops it needs tests.
   collectCoverageFrom: ['src/**/*.ts'],
   coverageReporters: ['text-summary'],
-  coverageThreshold: { global: { statements: 79, branches: 71, functions: 73, lines: 81 } },
+  coverageThreshold: { global: { statements: 82, branches: 74, functions: 77, lines: 84 } },
 };
