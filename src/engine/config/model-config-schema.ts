@@ -6,6 +6,10 @@
  * (latest.num_versions → 1, step.model_version → -1). instance_group is normalized after
  * parsing (instance-groups.ts): a count of 0 is proto3's "unset" and gets Triton's default.
  *
+ * The structure (fields, lists, maps, enums, scalar kinds) is the proto's, which the pbtxt
+ * converter reads (config-descriptor.ts); test/engine/config/config-schema-drift.test.ts walks
+ * both and fails on any difference, so this copy cannot drift from the file that ships.
+ *
  * Fields scoreline does not model in detail are accepted loosely (`batch_input`,
  * `batch_output`, `optimization.cuda.graph_spec`) so that Triton configs
  * parse; the engine refuses the unsupported ones (the refused rows of config-field-support.ts).
