@@ -27,7 +27,6 @@ export async function main(argv: string[]): Promise<number> {
       return (require('./perf-command') as typeof import('./perf-command')).perfCommand(rest);
     case 'version':
     case '--version':
-       
       process.stdout.write(`${packageVersion()}\n`);
       return 0;
     case undefined:
