@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { isEngineListeningMessage, loopbackFor, type EngineListeningMessage } from '../src/util/engine-ipc';
 import { CLI, PACKAGE_ROOT, freePort } from './bench-load';
 
 const TAIL = 16 * 1024;
@@ -27,8 +28,17 @@ export interface HostileServer {
   stop(): Promise<void>;
 }
 
-function start(args: string[], ready: RegExp, timeoutMs = 120_000): Promise<{ child: ChildProcess; startup: string; tail: () => string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Spawns the CLI; ready on the first log line that `ready` matches (serve), or, for the
+ * engine, on its IPC message (src/util/engine-ipc.ts), which says where it listens.
+ */
+function start(
+  args: string[],
+  ready: RegExp | 'engine-ipc',
+  timeoutMs = 120_000,
+): Promise<{ child: ChildProcess; listening?: EngineListeningMessage; tail: () => string }> {
+  const ipc = ready === 'engine-ipc';
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: PACKAGE_ROOT, stdio: ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'] });
   let tail = '';
   let head = '';
   return new Promise((resolve, reject) => {
@@ -42,17 +52,21 @@ function start(args: string[], ready: RegExp, timeoutMs = 120_000): Promise<{ ch
     const onData = (chunk: Buffer): void => {
       const text = chunk.toString();
       tail = (tail + text).slice(-TAIL);
-      if (settled) return;
+      if (settled || ipc) return;
       head += text;
-      const match = ready.exec(head);
-      if (match) {
+      if (ready.exec(head)) {
         settled = true;
         clearTimeout(timer);
-        const startup = head;
         head = '';
-        resolve({ child, startup, tail: () => tail });
+        resolve({ child, tail: () => tail });
       }
     };
+    child.on('message', (message: unknown) => {
+      if (settled || !isEngineListeningMessage(message)) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ child, listening: message, tail: () => tail });
+    });
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
     child.once('exit', (code, signal) => {
@@ -78,15 +92,13 @@ function stopper(child: ChildProcess): () => Promise<void> {
 const isAlive = (child: ChildProcess) => (): boolean => child.exitCode === null && child.signalCode === null;
 
 export async function startEngine(repository: string): Promise<HostileServer> {
-  // Both lines are awaited, in whichever order they come.
-  const { child, startup, tail } = await start(
+  const { child, listening, tail } = await start(
     ['engine', '--model-repository', repository, '--http-port', '0', '--grpc-port', '0', '--metrics-port=-1', '--model-control-mode', 'explicit', '--load-model', '*'],
-    /^(?=[\s\S]*GRPC service listening on \S+:\d+\s)(?=[\s\S]*HTTP service listening on \S+:\d+\s)/,
+    'engine-ipc',
   );
-  const grpc = /GRPC service listening on \S+:(\d+)/.exec(startup)!;
-  const http = /HTTP service listening on \S+:(\d+)/.exec(startup)!;
-  const url = `http://127.0.0.1:${http[1]}`;
-  return { kind: 'engine', url, grpcAddress: `127.0.0.1:${grpc[1]}`, healthUrl: `${url}/v2/health/live`, child, measuredPid: () => child.pid, alive: isAlive(child), tail, stop: stopper(child) };
+  const host = loopbackFor(listening!.host);
+  const url = `http://${host}:${listening!.httpPort}`;
+  return { kind: 'engine', url, grpcAddress: `${host}:${listening!.grpcPort}`, healthUrl: `${url}/v2/health/live`, child, measuredPid: () => child.pid, alive: isAlive(child), tail, stop: stopper(child) };
 }
 
 export async function startServe(repository: string): Promise<HostileServer> {

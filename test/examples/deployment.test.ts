@@ -109,9 +109,8 @@ describe('the Service, autoscaler and disruption budget', () => {
     const repository = await exampleRepository(['iris']);
     const engine = await startEngine({ modelRepository: repository.dir, args: ['--grpc-port', '0'] });
     try {
-      const port = /Metrics service listening on [\d.]+:(\d+)/.exec(engine.output())![1];
       const agent = new Agent();
-      const metrics = (await call(agent, `http://127.0.0.1:${port}/metrics`)).text;
+      const metrics = (await call(agent, engine.metricsUrl!)).text;
       await agent.close();
       expect(metrics).toMatch(new RegExp(`^${commented}\\{`, 'm'));
     } finally {
