@@ -27,6 +27,7 @@ import { withConstantInput } from '../examples/audio/onnx-constant-input';
 import { InferInput, InferRequestedOutput, InferenceServerClient } from '../src/client';
 import { configText, writeRepositoryModel } from '../tools/onnx/repository-writer';
 import { RESULTS_DIR, progress } from './bench-load';
+import { percentile } from './lean-http-load';
 import { spawnEngine } from './spawn-engine';
 
 const TAG = 'bench:sequence';
@@ -46,7 +47,6 @@ interface Row {
 }
 
 const frame = (): Float32Array => Float32Array.from({ length: FRAME_SAMPLES }, (_, i) => 0.2 * Math.sin(i / 7));
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 
 async function measureOnnxruntime(): Promise<Row> {
   const session = await ort.InferenceSession.create(readSileroVad());

@@ -116,8 +116,6 @@ export function describeFlag(spec: FlagSpec): string {
 export interface FlagHelpOptions<K extends string> {
   /** Shown as `(default X)` after a flag's help: the command's schema defaults, by table key. */
   defaults?: Partial<Record<K, unknown>>;
-  /** Width of the flag column (the widest flag decides when absent). */
-  nameWidth?: number;
   negatableSwitches?: boolean;
 }
 
@@ -125,7 +123,7 @@ export interface FlagHelpOptions<K extends string> {
 export function formatFlagHelp<K extends string>(table: Readonly<Record<K, FlagSpec>>, help: FlagHelpOptions<K> = {}): string[] {
   const rows = entries(table).map(([key, spec]) => ({ name: flagColumn(spec, help.negatableSwitches === true), env: spec.env ?? '', text: helpText(spec, help.defaults?.[key]) }));
   if (!entries(table).some(([, spec]) => spec.flag === HELP_FLAG)) rows.push({ name: '-h, --help', env: '', text: 'print this help' });
-  const nameWidth = help.nameWidth ?? Math.max(...rows.map((row) => row.name.length));
+  const nameWidth = Math.max(...rows.map((row) => row.name.length));
   const envWidth = Math.max(0, ...rows.map((row) => row.env.length));
   return rows.map((row) => `  ${row.name.padEnd(nameWidth)}  ${envWidth > 0 ? `${row.env.padEnd(envWidth)}  ` : ''}${row.text}`.trimEnd());
 }

@@ -17,7 +17,6 @@ export interface CacheMiss {
   lookupNs: number;
 }
 
-
 export class ModelResponseCache {
   constructor(
     private readonly cache: ResponseCache,

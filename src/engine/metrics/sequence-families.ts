@@ -43,7 +43,7 @@ export function sequenceFamilies(versions: ReadonlyArray<{ labels: Labels; stats
       help: 'Sequences released with their state, by reason: end (sequence_end ran), idle (max_sequence_idle_microseconds passed), cancelled (the END request was dropped, its caller gone)',
       type: 'counter',
       samples: versions.flatMap((v) =>
-        (['end', 'idle', 'cancelled'] as const).map((reason) => ({ labels: { ...v.labels, reason }, value: v.stats.released[reason] })),
+        Object.entries(v.stats.released).map(([reason, value]) => ({ labels: { ...v.labels, reason }, value })),
       ),
     },
   ];

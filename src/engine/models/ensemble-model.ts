@@ -15,7 +15,7 @@
  * out as a copy to every reader but the last; the last one gets the original.
  */
 import { InferenceError, InvalidArgumentError, UnavailableError } from '../../errors';
-import { formatSequenceId } from '../scheduler/sequence-types';
+import { formatSequenceId, namesSequence } from '../scheduler/sequence-types';
 import { NumericTypedArray, TensorData } from '../../tensor/datatypes';
 import { ModelResponseCache, isCacheMiss } from '../cache/model-response-cache';
 import { newLoadIdentity } from '../cache/load-identity';
@@ -34,7 +34,6 @@ export interface ComposingModels {
   /** The version a step runs on now (-1: the highest loaded); throws when there is none. */
   resolve(modelName: string, version: number): ServableVersion;
 }
-
 
 function copyData(data: TensorData): TensorData {
   // BYTES elements are copied into strings on their way to a worker, so sharing them is safe.
@@ -147,7 +146,7 @@ export class EnsembleModel implements ServableVersion {
    */
   private checkSequence(request: InferenceRequest): boolean {
     const id = request.sequence?.id;
-    if (id === undefined || id === 0n || id === '') return false;
+    if (!namesSequence(id)) return false;
     const stateful = this.plan.steps.some((step) => this.models.resolve(step.modelName, step.modelVersion).config.sequence_batching !== undefined);
     if (!stateful) {
       throw new InvalidArgumentError(

@@ -16,10 +16,7 @@ import type { WarmupTensor, WorkerTensor } from '../backend/session-messages';
 import type { ModelConfig } from '../config/model-config';
 import { createScheduler } from '../scheduler/create-scheduler';
 import type { BatchItem, Scheduler, SequenceStats } from '../scheduler/scheduler-types';
-
-/** Re-exported for the metrics wing, which reads a version's sequences but may not import the scheduler. */
-export type { SequenceStats };
-import { formatSequenceId } from '../scheduler/sequence-types';
+import { formatSequenceId, namesSequence } from '../scheduler/sequence-types';
 import { concatRows, splitRows } from './batch-assembly';
 import { topKClassification } from './classification';
 import type { InferenceRequest, InferenceResponse, Tensor } from './inference-types';
@@ -29,6 +26,9 @@ import { ValidatedRequest, validateRequest } from './request-validation';
 import { SequenceStateStore } from './sequence-state-store';
 import type { ServableVersion, Successor } from './servable-version';
 import { nowNs } from '../../util/monotonic-clock';
+
+/** Re-exported for the metrics wing, which reads a version's sequences but may not import the scheduler. */
+export type { SequenceStats };
 
 interface Pending {
   request: InferenceRequest;
@@ -46,7 +46,6 @@ interface Delivered {
   batchStartNs: bigint;
   batchEndNs: bigint;
 }
-
 
 function toWorkerTensor(t: { name: string; datatype: DataType; data: TensorData }, dims: number[]): WorkerTensor {
   const onnxType = dataTypeInfo(t.datatype).onnxType;
@@ -353,7 +352,7 @@ export class ModelVersion implements ServableVersion {
     const sequence = request.sequence;
     if (!sequence) return;
     if (!this.sequences) {
-      if (sequence.id === 0n || sequence.id === '') return;
+      if (!namesSequence(sequence.id)) return;
       throw new InvalidArgumentError(
         `inference request to model '${this.modelName}' specifies sequence_id ${formatSequenceId(sequence.id)}, but the model has no sequence_batching, so no sequence state would be kept; remove sequence_id, sequence_start and sequence_end, or configure sequence_batching`,
       );

@@ -8,7 +8,7 @@
  * (whose one-of says which type was sent). Both give the engine the same SequenceFlags.
  */
 import { InvalidArgumentError } from '../../errors';
-import type { SequenceFlags } from '../scheduler/sequence-types';
+import { namesSequence, type SequenceFlags } from '../scheduler/sequence-types';
 
 const MAX_UINT64 = (1n << 64n) - 1n;
 /** Triton (tritonserver.cc): "string correlation ID cannot be longer than 128 characters". */
@@ -16,8 +16,7 @@ const MAX_STRING_ID = 128;
 
 /** The flags, or undefined when the request names no sequence (no id, no start/end set). */
 function flags(id: SequenceFlags['id'] | undefined, start: boolean, end: boolean): SequenceFlags | undefined {
-  const none = id === undefined || id === 0n || id === '';
-  if (none && !start && !end) return undefined;
+  if (!namesSequence(id) && !start && !end) return undefined;
   return { id: id ?? 0n, start, end };
 }
 

@@ -10,6 +10,7 @@
  */
 
 import type { SequenceBatchingConfig, SequenceFlags, SequenceStep } from './sequence-types';
+import type { SequenceCounts } from './sequence-slots';
 
 /** A request as the scheduler sees it. */
 export interface ScheduledRequest<P> {
@@ -53,16 +54,16 @@ export interface BatchItem<P> {
  */
 export type RunBatch<P, R> = (instance: number, items: BatchItem<P>[]) => Promise<Array<R | Error>>;
 
-/** What a sequence batcher reports of its sequences (statistics and metrics read it). */
-export interface SequenceStats {
+/**
+ * What a sequence batcher reports of its sequences (statistics and metrics read it): the
+ * counts since load (released by why: END ran, idle too long, or END dropped with its caller
+ * gone), and the sequences now.
+ */
+export interface SequenceStats extends SequenceCounts {
   /** Sequences holding a slot (and their state). */
   active: number;
   /** Sequences waiting for a slot. */
   backlog: number;
-  /** Sequences started since load. */
-  started: number;
-  /** Sequences released since load, by why: END ran, idle too long, or END dropped with its caller gone. */
-  released: { end: number; idle: number; cancelled: number };
 }
 
 export interface Scheduler<P, R> {

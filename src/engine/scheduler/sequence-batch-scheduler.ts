@@ -15,7 +15,7 @@ import { InferenceError, InvalidArgumentError, ModelConfigError, RequestCancelle
 import { nsToUs, systemClock, type Clock } from '../../util/monotonic-clock';
 import type { BatchItem, RunBatch, ScheduledRequest, Scheduler, SchedulerOptions, SequenceStats } from './scheduler-types';
 import { SequenceSlots } from './sequence-slots';
-import type { SequenceStep } from './sequence-types';
+import { namesSequence, type SequenceStep } from './sequence-types';
 
 interface Pending<P, R> {
   readonly payload: P;
@@ -96,7 +96,7 @@ export class SequenceBatchScheduler<P, R> implements Scheduler<P, R> {
   enqueue(req: ScheduledRequest<P>): Promise<R> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     const sequence = req.sequence;
-    if (!sequence || sequence.id === 0n || sequence.id === '') {
+    if (!sequence || !namesSequence(sequence.id)) {
       return Promise.reject(
         new InvalidArgumentError(`inference request to model '${this.modelName}' must specify a non-zero or non-empty correlation ID`),
       );

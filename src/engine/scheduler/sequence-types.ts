@@ -37,6 +37,11 @@ export interface SequenceBatchingConfig {
   max_sequence_idle_microseconds?: number;
 }
 
+/** Whether an ID names a sequence: Triton reads 0 and "" (and no ID) as "no sequence". */
+export function namesSequence(id: SequenceId | undefined): id is SequenceId {
+  return id !== undefined && id !== 0n && id !== '';
+}
+
 /** Triton prints an ID as its number or its text. */
 export function formatSequenceId(id: SequenceId): string {
   return typeof id === 'bigint' ? id.toString() : id;
